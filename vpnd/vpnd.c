@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vpnd: configuration objects (policies, connections) and built-in policies.
+ */
+#include <zebra.h>
+
+#include <sodium.h>
+
+#include "lib/memory.h"
+#include "lib/log.h"
+
+#include "vpnd.h"
+
+DEFINE_MGROUP(VPND, "vpnd");
+DEFINE_MTYPE_STATIC(VPND, VPN_POLICY, "VPN policy");
+DEFINE_MTYPE_STATIC(VPND, VPN_CONN, "VPN connection");
+DEFINE_MTYPE_STATIC(VPND, VPN_TS, "VPN traffic selectors");
+
+struct vpn_globals vpn;
+
+/*
+ * Built-in policies. Cloud defaults come from ../shared/reference
+ * (cloud-gateways.md sections 1 and 6): Azure's route-based default
+ * Main Mode and Quick Mode initiator offers in preference order, AWS's
+ * default of every allowed algorithm and group.
+ */
+struct builtin_def {
+	const char *name;
+	uint32_t lifetime_s;
+	uint32_t lifetime_kb;
+	const char *proposals[VPN_POLICY_MAX_PROPOSALS];
+};
+
+#define AWS_GROUPS                                                             \
+	"modp1024-modp2048-modp3072-modp4096-ecp256-ecp384-ecp521"
+
+static const struct builtin_def ike_builtins[] = {
+	{
+		.name = "default",
+		.lifetime_s = 28800,
+		.proposals = {
+			"aes256gcm16-aes128gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-x25519-ecp256-ecp384-modp2048",
+			"aes256-aes128-sha256-sha384-sha512-x25519-ecp256-ecp384-modp2048",
+		},
+	},
+	{
+		.name = "azure-default",
+		.lifetime_s = 28800,
+		.proposals = {
+			"aes256-sha1-modp1024",
+			"aes256-sha256-modp1024",
+			"aes128-sha1-modp1024",
+			"aes128-sha256-modp1024",
+			"3des-sha1-modp1024",
+			"3des-sha256-modp1024",
+		},
+	},
+	{
+		.name = "aws-default",
+		.lifetime_s = 28800,
+		.proposals = {
+			"aes128-aes256-sha1-sha256-sha384-sha512-" AWS_GROUPS,
+			"aes128gcm16-aes256gcm16-prfsha1-prfsha256-prfsha384-prfsha512-" AWS_GROUPS,
+		},
+	},
+};
+
+static const struct builtin_def esp_builtins[] = {
+	{
+		.name = "default",
+		.lifetime_s = 27000,
+		.lifetime_kb = 102400000,
+		.proposals = {
+			"aes256gcm16-aes128gcm16-chacha20poly1305",
+			"aes256-aes128-sha256-sha384-sha512",
+		},
+	},
+	{
+		.name = "azure-default",
+		.lifetime_s = 27000,
+		.lifetime_kb = 102400000,
+		.proposals = {
+			"aes256gcm16",
+			"aes256-sha1",
+			"3des-sha1",
+			"aes256-sha256",
+			"aes128-sha1",
+			"3des-sha256",
+		},
+	},
+	{
+		.name = "aws-default",
+		.lifetime_s = 3600,
+		.lifetime_kb = 0,
+		.proposals = {
+			"aes128-aes256-sha1-sha256-sha384-sha512-" AWS_GROUPS,
+			"aes128gcm16-aes256gcm16-" AWS_GROUPS,
+		},
+	},
+};
+
+#define NBUILTINS (sizeof(ike_builtins) / sizeof(ike_builtins[0]))
+
+static struct vpn_policy builtin_ike[NBUILTINS];
+static struct vpn_policy builtin_esp[NBUILTINS];
+
+static void builtins_load(const struct builtin_def *defs,
+			  struct vpn_policy *out, enum vpn_proposal_kind kind)
+{
+	for (size_t i = 0; i < NBUILTINS; i++) {
+		struct vpn_policy *pol = &out[i];
+
+		memset(pol, 0, sizeof(*pol));
+		strlcpy(pol->name, defs[i].name, sizeof(pol->name));
+		pol->kind = kind;
+		pol->builtin = true;
+		pol->lifetime_s = defs[i].lifetime_s;
+		pol->lifetime_kb = defs[i].lifetime_kb;
+		for (size_t j = 0; j < VPN_POLICY_MAX_PROPOSALS; j++) {
+			char err[512];
+
+			if (!defs[i].proposals[j])
+				break;
+			/* The table is ours: a bad entry is a build bug. */
+			if (vpn_proposal_parse(defs[i].proposals[j], kind,
+					       &pol->proposals[pol->nproposals],
+					       err, sizeof(err)) < 0) {
+				zlog_err("built-in policy %s: %s", pol->name,
+					 err);
+				assert(0);
+			}
+			pol->nproposals++;
+		}
+	}
+}
+
+const struct vpn_policy *vpn_policy_builtins(enum vpn_proposal_kind kind,
+					     size_t *count)
+{
+	*count = NBUILTINS;
+	return kind == VPN_PROPOSAL_IKE ? builtin_ike : builtin_esp;
+}
+
+const struct vpn_policy *vpn_policy_builtin(enum vpn_proposal_kind kind,
+					    const char *name)
+{
+	size_t n;
+	const struct vpn_policy *tbl = vpn_policy_builtins(kind, &n);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tbl[i].name, name) == 0)
+			return &tbl[i];
+	return NULL;
+}
+
+struct vpn_policies_head *vpn_policy_head(enum vpn_proposal_kind kind)
+{
+	return kind == VPN_PROPOSAL_IKE ? &vpn.ike_policies
+					: &vpn.ipsec_policies;
+}
+
+struct vpn_policy *vpn_policy_lookup(enum vpn_proposal_kind kind,
+				     const char *name)
+{
+	struct vpn_policy key;
+
+	strlcpy(key.name, name, sizeof(key.name));
+	return vpn_policies_find(vpn_policy_head(kind), &key);
+}
+
+const struct vpn_policy *vpn_policy_resolve(enum vpn_proposal_kind kind,
+					    const char *name)
+{
+	const struct vpn_policy *pol = vpn_policy_lookup(kind, name);
+
+	return pol ? pol : vpn_policy_builtin(kind, name);
+}
+
+struct vpn_policy *vpn_policy_create(enum vpn_proposal_kind kind,
+				     const char *name)
+{
+	struct vpn_policy *pol = XCALLOC(MTYPE_VPN_POLICY, sizeof(*pol));
+
+	strlcpy(pol->name, name, sizeof(pol->name));
+	pol->kind = kind;
+	vpn_policies_add(vpn_policy_head(kind), pol);
+	return pol;
+}
+
+void vpn_policy_delete(struct vpn_policy *pol)
+{
+	vpn_policies_del(vpn_policy_head(pol->kind), pol);
+	XFREE(MTYPE_VPN_POLICY, pol);
+}
+
+struct vpn_connection *vpn_connection_lookup(const char *name)
+{
+	struct vpn_connection key;
+
+	strlcpy(key.name, name, sizeof(key.name));
+	return vpn_conns_find(&vpn.conns, &key);
+}
+
+struct vpn_connection *vpn_connection_create(const char *name)
+{
+	struct vpn_connection *conn = XCALLOC(MTYPE_VPN_CONN, sizeof(*conn));
+
+	strlcpy(conn->name, name, sizeof(conn->name));
+	strlcpy(conn->ike_policy, VPN_POLICY_DEFAULT, sizeof(conn->ike_policy));
+	strlcpy(conn->ipsec_policy, VPN_POLICY_DEFAULT,
+		sizeof(conn->ipsec_policy));
+	conn->state = VPN_STATE_INCOMPLETE;
+	vpn_conns_add(&vpn.conns, conn);
+	return conn;
+}
+
+void vpn_connection_delete(struct vpn_connection *conn)
+{
+	vpn_conns_del(&vpn.conns, conn);
+	XFREE(MTYPE_VPN_TS, conn->ts);
+	sodium_memzero(conn, sizeof(*conn));
+	XFREE(MTYPE_VPN_CONN, conn);
+}
+
+void vpn_connection_set_ts(struct vpn_connection *conn,
+			   const struct vpn_ts *ts, unsigned int nts)
+{
+	XFREE(MTYPE_VPN_TS, conn->ts);
+	conn->nts = nts;
+	if (nts) {
+		conn->ts = XCALLOC(MTYPE_VPN_TS, nts * sizeof(*ts));
+		memcpy(conn->ts, ts, nts * sizeof(*ts));
+	}
+}
+
+void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk)
+{
+	sodium_memzero(conn->psk, sizeof(conn->psk));
+	if (psk)
+		strlcpy(conn->psk, psk, sizeof(conn->psk));
+}
+
+uint16_t vpn_connection_dpd_timeout(const struct vpn_connection *conn)
+{
+	if (conn->dpd_timeout)
+		return conn->dpd_timeout;
+	if (conn->dpd_interval * 3 > VPN_DPD_TIMEOUT_DEFAULT)
+		return conn->dpd_interval * 3;
+	return VPN_DPD_TIMEOUT_DEFAULT;
+}
+
+void vpn_connection_update(struct vpn_connection *conn)
+{
+	conn->state_reason = NULL;
+	if (conn->shutdown) {
+		conn->state = VPN_STATE_SHUTDOWN;
+		return;
+	}
+	if (!conn->has_remote)
+		conn->state_reason = "no remote-address";
+	else if (!conn->psk[0])
+		conn->state_reason = "no pre-shared-key";
+	else if (!conn->ifname[0])
+		conn->state_reason = "no interface";
+	conn->state =
+		conn->state_reason ? VPN_STATE_INCOMPLETE : VPN_STATE_IDLE;
+}
+
+const char *vpn_conn_state_str(enum vpn_conn_state state)
+{
+	switch (state) {
+	case VPN_STATE_SHUTDOWN:
+		return "shutdown";
+	case VPN_STATE_INCOMPLETE:
+		return "incomplete";
+	case VPN_STATE_IDLE:
+		return "idle";
+	}
+	return "unknown";
+}
+
+const char *vpn_conn_mode_str(enum vpn_conn_mode mode)
+{
+	switch (mode) {
+	case VPN_MODE_DEFAULT:
+		return "default";
+	case VPN_MODE_INITIATOR_ONLY:
+		return "initiator-only";
+	case VPN_MODE_RESPONDER_ONLY:
+		return "responder-only";
+	}
+	return "unknown";
+}
+
+void vpn_init(void)
+{
+	vpn_policies_init(&vpn.ike_policies);
+	vpn_policies_init(&vpn.ipsec_policies);
+	vpn_conns_init(&vpn.conns);
+	builtins_load(ike_builtins, builtin_ike, VPN_PROPOSAL_IKE);
+	builtins_load(esp_builtins, builtin_esp, VPN_PROPOSAL_ESP);
+}
+
+void vpn_clear(void)
+{
+	struct vpn_connection *conn;
+	struct vpn_policy *pol;
+
+	while ((conn = vpn_conns_first(&vpn.conns)))
+		vpn_connection_delete(conn);
+	while ((pol = vpn_policies_first(&vpn.ike_policies)))
+		vpn_policy_delete(pol);
+	while ((pol = vpn_policies_first(&vpn.ipsec_policies)))
+		vpn_policy_delete(pol);
+	vpn.configured = false;
+}
+
+void vpn_terminate(void)
+{
+	vpn_clear();
+	vpn_conns_fini(&vpn.conns);
+	vpn_policies_fini(&vpn.ike_policies);
+	vpn_policies_fini(&vpn.ipsec_policies);
+}

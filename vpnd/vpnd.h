@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vpnd: configuration objects of the daemon (policies, connections).
+ *
+ * These are the applied form of the northbound running configuration: the
+ * northbound callbacks (vpnd_nb_config.c) build them from the YANG data
+ * tree, and everything else in the daemon reads them.
+ */
+#ifndef VPND_H
+#define VPND_H
+
+#include "typesafe.h"
+#include "ipaddr.h"
+#include "prefix.h"
+#include "memory.h"
+#include "ike/proposal.h"
+
+DECLARE_MGROUP(VPND);
+
+#define VPN_NAME_MAX 64
+#define VPN_ID_MAX 256
+#define VPN_PSK_MAX 129
+#define VPN_IFNAME_MAX 16
+#define VPN_POLICY_MAX_PROPOSALS 16
+
+/* Built-in policy names (also spelled out in yang/vpnd.yang). */
+#define VPN_POLICY_DEFAULT "default"
+
+/* Defaults that the model does not carry as YANG defaults. */
+#define VPN_DPD_TIMEOUT_DEFAULT 45
+
+enum vpn_conn_mode {
+	VPN_MODE_DEFAULT = 0,
+	VPN_MODE_INITIATOR_ONLY = 1,
+	VPN_MODE_RESPONDER_ONLY = 2,
+};
+
+enum vpn_conn_state {
+	VPN_STATE_SHUTDOWN,
+	VPN_STATE_INCOMPLETE,
+	VPN_STATE_IDLE,
+};
+
+PREDECL_RBTREE_UNIQ(vpn_policies);
+PREDECL_RBTREE_UNIQ(vpn_conns);
+
+struct vpn_policy {
+	struct vpn_policies_item item;
+	char name[VPN_NAME_MAX];
+	enum vpn_proposal_kind kind;
+	bool builtin;
+	unsigned int nproposals;
+	struct vpn_proposal proposals[VPN_POLICY_MAX_PROPOSALS];
+	uint32_t lifetime_s;
+	uint32_t lifetime_kb; /* ESP only; 0 = no volume limit */
+};
+
+struct vpn_ts {
+	struct prefix local;
+	struct prefix remote;
+};
+
+struct vpn_connection {
+	struct vpn_conns_item item;
+	char name[VPN_NAME_MAX];
+
+	bool has_local, has_remote;
+	struct ipaddr local;
+	struct ipaddr remote;
+	char local_id[VPN_ID_MAX];  /* empty: local-address */
+	char remote_id[VPN_ID_MAX]; /* empty: remote-address */
+	char psk[VPN_PSK_MAX];	    /* empty: not set; wiped on change */
+	char ike_policy[VPN_NAME_MAX];
+	char ipsec_policy[VPN_NAME_MAX];
+	char ifname[VPN_IFNAME_MAX]; /* empty: not set */
+	unsigned int nts;
+	struct vpn_ts *ts;
+	uint16_t dpd_interval;
+	uint16_t dpd_timeout; /* 0: not set, see vpn_connection_dpd_timeout */
+	enum vpn_conn_mode mode;
+	bool shutdown;
+
+	enum vpn_conn_state state;
+	const char *state_reason; /* why incomplete; static string */
+};
+
+static inline int vpn_policy_cmp(const struct vpn_policy *a,
+				 const struct vpn_policy *b)
+{
+	return strcmp(a->name, b->name);
+}
+DECLARE_RBTREE_UNIQ(vpn_policies, struct vpn_policy, item, vpn_policy_cmp);
+
+static inline int vpn_conn_cmp(const struct vpn_connection *a,
+			       const struct vpn_connection *b)
+{
+	return strcmp(a->name, b->name);
+}
+DECLARE_RBTREE_UNIQ(vpn_conns, struct vpn_connection, item, vpn_conn_cmp);
+
+struct vpn_globals {
+	bool configured; /* the 'vpn' container exists */
+	struct vpn_policies_head ike_policies;
+	struct vpn_policies_head ipsec_policies;
+	struct vpn_conns_head conns;
+};
+
+extern struct vpn_globals vpn;
+
+void vpn_init(void);
+/* Remove every policy and connection (the 'vpn' node was deleted). */
+void vpn_clear(void);
+void vpn_terminate(void);
+
+/* Policies: configured ones and the built-in table. */
+struct vpn_policy *vpn_policy_create(enum vpn_proposal_kind kind,
+				     const char *name);
+void vpn_policy_delete(struct vpn_policy *pol);
+struct vpn_policy *vpn_policy_lookup(enum vpn_proposal_kind kind,
+				     const char *name);
+const struct vpn_policy *vpn_policy_builtin(enum vpn_proposal_kind kind,
+					    const char *name);
+/* Configured policy, else built-in one, else NULL. */
+const struct vpn_policy *vpn_policy_resolve(enum vpn_proposal_kind kind,
+					    const char *name);
+const struct vpn_policy *vpn_policy_builtins(enum vpn_proposal_kind kind,
+					     size_t *count);
+struct vpn_policies_head *vpn_policy_head(enum vpn_proposal_kind kind);
+
+/* Connections. */
+struct vpn_connection *vpn_connection_create(const char *name);
+void vpn_connection_delete(struct vpn_connection *conn);
+struct vpn_connection *vpn_connection_lookup(const char *name);
+void vpn_connection_set_ts(struct vpn_connection *conn,
+			   const struct vpn_ts *ts, unsigned int nts);
+void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk);
+/* Re-evaluate after a configuration change. */
+void vpn_connection_update(struct vpn_connection *conn);
+uint16_t vpn_connection_dpd_timeout(const struct vpn_connection *conn);
+
+const char *vpn_conn_state_str(enum vpn_conn_state state);
+const char *vpn_conn_mode_str(enum vpn_conn_mode mode);
+
+#endif /* VPND_H */
