@@ -124,6 +124,10 @@ enum ike_notify_type {
 #define IKE_MAX_VENDOR 8
 #define IKE_MAX_SPI_LEN 8
 
+/* Nonce Data size (RFC 7296 3.9); the parser refuses anything else. */
+#define IKE_NONCE_MIN_LEN 16
+#define IKE_NONCE_MAX_LEN 256
+
 struct ike_header {
 	uint64_t spi_i; /* host byte order */
 	uint64_t spi_r;
