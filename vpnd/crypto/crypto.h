@@ -163,6 +163,13 @@ struct vpn_dh;
 /* New private key for a group. NULL on failure. */
 struct vpn_dh *vpn_dh_new(uint16_t group);
 void vpn_dh_free(struct vpn_dh *dh);
+
+/* A key pair from a given private value: MODP exponent or ECP scalar
+ * (big-endian, the ECP scalar of the field length), X25519 the 32-byte
+ * string of RFC 7748. For known-answer tests against published vectors;
+ * vpnd itself uses vpn_dh_new(). */
+struct vpn_dh *vpn_dh_new_from_private(uint16_t group, const uint8_t *priv,
+				       size_t privlen);
 uint16_t vpn_dh_group(const struct vpn_dh *dh);
 
 /* Our public value, vpn_dh_pub_len bytes, as sent in the KE payload. */
