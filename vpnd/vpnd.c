@@ -10,6 +10,7 @@
 #include "lib/log.h"
 
 #include "vpnd.h"
+#include "vpnd_ike.h"
 
 DEFINE_MGROUP(VPND, "vpnd");
 DEFINE_MTYPE_STATIC(VPND, VPN_POLICY, "VPN policy");
@@ -216,6 +217,7 @@ struct vpn_connection *vpn_connection_create(const char *name)
 
 void vpn_connection_delete(struct vpn_connection *conn)
 {
+	vpn_ike_conn_delete(conn);
 	vpn_conns_del(&vpn.conns, conn);
 	XFREE(MTYPE_VPN_TS, conn->ts);
 	sodium_memzero(conn, sizeof(*conn));
@@ -254,6 +256,7 @@ void vpn_connection_update(struct vpn_connection *conn)
 	conn->state_reason = NULL;
 	if (conn->shutdown) {
 		conn->state = VPN_STATE_SHUTDOWN;
+		vpn_ike_conn_update(conn);
 		return;
 	}
 	if (!conn->has_remote)
@@ -262,8 +265,12 @@ void vpn_connection_update(struct vpn_connection *conn)
 		conn->state_reason = "no pre-shared-key";
 	else if (!conn->ifname[0])
 		conn->state_reason = "no interface";
-	conn->state =
-		conn->state_reason ? VPN_STATE_INCOMPLETE : VPN_STATE_IDLE;
+	if (conn->state_reason)
+		conn->state = VPN_STATE_INCOMPLETE;
+	else if (conn->state == VPN_STATE_SHUTDOWN ||
+		 conn->state == VPN_STATE_INCOMPLETE)
+		conn->state = VPN_STATE_IDLE;
+	vpn_ike_conn_update(conn);
 }
 
 const char *vpn_conn_state_str(enum vpn_conn_state state)
@@ -275,6 +282,10 @@ const char *vpn_conn_state_str(enum vpn_conn_state state)
 		return "incomplete";
 	case VPN_STATE_IDLE:
 		return "idle";
+	case VPN_STATE_CONNECTING:
+		return "connecting";
+	case VPN_STATE_ESTABLISHED:
+		return "established";
 	}
 	return "unknown";
 }

@@ -38,7 +38,9 @@ enum vpn_conn_mode {
 enum vpn_conn_state {
 	VPN_STATE_SHUTDOWN,
 	VPN_STATE_INCOMPLETE,
-	VPN_STATE_IDLE,
+	VPN_STATE_IDLE,	       /* complete; no IKE SA (yet) */
+	VPN_STATE_CONNECTING,  /* IKE SA being negotiated */
+	VPN_STATE_ESTABLISHED, /* a Child SA is installed */
 };
 
 PREDECL_RBTREE_UNIQ(vpn_policies);
@@ -82,6 +84,9 @@ struct vpn_connection {
 
 	enum vpn_conn_state state;
 	const char *state_reason; /* why incomplete; static string */
+
+	/* Runtime (vpnd_ike.c, vpnd_tunnel.c). */
+	struct vpn_conn_rt *rt;
 };
 
 static inline int vpn_policy_cmp(const struct vpn_policy *a,

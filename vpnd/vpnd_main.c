@@ -22,6 +22,9 @@
 #include "vpnd_nb.h"
 #include "vpnd_vty.h"
 #include "vpnd_zebra.h"
+#include "vpnd_ike.h"
+#include "vpnd_tunnel.h"
+#include "crypto/crypto.h"
 
 #define VPND_VTY_PORT 2630
 
@@ -29,6 +32,7 @@ static zebra_capabilities_t vpnd_caps[] = {
 	ZCAP_NET_ADMIN,	  /* TUN devices, interface flags */
 	ZCAP_BIND,	  /* UDP 500 and 4500 */
 	ZCAP_NET_RAW,	  /* SO_BINDTODEVICE on the underlay */
+	ZCAP_DAC_OVERRIDE, /* open /dev/net/tun (root-only) */
 };
 
 struct zebra_privs_t vpnd_privs = {
@@ -60,7 +64,9 @@ static void sigint(void)
 {
 	zlog_notice("Terminating on signal");
 	vpn_zebra_stop();
+	vpn_ike_terminate();
 	vpn_terminate();
+	vpn_tunnel_terminate();
 	frr_fini();
 	exit(0);
 }
@@ -119,7 +125,7 @@ int main(int argc, char **argv, char **envp)
 		}
 	}
 
-	if (sodium_init() < 0) {
+	if (vpn_crypto_init() < 0) {
 		fprintf(stderr, "vpnd: libsodium failed to initialise\n");
 		exit(1);
 	}
@@ -128,6 +134,8 @@ int main(int argc, char **argv, char **envp)
 
 	vrf_init(NULL, NULL, NULL, NULL);
 	vpn_init();
+	vpn_tunnel_init(master);
+	vpn_ike_init(master);
 	vpn_zebra_init(master);
 	vpn_vty_init();
 

@@ -152,13 +152,14 @@ def test_refusals(router, cmds, message):
 
 def test_show_connection(router):
     out = router.cmd("vpnd", "show vpn connection")
-    assert "Connection site-b: idle" in out
+    # site-b's peer is unreachable here: it is trying to connect
+    assert re.search(r"Connection site-b: (idle|connecting)", out)
     assert "Connection azure: shutdown" in out
     assert "example-only-change-me" not in out  # never show the key
 
     j = json.loads(router.cmd("vpnd", "show vpn connection json"))
     c = j["connections"]["site-b"]
-    assert c["state"] == "idle"
+    assert c["state"] in ("idle", "connecting")
     assert c["localAddress"] == "192.0.2.1"
     assert c["remoteAddress"] == "198.51.100.2"
     assert c["localId"] == "gw-a.example.net"

@@ -117,7 +117,7 @@ enum ike_notify_type {
 
 /* Bounds on what one message may carry. */
 #define IKE_MAX_PROPOSALS 16
-#define IKE_MAX_TRANSFORMS 32 /* per proposal */
+#define IKE_MAX_TRANSFORMS 128 /* per proposal (strongSwan defaults: ~40) */
 #define IKE_MAX_NOTIFY 16
 #define IKE_MAX_DELETE 4
 #define IKE_MAX_TS 16 /* per TS payload */

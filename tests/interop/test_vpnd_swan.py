@@ -1,0 +1,227 @@
+"""vpnd <-> strongSwan 5.9 (charon, kernel-libipsec, encap=yes).
+
+    r1: zebra + vpnd                         r2: charon
+    vpn0 169.254.21.1/30 ==== IKE + ESP-in-UDP ==== lo 169.254.21.2/32
+         192.0.2.1 ------------- veth ------------- 192.0.2.2
+
+strongSwan's traffic selectors are 169.254.21.2/32 === 169.254.21.0/30
+(it needs an address inside its local selector); vpnd offers any-to-any
+and narrows to them.
+"""
+import json
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from swan import Conn, Swan
+from topo import Topo, wait_for
+
+PSK = "vpnd-swan-interop-7c21"
+
+
+def vpnd_conf(ike=None, esp=None, psk=PSK, extra="", ike_life=None,
+              esp_life=None):
+    pol, use = "", ""
+    if ike:
+        pol += " ike-policy p-ike\n" + "".join(
+            f"  proposal {p}\n" for p in ike.split(","))
+        pol += f"  lifetime {ike_life}\n" if ike_life else ""
+        pol += " exit\n"
+        use += "  ike-policy p-ike\n"
+    if esp:
+        pol += " ipsec-policy p-esp\n" + "".join(
+            f"  proposal {p}\n" for p in esp.split(","))
+        pol += f"  lifetime {esp_life}\n" if esp_life else ""
+        pol += " exit\n"
+        use += "  ipsec-policy p-esp\n"
+    return (f"vpn\n{pol} connection swan\n  local-address 192.0.2.1\n"
+            f"  remote-address 192.0.2.2\n  pre-shared-key {psk}\n{use}"
+            f"  interface vpn0\n{extra} exit\nexit\n")
+
+
+class Lab:
+    def __init__(self, topo):
+        self.r1 = topo.add_router("r1")
+        self.r2 = topo.add_router("r2")
+        topo.add_link(self.r1, self.r2, "192.0.2.1/24", "192.0.2.2/24")
+        self.r2.exec(["ip", "addr", "add", "169.254.21.2/32", "dev", "lo"])
+        self.r1.start("zebra",
+                      "interface vpn0\n ip address 169.254.21.1/30\nexit\n")
+        self.swan = None
+
+    def start_vpnd(self, conf):
+        self.vpnd_conf = conf
+        self.r1.start("vpnd", conf)
+
+    def start_swan(self, **kw):
+        args = dict(local_addrs="192.0.2.2", remote_addrs="192.0.2.1",
+                    psk=PSK, local_ts="169.254.21.2/32",
+                    remote_ts="169.254.21.0/30")
+        args.update(kw)
+        self.swan_conn = Conn("vpnd", **args)
+        self.swan = Swan(self.r2)
+        self.swan.add_conn(self.swan_conn)
+        self.swan.start()
+        return self.swan
+
+    def close(self):
+        if self.swan:
+            self.swan.stop()
+
+    def state(self):
+        return json.loads(self.r1.cmd("vpnd", "show vpn connection swan "
+                                      "json"))["connections"]["swan"]
+
+    def wait_up(self, timeout=20):
+        wait_for(lambda: self.state()["state"] == "established", timeout,
+                 "vpnd connection established")
+
+    def ping(self, count=3):
+        res = subprocess.run(["ip", "netns", "exec", self.r1.ns, "ping",
+                              "-c", str(count), "-i", "0.2", "-W", "2",
+                              "169.254.21.2"],
+                             capture_output=True, text=True, timeout=20)
+        return res.returncode == 0, res.stdout
+
+    def vpnd_log(self):
+        return open(self.r1.log_path("vpnd")).read()
+
+
+@pytest.fixture
+def lab():
+    with Topo("vsw") as topo:
+        lab = Lab(topo)
+        try:
+            yield lab
+        finally:
+            lab.close()
+
+
+def check_swan_sa(lab, ike_alg=None, esp_alg=None):
+    sas = lab.swan.list_sas()
+    assert sas, "strongSwan lists no SA"
+    text = json.dumps(sas)
+    if esp_alg:
+        assert esp_alg in text, text
+    return sas
+
+
+def test_vpnd_initiator(lab):
+    lab.start_swan()
+    lab.start_vpnd(vpnd_conf(extra="  connection-mode initiator-only\n"))
+    lab.wait_up()
+    ok, out = lab.ping(5)
+    assert ok, out
+    check_swan_sa(lab)
+    assert "initiator" in lab.r1.cmd("vpnd", "show vpn sa")
+
+
+def test_vpnd_responder(lab):
+    lab.start_vpnd(vpnd_conf(extra="  connection-mode responder-only\n"))
+    lab.start_swan(start_action="start")
+    lab.wait_up()
+    ok, out = lab.ping(5)
+    assert ok, out
+    assert "responder" in lab.r1.cmd("vpnd", "show vpn sa")
+
+
+# Eight combinations that together use every algorithm and DH group.
+MATRIX = [
+    ("aes128-sha1-modp1024", "aes128-sha1"),
+    ("aes256-sha256-modp2048", "aes256-sha256"),
+    ("aes192-sha384-ecp384", "aes192-sha384"),
+    ("aes256-sha512-ecp256", "aes256-sha512"),
+    ("aes128gcm16-prfsha256-x25519", "aes128gcm16"),
+    ("aes256gcm16-prfsha384-ecp384", "aes256gcm16-modp2048"),
+    ("chacha20poly1305-prfsha512-x25519", "chacha20poly1305"),
+    ("aes256-sha1-modp2048", "aes256gcm16"),
+]
+
+
+@pytest.mark.parametrize("ike,esp", MATRIX, ids=[f"{i}/{e}" for i, e in MATRIX])
+def test_proposals(lab, ike, esp):
+    lab.start_swan(ike_proposals=ike, esp_proposals=esp)
+    lab.start_vpnd(vpnd_conf(ike=ike, esp=esp,
+                             extra="  connection-mode initiator-only\n"))
+    lab.wait_up()
+    ok, out = lab.ping()
+    assert ok, out
+
+
+def test_wrong_psk_vpnd_initiates(lab):
+    lab.start_swan()
+    lab.start_vpnd(vpnd_conf(psk="the-wrong-key",
+                             extra="  connection-mode initiator-only\n"))
+    wait_for(lambda: "authentication failed" in lab.vpnd_log(), 15,
+             "vpnd to log the failure")
+    wait_for(lambda: "MAC mismatched" in lab.swan.log(), 10,
+             "strongSwan to log the failure")
+    assert lab.state()["state"] != "established"
+
+
+def test_wrong_psk_swan_initiates(lab):
+    lab.start_vpnd(vpnd_conf(psk="the-wrong-key",
+                             extra="  connection-mode responder-only\n"))
+    lab.start_swan(start_action="start")
+    wait_for(lambda: "authentication failed" in lab.vpnd_log(), 15,
+             "vpnd to log the failure")
+    assert "the-wrong-key" not in lab.vpnd_log()
+    assert PSK not in lab.vpnd_log()
+
+
+def test_no_common_proposal(lab):
+    lab.start_swan(ike_proposals="aes128-sha1-modp2048")
+    lab.start_vpnd(vpnd_conf(ike="aes256gcm16-prfsha384-ecp384",
+                             extra="  connection-mode initiator-only\n"))
+    wait_for(lambda: "no proposal chosen" in lab.vpnd_log(), 15,
+             "vpnd to log no proposal chosen")
+    assert "aes256gcm16-prfsha384-ecp384" in lab.vpnd_log()
+
+
+@pytest.mark.skipif(not shutil.which("iperf3"), reason="iperf3 missing")
+def test_tcp_and_rekeys(lab):
+    """A 10 s TCP transfer while Child SAs (both sides) and the IKE SA
+    rekey every few seconds: no stall."""
+    lab.start_swan(rekey_time=4, life_time=8, ike_rekey_time=7,
+                   ike_life_time=14, rand_time=0)
+    lab.start_vpnd(vpnd_conf(ike="aes256gcm16-prfsha256-x25519",
+                             esp="aes256gcm16", ike_life=9, esp_life=5,
+                             extra="  connection-mode initiator-only\n"))
+    lab.wait_up()
+    srv = subprocess.Popen(["ip", "netns", "exec", lab.r2.ns, "iperf3",
+                            "-s", "-1", "-B", "169.254.21.2"],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        res = subprocess.run(["ip", "netns", "exec", lab.r1.ns, "iperf3",
+                              "-c", "169.254.21.2", "-t", "10", "-J"],
+                             capture_output=True, text=True, timeout=40)
+        assert res.returncode == 0, res.stdout[-2000:]
+        data = json.loads(res.stdout)
+        per_s = [i["sum"]["bytes"] for i in data["intervals"]]
+        assert all(b > 0 for b in per_s), per_s
+    finally:
+        srv.kill()
+        srv.wait()
+    log = lab.vpnd_log()
+    assert log.count("Child SA installed") >= 3, log[-3000:]
+
+
+def test_dpd_and_peer_restart(lab):
+    lab.start_swan()
+    lab.start_vpnd(vpnd_conf(extra="  dpd interval 1 timeout 3\n"))
+    lab.wait_up()
+    lab.swan.kill()
+    t0 = time.monotonic()
+    wait_for(lambda: lab.state()["state"] != "established", 10,
+             "DPD to notice the dead peer")
+    assert time.monotonic() - t0 < 8
+    assert "NO-CARRIER" in lab.r1.exec(["ip", "link", "show", "vpn0"])
+    lab.start_swan()
+    lab.wait_up(timeout=45)
+    ok, out = lab.ping()
+    assert ok, out

@@ -1,0 +1,225 @@
+"""vpnd to vpnd: IKEv2 + ESP-in-UDP tunnels between two routers in network
+namespaces, each running Debian's zebra and vpnd.
+
+The tunnel interfaces get their inside addresses from zebra's
+configuration (169.254.21.1/30 and .2/30), the FRR way; traffic crosses the
+tunnel between those addresses.
+"""
+import json
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from topo import Topo, wait_for
+
+PSK = "interop-test-key-1"
+
+
+def vpnd_conf(local, remote, ifname="vpn0", psk=PSK, ike="", esp="",
+              extra="", ike_life=None, esp_life=None):
+    pol = ""
+    conn_pol = ""
+    if ike:
+        pol += " ike-policy t-ike\n" + "".join(
+            f"  proposal {p}\n" for p in ike.split(","))
+        if ike_life:
+            pol += f"  lifetime {ike_life}\n"
+        pol += " exit\n"
+        conn_pol += "  ike-policy t-ike\n"
+    if esp:
+        pol += " ipsec-policy t-esp\n" + "".join(
+            f"  proposal {p}\n" for p in esp.split(","))
+        if esp_life:
+            pol += f"  lifetime {esp_life}\n"
+        pol += " exit\n"
+        conn_pol += "  ipsec-policy t-esp\n"
+    return (f"vpn\n{pol} connection peer\n"
+            f"  local-address {local}\n  remote-address {remote}\n"
+            f"  pre-shared-key {psk}\n{conn_pol}  interface {ifname}\n"
+            f"{extra} exit\nexit\n")
+
+
+def zebra_conf(ifname, addr):
+    return f"interface {ifname}\n ip address {addr}\nexit\n"
+
+
+def conn_json(r):
+    return json.loads(r.cmd("vpnd", "show vpn connection peer json"))[
+        "connections"]["peer"]
+
+
+def wait_established(r, timeout=20):
+    return wait_for(lambda: conn_json(r)["state"] == "established", timeout,
+                    f"connection established on {r.name}")
+
+
+def carrier(r, ifname="vpn0"):
+    out = r.exec(["ip", "-o", "link", "show", ifname])
+    return "LOWER_UP" in out and "NO-CARRIER" not in out
+
+
+class Pair:
+    def __init__(self, topo, conf1="", conf2="", extra1="", extra2="",
+                 psk2=PSK):
+        self.r1 = topo.add_router("r1")
+        self.r2 = topo.add_router("r2")
+        topo.add_link(self.r1, self.r2, "192.0.2.1/24", "192.0.2.2/24")
+        self.r1.start("zebra", zebra_conf("vpn0", "169.254.21.1/30"))
+        self.r2.start("zebra", zebra_conf("vpn0", "169.254.21.2/30"))
+        self.conf1 = conf1 or vpnd_conf("192.0.2.1", "192.0.2.2",
+                                        extra=extra1)
+        self.conf2 = conf2 or vpnd_conf("192.0.2.2", "192.0.2.1",
+                                        extra=extra2, psk=psk2)
+        self.r2.start("vpnd", self.conf2)
+        self.r1.start("vpnd", self.conf1)
+
+
+def ping(r, dst, count=3, timeout=10):
+    res = subprocess.run(["ip", "netns", "exec", r.ns, "ping", "-c",
+                          str(count), "-i", "0.2", "-W", "2", dst],
+                         capture_output=True, text=True, timeout=timeout)
+    return res.returncode == 0, res.stdout
+
+
+def test_establish_and_ping():
+    with Topo("tun") as topo:
+        p = Pair(topo)
+        wait_established(p.r1)
+        wait_established(p.r2)
+        assert carrier(p.r1) and carrier(p.r2)
+        # zebra applied the inside address to vpnd's interface
+        wait_for(lambda: "169.254.21.1/30" in p.r1.exec(
+            ["ip", "-o", "addr", "show", "vpn0"]), 10, "address on vpn0")
+        wait_for(lambda: "169.254.21.2/30" in p.r2.exec(
+            ["ip", "-o", "addr", "show", "vpn0"]), 10, "address on vpn0")
+        ok, out = ping(p.r1, "169.254.21.2", count=5)
+        assert ok, out
+        sa = json.loads(p.r1.cmd("vpnd", "show vpn sa json"))["ikeSas"]
+        est = [s for s in sa if s["state"] == "established"]
+        assert est, sa
+        child = [c for s in est for c in s["childSas"] if c["active"]][0]
+        assert child["packetsOut"] >= 5 and child["packetsIn"] >= 5
+        assert child["dropIntegrity"] == 0 and child["dropReplay"] == 0
+        text = p.r1.cmd("vpnd", "show vpn sa")
+        assert "established" in text and "Child SA" in text
+        # no key in logs
+        for r in (p.r1, p.r2):
+            assert PSK not in open(r.log_path("vpnd")).read()
+
+
+# Proposal combinations using every algorithm and DH group of issue 3.
+MATRIX = [
+    ("aes128-sha1-modp1024", "aes128-sha1"),
+    ("aes256-sha256-modp2048", "aes256-sha256-esn"),
+    ("aes192-sha384-ecp384", "aes192-sha384"),
+    ("aes256-sha512-ecp521", "aes256-sha512"),
+    ("aes128gcm16-prfsha256-ecp256", "aes128gcm16"),
+    ("aes256gcm16-prfsha384-x25519", "aes256gcm16-esn"),
+    ("chacha20poly1305-prfsha512-x25519", "chacha20poly1305"),
+    ("aes256-sha1-modp2048", "aes256gcm16-ecp256"),
+    ("3des-sha256-modp1536", "3des-sha1"),
+]
+
+
+@pytest.mark.parametrize("ike,esp", MATRIX, ids=[f"{i}/{e}" for i, e in MATRIX])
+def test_proposals(ike, esp):
+    with Topo("prop") as topo:
+        p = Pair(topo,
+                 vpnd_conf("192.0.2.1", "192.0.2.2", ike=ike, esp=esp),
+                 vpnd_conf("192.0.2.2", "192.0.2.1", ike=ike, esp=esp))
+        wait_established(p.r1)
+        ok, out = ping(p.r1, "169.254.21.2")
+        assert ok, out
+
+
+def test_wrong_psk():
+    with Topo("psk") as topo:
+        p = Pair(topo, psk2="not-the-same-key",
+                 extra1="  connection-mode initiator-only\n",
+                 extra2="  connection-mode responder-only\n")
+        wait_for(lambda: "authentication failed" in
+                 open(p.r2.log_path("vpnd")).read(), 15,
+                 "responder to log the failure")
+        wait_for(lambda: "authentication failed" in
+                 open(p.r1.log_path("vpnd")).read(), 15,
+                 "initiator to log the failure")
+        assert conn_json(p.r1)["state"] != "established"
+        assert not carrier(p.r1)
+        for r in (p.r1, p.r2):
+            log = open(r.log_path("vpnd")).read()
+            assert PSK not in log and "not-the-same-key" not in log
+
+
+def test_no_common_proposal():
+    with Topo("noprop") as topo:
+        p = Pair(topo,
+                 vpnd_conf("192.0.2.1", "192.0.2.2",
+                           ike="aes256-sha256-modp2048",
+                           extra="  connection-mode initiator-only\n"),
+                 vpnd_conf("192.0.2.2", "192.0.2.1",
+                           ike="aes128-sha1-ecp256",
+                           extra="  connection-mode responder-only\n"))
+        wait_for(lambda: "no proposal chosen; peer offered "
+                 "aes256-sha256-modp2048-prfsha256; we accept "
+                 "aes128-sha1-ecp256-prfsha1" in
+                 open(p.r2.log_path("vpnd")).read(), 15, "responder log")
+        wait_for(lambda: "no proposal chosen" in
+                 open(p.r1.log_path("vpnd")).read(), 15, "initiator log")
+
+
+def test_dpd_and_restart():
+    """The peer killed without a DELETE is detected by DPD and carrier goes
+    down; when it comes back, the tunnel is re-established."""
+    dpd = "  dpd interval 1 timeout 3\n"
+    with Topo("dpd") as topo:
+        p = Pair(topo, extra1=dpd, extra2=dpd)
+        wait_established(p.r1)
+        assert carrier(p.r1)
+        p.r2.stop("vpnd", sig=signal.SIGKILL)
+        t0 = time.monotonic()
+        wait_for(lambda: not carrier(p.r1), 10, "carrier down on r1")
+        assert time.monotonic() - t0 < 8
+        assert "dead peer detected" in json.dumps(conn_json(p.r1))
+        p.r2.start("vpnd", p.conf2)
+        wait_established(p.r1, timeout=45)
+        wait_established(p.r2, timeout=10)
+        ok, out = ping(p.r1, "169.254.21.2")
+        assert ok, out
+
+
+@pytest.mark.skipif(not shutil.which("iperf3"), reason="iperf3 missing")
+def test_rekey_under_load():
+    """Child SA and IKE SA lifetimes of a few seconds during a 10 s TCP
+    transfer: it finishes without a stall or retransmission timeout."""
+    args = dict(ike="aes256gcm16-prfsha256-x25519", esp="aes256gcm16",
+                ike_life=8, esp_life=3)
+    c1 = vpnd_conf("192.0.2.1", "192.0.2.2", **args)
+    c2 = vpnd_conf("192.0.2.2", "192.0.2.1", **args)
+    with Topo("rekey") as topo:
+        p = Pair(topo, c1, c2)
+        wait_established(p.r1)
+        srv = subprocess.Popen(["ip", "netns", "exec", p.r2.ns, "iperf3",
+                                "-s", "-1", "-B", "169.254.21.2"],
+                               stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            res = subprocess.run(
+                ["ip", "netns", "exec", p.r1.ns, "iperf3", "-c",
+                 "169.254.21.2", "-t", "10", "-J"],
+                capture_output=True, text=True, timeout=40)
+            assert res.returncode == 0, res.stdout[-2000:]
+            data = json.loads(res.stdout)
+            intervals = [i["sum"]["bytes"] for i in data["intervals"]]
+            assert all(b > 0 for b in intervals), intervals
+        finally:
+            srv.kill()
+            srv.wait()
+        log = open(p.r1.log_path("vpnd")).read() + \
+            open(p.r2.log_path("vpnd")).read()
+        assert log.count("Child SA installed") >= 4
+        assert "IKE SA rekeyed" in log

@@ -1,0 +1,2717 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vpnd: the IKEv2 engine (RFC 7296).
+ *
+ * One request outstanding per IKE SA in each direction (window size 1).
+ * Every received message is checked in this order: header and SPIs, message
+ * ID, integrity (SK), then content. Nothing about an SA changes before its
+ * message authenticated, except the half-open state the RFC allows for
+ * IKE_SA_INIT.
+ */
+#include "ike.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "crypto/crypto.h"
+
+#define IKE_MAX_CHILDREN 4
+
+enum ike_req_kind {
+	REQ_NONE,
+	REQ_INIT,
+	REQ_AUTH,
+	REQ_DPD,
+	REQ_DELETE_IKE,
+	REQ_DELETE_CHILD,
+	REQ_REKEY_CHILD,
+	REQ_REKEY_IKE,
+};
+
+struct ike_child {
+	bool used;
+	uint32_t spi_in, spi_out;
+	uint16_t encr, keybits, integ;
+	bool esn;
+	uint64_t created_ms;
+	uint64_t rekey_ms;  /* when we start a rekey (0: never) */
+	uint64_t expire_ms; /* hard expiry */
+	bool rekeyed;	    /* replaced; waiting for its DELETE */
+};
+
+/* State of a CREATE_CHILD_SA exchange we started. */
+struct ike_rekey {
+	uint32_t old_spi_in; /* child being rekeyed (child rekey) */
+	uint32_t new_spi_in;
+	uint64_t new_spi_ike; /* our new IKE SPI (IKE rekey) */
+	uint8_t ni[IKE_NONCE_LEN];
+	struct vpn_dh *dh;
+	struct vpn_proposal props[IKE_CONN_MAX_PROPOSALS];
+	unsigned int nprops;
+};
+
+struct ike_sa {
+	struct ike_engine *eng;
+	struct ike_conn *conn;
+	struct ike_sa *next;
+
+	enum ike_sa_state state;
+	bool initiator; /* original initiator of this IKE SA */
+	uint64_t spi_i, spi_r;
+	struct ike_addr local, remote;
+
+	/* negotiated IKE transforms */
+	uint16_t encr, keybits, integ, prf, dh;
+	struct vpn_dh *dh_ctx;
+	uint16_t ke_group; /* group of the KE we send */
+	uint8_t ni[IKE_NONCE_LEN * 8], nr[IKE_NONCE_LEN * 8];
+	size_t nilen, nrlen;
+	uint8_t *init_req, *init_resp; /* RealMessage1/2, for AUTH */
+	size_t init_req_len, init_resp_len;
+	uint8_t cookie[64];
+	size_t cookielen;
+	struct ike_sa_keys keys;
+	struct ike_sk_dir sk_in, sk_out;
+
+	/* our requests */
+	uint32_t msgid_out;
+	enum ike_req_kind req_kind;
+	uint8_t req[IKE_MSG_MAX];
+	size_t reqlen;
+	unsigned int req_tries;
+	uint64_t req_next_ms, req_giveup_ms;
+	struct ike_rekey rk;
+	/* work waiting for the window */
+	uint32_t pending_delete_spi;
+	bool pending_rekey_child, pending_rekey_ike, pending_delete_ike;
+
+	/* the peer's requests */
+	uint32_t msgid_in;
+	uint8_t resp[IKE_MSG_MAX];
+	size_t resplen;
+	bool have_resp;
+
+	/* child SA proposals sent in IKE_AUTH */
+	uint32_t auth_spi_in;
+
+	/* Simultaneous rekeys (2.8.1, 2.8.2): what the peer's colliding
+	 * exchange created, and the lowest nonce of that exchange. */
+	struct {
+		bool active;
+		uint32_t child_spi_in;	/* child rekey */
+		struct ike_sa *ike_sa;	/* IKE rekey */
+		uint8_t nmin[IKE_NONCE_LEN * 8];
+		size_t nminlen;
+	} coll;
+	bool superseded; /* rekeyed: waits for its DELETE, starts nothing */
+
+	struct ike_child child[IKE_MAX_CHILDREN];
+
+	uint64_t created_ms, established_ms;
+	uint64_t rekey_ms, expire_ms, last_rx_ms;
+	const char *reason;
+};
+
+struct ike_engine {
+	struct ike_ops ops;
+	void *host;
+	struct ike_sa *sas;
+	unsigned int cookie_threshold;
+	unsigned int retx_base_ms, retx_tries;
+	uint8_t cookie_secret[32];
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static uint64_t now(struct ike_engine *eng)
+{
+	return eng->ops.now_ms(eng->host);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (!eng->ops.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	eng->ops.log(eng->host, level, buf);
+}
+
+#define SALOG(sa, level, fmt, ...)                                             \
+	elog((sa)->eng, level, "connection %s: " fmt,                          \
+	     (sa)->conn ? (sa)->conn->name : "?", ##__VA_ARGS__)
+
+static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
+{
+	inet_ntop(a->family, a->addr, buf, len);
+	return buf;
+}
+
+static size_t addr_len(const struct ike_addr *a)
+{
+	return a->family == AF_INET ? 4 : 16;
+}
+
+static bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->addr, b->addr, addr_len(a)) == 0;
+}
+
+const char *ike_sa_state_str(enum ike_sa_state st)
+{
+	switch (st) {
+	case IKE_SA_INIT_SENT:
+		return "connecting";
+	case IKE_SA_AUTH_SENT:
+		return "authenticating";
+	case IKE_SA_RESPONDED:
+		return "half-open";
+	case IKE_SA_ESTABLISHED:
+		return "established";
+	case IKE_SA_DELETING:
+		return "deleting";
+	case IKE_SA_DEAD:
+		return "down";
+	}
+	return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* Proposals                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Our configured proposal as an SA payload proposal. */
+static void prop_to_wire(const struct vpn_proposal *p, uint8_t num,
+			 uint8_t protocol, const uint8_t *spi, uint8_t spisize,
+			 bool strip_dh, struct ike_proposal *out)
+{
+	bool has_esn = false;
+
+	memset(out, 0, sizeof(*out));
+	out->num = num;
+	out->protocol = protocol;
+	out->spi_size = spisize;
+	if (spisize)
+		memcpy(out->spi, spi, spisize);
+	for (unsigned int i = 0; i < p->ntransforms; i++) {
+		const struct vpn_transform *t = &p->transforms[i];
+
+		if (strip_dh && t->type == VPN_TT_DH)
+			continue;
+		if (t->type == VPN_TT_ESN)
+			has_esn = true;
+		if (out->ntransforms >= IKE_MAX_TRANSFORMS)
+			break;
+		out->transforms[out->ntransforms].type = t->type;
+		out->transforms[out->ntransforms].id = t->id;
+		out->transforms[out->ntransforms].keylen = t->keylen;
+		out->ntransforms++;
+	}
+	/* ESN is mandatory in ESP proposals. */
+	if (protocol == IKE_PROTO_ESP && !has_esn &&
+	    out->ntransforms < IKE_MAX_TRANSFORMS) {
+		out->transforms[out->ntransforms].type = VPN_TT_ESN;
+		out->transforms[out->ntransforms].id = VPN_ESN_NO;
+		out->ntransforms++;
+	}
+}
+
+struct ike_choice {
+	uint16_t encr, keybits, integ, prf, dh;
+	bool has_dh;
+	uint16_t esn;
+};
+
+static bool our_has(const struct ike_proposal *ours, uint8_t type, uint16_t id,
+		    uint16_t keylen)
+{
+	for (unsigned int i = 0; i < ours->ntransforms; i++)
+		if (ours->transforms[i].type == type &&
+		    ours->transforms[i].id == id &&
+		    ours->transforms[i].keylen == keylen)
+			return true;
+	return false;
+}
+
+static bool has_type(const struct ike_proposal *p, uint8_t type)
+{
+	for (unsigned int i = 0; i < p->ntransforms; i++)
+		if (p->transforms[i].type == type)
+			return true;
+	return false;
+}
+
+/*
+ * Match one of the peer's proposals against one of ours: for each type in
+ * the peer's proposal pick its first transform we also have; every type
+ * must be covered on both sides (a DH group in only one of them is a
+ * mismatch: PFS asked for but not configured). `want_dh` prefers a group
+ * (the one in the peer's KE payload).
+ */
+static bool prop_match(const struct ike_proposal *peer,
+		       const struct ike_proposal *ours, uint16_t want_dh,
+		       struct ike_choice *c)
+{
+	static const uint8_t types[] = { VPN_TT_ENCR, VPN_TT_PRF,
+					 VPN_TT_INTEG, VPN_TT_DH,
+					 VPN_TT_ESN };
+
+	memset(c, 0, sizeof(*c));
+	for (size_t k = 0; k < sizeof(types); k++) {
+		uint8_t type = types[k];
+		bool found = false;
+
+		if (has_type(peer, type) != has_type(ours, type)) {
+			/* ESN absent on one side means "no ESN" */
+			if (type == VPN_TT_ESN &&
+			    (has_type(ours, type) ? our_has(ours, type, 0, 0)
+						  : our_has(peer, type, 0, 0)))
+				continue;
+			return false;
+		}
+		if (!has_type(peer, type))
+			continue;
+		if (type == VPN_TT_DH && want_dh &&
+		    our_has(peer, type, want_dh, 0) &&
+		    our_has(ours, type, want_dh, 0)) {
+			c->dh = want_dh;
+			c->has_dh = true;
+			continue;
+		}
+		for (unsigned int i = 0; i < peer->ntransforms && !found; i++) {
+			const struct ike_transform *t = &peer->transforms[i];
+
+			if (t->type != type ||
+			    !our_has(ours, type, t->id, t->keylen))
+				continue;
+			found = true;
+			switch (type) {
+			case VPN_TT_ENCR:
+				c->encr = t->id;
+				c->keybits = t->keylen;
+				break;
+			case VPN_TT_PRF:
+				c->prf = t->id;
+				break;
+			case VPN_TT_INTEG:
+				c->integ = t->id;
+				break;
+			case VPN_TT_DH:
+				c->dh = t->id;
+				c->has_dh = true;
+				break;
+			case VPN_TT_ESN:
+				c->esn = t->id;
+				break;
+			}
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Choose from the peer's SA payload; returns the peer proposal or NULL. */
+static const struct ike_proposal *
+prop_select(const struct ike_sa_payload *peer, const struct vpn_proposal *ours,
+	    unsigned int nours, uint8_t protocol, bool strip_dh,
+	    uint16_t want_dh, struct ike_choice *c)
+{
+	for (unsigned int i = 0; i < peer->nproposals; i++) {
+		const struct ike_proposal *pp = &peer->proposals[i];
+		struct ike_proposal stripped;
+
+		if (pp->protocol != protocol)
+			continue;
+		if (strip_dh) {
+			stripped = *pp;
+			stripped.ntransforms = 0;
+			for (unsigned int t = 0; t < pp->ntransforms; t++)
+				if (pp->transforms[t].type != VPN_TT_DH)
+					stripped.transforms
+						[stripped.ntransforms++] =
+						pp->transforms[t];
+			pp = &stripped;
+		}
+		for (unsigned int j = 0; j < nours; j++) {
+			struct ike_proposal ow;
+
+			prop_to_wire(&ours[j], 1, protocol, NULL, 0, strip_dh,
+				     &ow);
+			if (prop_match(pp, &ow, want_dh, c))
+				return &peer->proposals[i];
+		}
+	}
+	return NULL;
+}
+
+/* A responder's SA proposal: exactly one transform of each chosen type
+ * (RFC 7296 3.3), under the peer's proposal number, with our SPI. */
+static void choice_to_wire(const struct ike_choice *c,
+			   const struct ike_proposal *peer, const uint8_t *spi,
+			   uint8_t spisize, struct ike_proposal *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->num = peer->num;
+	out->protocol = peer->protocol;
+	out->spi_size = spisize;
+	if (spisize)
+		memcpy(out->spi, spi, spisize);
+#define ADD(t, i, k)                                                           \
+	out->transforms[out->ntransforms++] =                                  \
+		(struct ike_transform){ .type = t, .id = i, .keylen = k }
+	ADD(VPN_TT_ENCR, c->encr, c->keybits);
+	if (peer->protocol == IKE_PROTO_IKE)
+		ADD(VPN_TT_PRF, c->prf, 0);
+	if (c->integ)
+		ADD(VPN_TT_INTEG, c->integ, 0);
+	if (c->has_dh)
+		ADD(VPN_TT_DH, c->dh, 0);
+	if (peer->protocol == IKE_PROTO_ESP)
+		ADD(VPN_TT_ESN, c->esn, 0);
+#undef ADD
+}
+
+/* "aes256-sha256-modp2048, ..." for failure logs. */
+static void props_str_wire(const struct ike_sa_payload *sa, char *buf,
+			   size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < sa->nproposals && off < len; i++) {
+		struct vpn_proposal vp = { .ntransforms = 0 };
+		char one[512];
+
+		for (unsigned int t = 0;
+		     t < sa->proposals[i].ntransforms &&
+		     vp.ntransforms < VPN_PROPOSAL_MAX_TRANSFORMS;
+		     t++) {
+			vp.transforms[vp.ntransforms].type =
+				sa->proposals[i].transforms[t].type;
+			vp.transforms[vp.ntransforms].id =
+				sa->proposals[i].transforms[t].id;
+			vp.transforms[vp.ntransforms].keylen =
+				sa->proposals[i].transforms[t].keylen;
+			vp.ntransforms++;
+		}
+		vpn_proposal_format(&vp, one, sizeof(one));
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				one);
+	}
+}
+
+static void props_str_ours(const struct vpn_proposal *p, unsigned int n,
+			   char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n && off < len; i++) {
+		char one[512];
+
+		vpn_proposal_format(&p[i], one, sizeof(one));
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				one);
+	}
+}
+
+/* The first DH group of our first IKE proposal (what we send a KE for). */
+static uint16_t first_dh(const struct vpn_proposal *p, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int t = 0; t < p[i].ntransforms; t++)
+			if (p[i].transforms[t].type == VPN_TT_DH)
+				return p[i].transforms[t].id;
+	return 0;
+}
+
+static bool we_offer_dh(const struct vpn_proposal *p, unsigned int n,
+			uint16_t group)
+{
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int t = 0; t < p[i].ntransforms; t++)
+			if (p[i].transforms[t].type == VPN_TT_DH &&
+			    p[i].transforms[t].id == group)
+				return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Traffic selectors                                                   */
+/* ------------------------------------------------------------------ */
+
+static size_t ts_alen(const struct ike_ts *t)
+{
+	return t->type == IKE_TS_IPV4_ADDR_RANGE ? 4 : 16;
+}
+
+void ike_ts_from_prefix(struct ike_ts *ts, uint8_t family, const uint8_t *addr,
+			unsigned int plen)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	memset(ts, 0, sizeof(*ts));
+	ts->type = family == AF_INET ? IKE_TS_IPV4_ADDR_RANGE
+				     : IKE_TS_IPV6_ADDR_RANGE;
+	ts->proto = 0;
+	ts->start_port = 0;
+	ts->end_port = 65535;
+	for (size_t i = 0; i < alen; i++) {
+		unsigned int bits = plen > i * 8 ? plen - i * 8 : 0;
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		ts->start[i] = addr[i] & mask;
+		ts->end[i] = addr[i] | (uint8_t)~mask;
+	}
+}
+
+/* a ∩ b into out; false when empty. */
+static bool ts_intersect(const struct ike_ts *a, const struct ike_ts *b,
+			 struct ike_ts *out)
+{
+	size_t alen = ts_alen(a);
+
+	if (a->type != b->type)
+		return false;
+	if (a->proto && b->proto && a->proto != b->proto)
+		return false;
+	*out = *a;
+	out->proto = a->proto ? a->proto : b->proto;
+	out->start_port =
+		a->start_port > b->start_port ? a->start_port : b->start_port;
+	out->end_port = a->end_port < b->end_port ? a->end_port : b->end_port;
+	if (out->start_port > out->end_port)
+		return false;
+	memcpy(out->start,
+	       memcmp(a->start, b->start, alen) > 0 ? a->start : b->start,
+	       alen);
+	memcpy(out->end, memcmp(a->end, b->end, alen) < 0 ? a->end : b->end,
+	       alen);
+	return memcmp(out->start, out->end, alen) <= 0;
+}
+
+static bool ts_within(const struct ike_ts *in, const struct ike_ts *outer)
+{
+	struct ike_ts x;
+
+	return ts_intersect(in, outer, &x) && memcmp(&x, in, sizeof(x)) == 0;
+}
+
+/* Narrow the peer's selectors to ours (RFC 7296 2.9). */
+static unsigned int ts_narrow(const struct ike_ts_payload *peer,
+			      const struct ike_ts *ours, unsigned int nours,
+			      struct ike_ts *out)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < peer->nts; i++)
+		for (unsigned int j = 0; j < nours && n < IKE_MAX_TS; j++) {
+			struct ike_ts x;
+			bool dup = false;
+
+			if (!ts_intersect(&peer->ts[i], &ours[j], &x))
+				continue;
+			for (unsigned int k = 0; k < n; k++)
+				dup |= memcmp(&out[k], &x, sizeof(x)) == 0;
+			if (!dup)
+				out[n++] = x;
+		}
+	return n;
+}
+
+/* Every selector the responder chose lies within one we proposed. */
+static bool ts_all_within(const struct ike_ts_payload *got,
+			  const struct ike_ts *ours, unsigned int nours)
+{
+	if (got->nts == 0)
+		return false;
+	for (unsigned int i = 0; i < got->nts; i++) {
+		bool ok = false;
+
+		for (unsigned int j = 0; j < nours && !ok; j++)
+			ok = ts_within(&got->ts[i], &ours[j]);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Identities                                                          */
+/* ------------------------------------------------------------------ */
+
+void ike_id_from_addr(const struct ike_addr *a, uint8_t *type, uint8_t *data,
+		      size_t *len)
+{
+	*type = a->family == AF_INET ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
+	*len = addr_len(a);
+	memcpy(data, a->addr, *len);
+}
+
+int ike_id_parse(const char *s, uint8_t *type, uint8_t *data, size_t *len)
+{
+	size_t sl = strlen(s);
+
+	if (sl == 0 || sl > 255)
+		return -1;
+	if (inet_pton(AF_INET, s, data) == 1) {
+		*type = IKE_ID_IPV4_ADDR;
+		*len = 4;
+	} else if (inet_pton(AF_INET6, s, data) == 1) {
+		*type = IKE_ID_IPV6_ADDR;
+		*len = 16;
+	} else if (strncmp(s, "keyid:", 6) == 0 && sl > 6) {
+		*type = IKE_ID_KEY_ID;
+		*len = sl - 6;
+		memcpy(data, s + 6, *len);
+	} else if (s[0] == '@' && sl > 1) {
+		*type = IKE_ID_FQDN;
+		*len = sl - 1;
+		memcpy(data, s + 1, *len);
+	} else if (strchr(s, '@')) {
+		*type = IKE_ID_RFC822_ADDR;
+		*len = sl;
+		memcpy(data, s, sl);
+	} else {
+		*type = IKE_ID_FQDN;
+		*len = sl;
+		memcpy(data, s, sl);
+	}
+	return 0;
+}
+
+static void id_str(uint8_t type, const uint8_t *data, size_t len, char *buf,
+		   size_t blen)
+{
+	if (type == IKE_ID_IPV4_ADDR && len == 4)
+		inet_ntop(AF_INET, data, buf, blen);
+	else if (type == IKE_ID_IPV6_ADDR && len == 16)
+		inet_ntop(AF_INET6, data, buf, blen);
+	else {
+		size_t n = len < blen - 1 ? len : blen - 1;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (data[i] >= 0x20 && data[i] < 0x7f) ? data[i]
+								     : '?';
+		buf[n] = '\0';
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* SA lifecycle                                                        */
+/* ------------------------------------------------------------------ */
+
+struct ike_engine *ike_engine_new(const struct ike_ops *ops, void *host)
+{
+	struct ike_engine *eng = calloc(1, sizeof(*eng));
+
+	if (!eng)
+		return NULL;
+	eng->ops = *ops;
+	eng->host = host;
+	eng->cookie_threshold = 64;
+	eng->retx_base_ms = 1000;
+	eng->retx_tries = 5;
+	vpn_random(eng->cookie_secret, sizeof(eng->cookie_secret));
+	return eng;
+}
+
+void ike_engine_set_cookie_threshold(struct ike_engine *eng, unsigned int n)
+{
+	eng->cookie_threshold = n;
+}
+
+void ike_engine_set_retransmit(struct ike_engine *eng, unsigned int base_ms,
+			       unsigned int tries)
+{
+	eng->retx_base_ms = base_ms;
+	eng->retx_tries = tries;
+}
+
+static uint64_t new_spi64(void)
+{
+	uint64_t v = 0;
+
+	while (v == 0)
+		vpn_random(&v, sizeof(v));
+	return v;
+}
+
+static struct ike_sa *sa_new(struct ike_engine *eng, struct ike_conn *conn,
+			     bool initiator)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+
+	if (!sa)
+		return NULL;
+	sa->eng = eng;
+	sa->conn = conn;
+	sa->initiator = initiator;
+	sa->created_ms = now(eng);
+	sa->last_rx_ms = sa->created_ms;
+	sa->next = eng->sas;
+	eng->sas = sa;
+	return sa;
+}
+
+static void sa_free(struct ike_sa *sa)
+{
+	struct ike_sa **pp;
+
+	for (pp = &sa->eng->sas; *pp; pp = &(*pp)->next)
+		if (*pp == sa) {
+			*pp = sa->next;
+			break;
+		}
+	if (sa->dh_ctx)
+		vpn_dh_free(sa->dh_ctx);
+	if (sa->rk.dh)
+		vpn_dh_free(sa->rk.dh);
+	free(sa->init_req);
+	free(sa->init_resp);
+	ike_sk_dir_free(&sa->sk_in);
+	ike_sk_dir_free(&sa->sk_out);
+	vpn_memzero(sa, sizeof(*sa));
+	free(sa);
+}
+
+static void children_down(struct ike_sa *sa)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		if (!sa->child[i].used)
+			continue;
+		sa->eng->ops.child_down(sa->eng->host, sa, sa->child[i].spi_in,
+					sa->child[i].spi_out);
+		sa->child[i].used = false;
+	}
+}
+
+/* The SA is finished: remove its children and tell the host. */
+static void sa_kill(struct ike_sa *sa, const char *reason)
+{
+	if (sa->state == IKE_SA_DEAD)
+		return;
+	children_down(sa);
+	sa->state = IKE_SA_DEAD;
+	sa->reason = reason;
+	if (sa->eng->ops.sa_event)
+		sa->eng->ops.sa_event(sa->eng->host, sa, reason);
+}
+
+static void sa_reap(struct ike_engine *eng)
+{
+	struct ike_sa *sa = eng->sas, *next;
+
+	for (; sa; sa = next) {
+		next = sa->next;
+		if (sa->state == IKE_SA_DEAD)
+			sa_free(sa);
+	}
+}
+
+void ike_engine_free(struct ike_engine *eng)
+{
+	while (eng->sas)
+		sa_free(eng->sas);
+	vpn_memzero(eng, sizeof(*eng));
+	free(eng);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                             */
+/* ------------------------------------------------------------------ */
+
+static void sa_send(struct ike_sa *sa, const uint8_t *buf, size_t len)
+{
+	sa->eng->ops.send(sa->eng->host, &sa->local, &sa->remote, buf, len);
+}
+
+static void hdr_init(struct ike_sa *sa, struct ike_header *h, uint8_t exch,
+		     bool response, uint32_t msgid)
+{
+	memset(h, 0, sizeof(*h));
+	h->spi_i = sa->spi_i;
+	h->spi_r = sa->spi_r;
+	h->version = IKE_VERSION;
+	h->exchange = exch;
+	h->flags = (sa->initiator ? IKE_FLAG_INITIATOR : 0) |
+		   (response ? IKE_FLAG_RESPONSE : 0);
+	h->msgid = msgid;
+}
+
+/* Arm retransmission for the request in sa->req. */
+static void req_start(struct ike_sa *sa, enum ike_req_kind kind,
+		      uint64_t giveup_after_ms)
+{
+	struct ike_engine *eng = sa->eng;
+	uint64_t t = now(eng);
+	uint64_t total = 0;
+
+	sa->req_kind = kind;
+	sa->req_tries = 0;
+	sa->req_next_ms = t + eng->retx_base_ms;
+	for (unsigned int i = 0; i <= eng->retx_tries; i++)
+		total += (uint64_t)eng->retx_base_ms << i;
+	sa->req_giveup_ms = t + (giveup_after_ms ? giveup_after_ms : total);
+	sa_send(sa, sa->req, sa->reqlen);
+}
+
+static void req_done(struct ike_sa *sa)
+{
+	sa->req_kind = REQ_NONE;
+	sa->msgid_out++;
+}
+
+/* Send an encrypted request built in `inner`. */
+static int send_request(struct ike_sa *sa, uint8_t exch,
+			const struct ike_buf *inner, enum ike_req_kind kind,
+			uint64_t giveup_after_ms)
+{
+	struct ike_header h;
+	int len;
+
+	hdr_init(sa, &h, exch, false, sa->msgid_out);
+	len = ike_sk_seal(&sa->sk_out, &h, inner, sa->req, sizeof(sa->req));
+	if (len < 0) {
+		SALOG(sa, LOG_ERR, "cannot build %s request",
+		      exch == INFORMATIONAL ? "INFORMATIONAL"
+					    : "CREATE_CHILD_SA");
+		return -1;
+	}
+	sa->reqlen = (size_t)len;
+	req_start(sa, kind, giveup_after_ms);
+	return 0;
+}
+
+/* Send (and cache for retransmitted requests) an encrypted response. */
+static void send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
+			  const struct ike_buf *inner)
+{
+	struct ike_header h;
+	int len;
+
+	hdr_init(sa, &h, exch, true, msgid);
+	len = ike_sk_seal(&sa->sk_out, &h, inner, sa->resp, sizeof(sa->resp));
+	if (len < 0) {
+		SALOG(sa, LOG_ERR, "cannot build response");
+		return;
+	}
+	sa->resplen = (size_t)len;
+	sa->have_resp = true;
+	sa_send(sa, sa->resp, sa->resplen);
+}
+
+/* Unencrypted error notify in answer to an IKE_SA_INIT request. */
+static void send_init_notify(struct ike_engine *eng,
+			     const struct ike_addr *local,
+			     const struct ike_addr *remote,
+			     const struct ike_header *req, uint16_t type,
+			     const uint8_t *data, size_t len)
+{
+	uint8_t buf[256];
+	struct ike_header h = *req;
+	struct ike_buf b;
+	int n;
+
+	h.spi_r = 0;
+	h.flags = IKE_FLAG_RESPONSE;
+	h.next_payload = 0;
+	ike_build_init(&b, buf, sizeof(buf), &h);
+	ike_add_notify(&b, 0, NULL, 0, type, data, len);
+	n = ike_build_finish(&b);
+	if (n > 0)
+		eng->ops.send(eng->host, local, remote, buf, (size_t)n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                                */
+/* ------------------------------------------------------------------ */
+
+static int sa_setup_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen,
+			 uint16_t old_prf, const uint8_t *old_sk_d,
+			 size_t old_sk_d_len)
+{
+	struct vpn_cipher_info ci;
+	struct ike_sk_dir *i2r, *r2i;
+
+	if (vpn_cipher_info(sa->encr, sa->keybits, &ci) < 0)
+		return -1;
+	memset(&sa->keys, 0, sizeof(sa->keys));
+	sa->keys.prf = sa->prf;
+	sa->keys.encr_len = ci.keylen;
+	sa->keys.integ_len = ci.aead ? 0 : vpn_integ_keylen(sa->integ);
+	if (ike_derive_sa_keys(&sa->keys, sa->ni, sa->nilen, sa->nr, sa->nrlen,
+			       gir, girlen, sa->spi_i, sa->spi_r, old_prf,
+			       old_sk_d, old_sk_d_len, NULL) < 0)
+		return -1;
+
+	i2r = sa->initiator ? &sa->sk_out : &sa->sk_in;
+	r2i = sa->initiator ? &sa->sk_in : &sa->sk_out;
+	ike_sk_dir_free(i2r);
+	ike_sk_dir_free(r2i);
+	i2r->cipher = vpn_cipher_new(sa->encr, sa->keybits, sa->keys.sk_ei,
+				     ci.keylen);
+	r2i->cipher = vpn_cipher_new(sa->encr, sa->keybits, sa->keys.sk_er,
+				     ci.keylen);
+	if (!i2r->cipher || !r2i->cipher)
+		return -1;
+	if (!ci.aead) {
+		i2r->integ_id = r2i->integ_id = sa->integ;
+		i2r->integ = vpn_integ_new(sa->integ, sa->keys.sk_ai,
+					   sa->keys.integ_len);
+		r2i->integ = vpn_integ_new(sa->integ, sa->keys.sk_ar,
+					   sa->keys.integ_len);
+		if (!i2r->integ || !r2i->integ)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Derive and install a Child SA. `i2r_from_us`: we were the initiator of
+ * the exchange that created it (the KEYMAT order follows that exchange).
+ */
+static int child_install(struct ike_sa *sa, const struct ike_choice *c,
+			 uint32_t spi_in, uint32_t spi_out, bool exch_initiator,
+			 const uint8_t *gir, size_t girlen, const uint8_t *ni,
+			 size_t nilen, const uint8_t *nr, size_t nrlen,
+			 const struct ike_ts *lts, unsigned int nl,
+			 const struct ike_ts *rts, unsigned int nr_ts)
+{
+	struct ike_conn *conn = sa->conn;
+	struct ike_child_info info;
+	struct vpn_cipher_info ci;
+	uint8_t keymat[4 * 64];
+	size_t ek, ik, kmlen;
+	struct ike_child *ch = NULL;
+	uint64_t t = now(sa->eng);
+	uint32_t jitter;
+
+	if (vpn_cipher_info(c->encr, c->keybits, &ci) < 0)
+		return -1;
+	ek = ci.keylen;
+	ik = ci.aead ? 0 : vpn_integ_keylen(c->integ);
+	kmlen = 2 * (ek + ik);
+	if (ike_derive_child_keymat(sa->prf, sa->keys.sk_d, sa->keys.prf_len,
+				    gir, girlen, ni, nilen, nr, nrlen, keymat,
+				    kmlen) < 0)
+		return -1;
+
+	memset(&info, 0, sizeof(info));
+	info.spi_in = spi_in;
+	info.spi_out = spi_out;
+	info.encr = c->encr;
+	info.encr_keybits = c->keybits;
+	info.integ = ci.aead ? 0 : c->integ;
+	info.esn = c->esn == VPN_ESN_YES;
+	info.encr_keylen = ek;
+	info.integ_keylen = ik;
+	/* KEYMAT: i->r encryption, i->r integrity, r->i encryption, r->i
+	 * integrity (RFC 7296 2.17). */
+	if (exch_initiator) {
+		memcpy(info.encr_key_out, keymat, ek);
+		memcpy(info.integ_key_out, keymat + ek, ik);
+		memcpy(info.encr_key_in, keymat + ek + ik, ek);
+		memcpy(info.integ_key_in, keymat + 2 * ek + ik, ik);
+	} else {
+		memcpy(info.encr_key_in, keymat, ek);
+		memcpy(info.integ_key_in, keymat + ek, ik);
+		memcpy(info.encr_key_out, keymat + ek + ik, ek);
+		memcpy(info.integ_key_out, keymat + 2 * ek + ik, ik);
+	}
+	vpn_memzero(keymat, sizeof(keymat));
+	info.n_local_ts = nl;
+	memcpy(info.local_ts, lts, nl * sizeof(*lts));
+	info.n_remote_ts = nr_ts;
+	memcpy(info.remote_ts, rts, nr_ts * sizeof(*rts));
+	info.lifetime = conn->child_lifetime;
+	info.lifetime_bytes = conn->child_lifetime_bytes;
+	info.local = sa->local;
+	info.remote = sa->remote;
+
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (!sa->child[i].used) {
+			ch = &sa->child[i];
+			break;
+		}
+	if (!ch) {
+		vpn_memzero(&info, sizeof(info));
+		SALOG(sa, LOG_ERR, "too many Child SAs");
+		return -1;
+	}
+	memset(ch, 0, sizeof(*ch));
+	ch->used = true;
+	ch->spi_in = spi_in;
+	ch->spi_out = spi_out;
+	ch->encr = c->encr;
+	ch->keybits = c->keybits;
+	ch->integ = info.integ;
+	ch->esn = info.esn;
+	ch->created_ms = t;
+	/* Rekey before the lifetime ends, spread by up to 10%. */
+	vpn_random(&jitter, sizeof(jitter));
+	ch->expire_ms = t + (uint64_t)conn->child_lifetime * 1000 +
+			(uint64_t)conn->child_lifetime * 100;
+	ch->rekey_ms = t + (uint64_t)conn->child_lifetime * 1000 -
+		       (conn->child_lifetime >= 10
+				? jitter % ((uint64_t)conn->child_lifetime * 100)
+				: 0);
+	sa->eng->ops.child_up(sa->eng->host, sa, &info);
+	vpn_memzero(&info, sizeof(info));
+	{
+		char a[64], b[64];
+
+		SALOG(sa, LOG_INFO,
+		      "Child SA installed: SPIs in %08x out %08x, %s%s%s, peer %s port %u",
+		      spi_in, spi_out,
+		      vpn_transform_name(&(struct vpn_transform){
+			      VPN_TT_ENCR, c->encr, c->keybits }),
+		      ch->integ ? "-" : "",
+		      ch->integ ? vpn_transform_name(&(struct vpn_transform){
+					  VPN_TT_INTEG, ch->integ, 0 })
+				: "",
+		      addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
+		(void)b;
+	}
+	return 0;
+}
+
+static struct ike_child *child_by_spi_out(struct ike_sa *sa, uint32_t spi_out)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].used && sa->child[i].spi_out == spi_out)
+			return &sa->child[i];
+	return NULL;
+}
+
+static struct ike_child *child_by_spi_in(struct ike_sa *sa, uint32_t spi_in)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].used && sa->child[i].spi_in == spi_in)
+			return &sa->child[i];
+	return NULL;
+}
+
+/* The newest Child SA not already replaced. */
+static struct ike_child *child_current(struct ike_sa *sa)
+{
+	struct ike_child *best = NULL;
+
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		struct ike_child *c = &sa->child[i];
+
+		if (c->used && !c->rekeyed &&
+		    (!best || c->created_ms >= best->created_ms))
+			best = c;
+	}
+	return best;
+}
+
+static void child_remove(struct ike_sa *sa, struct ike_child *ch)
+{
+	sa->eng->ops.child_down(sa->eng->host, sa, ch->spi_in, ch->spi_out);
+	ch->used = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* IKE_SA_INIT                                                         */
+/* ------------------------------------------------------------------ */
+
+static void natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_addr *a,
+		      uint8_t out[VPN_SHA1_LEN])
+{
+	uint8_t spis[16], port[2];
+	struct iovec iov[3] = {
+		{ spis, 16 },
+		{ (void *)a->addr, addr_len(a) },
+		{ port, 2 },
+	};
+
+	put_be64(spis, spi_i);
+	put_be64(spis + 8, spi_r);
+	put_be16(port, a->port);
+	vpn_sha1(iov, 3, out);
+}
+
+/*
+ * NAT detection notifies. vpnd always encapsulates ESP in UDP, so the
+ * source hash is deliberately wrong: the peer sees a NAT and encapsulates
+ * too (what strongSwan's encap=yes does).
+ */
+static void add_natd(struct ike_buf *b, struct ike_sa *sa)
+{
+	uint8_t h[VPN_SHA1_LEN];
+
+	vpn_random(h, sizeof(h));
+	ike_add_notify(b, 0, NULL, 0, IKE_N_NAT_DETECTION_SOURCE_IP, h,
+		       sizeof(h));
+	natd_hash(sa->spi_i, sa->spi_r, &sa->remote, h);
+	ike_add_notify(b, 0, NULL, 0, IKE_N_NAT_DETECTION_DESTINATION_IP, h,
+		       sizeof(h));
+}
+
+static int init_send_request(struct ike_sa *sa)
+{
+	struct ike_conn *conn = sa->conn;
+	struct ike_proposal props[IKE_CONN_MAX_PROPOSALS];
+	uint8_t pub[VPN_DH_MAX_PUB];
+	size_t publen;
+	struct ike_header h;
+	struct ike_buf b;
+	int len;
+
+	if (sa->dh_ctx)
+		vpn_dh_free(sa->dh_ctx);
+	sa->dh_ctx = vpn_dh_new(sa->ke_group);
+	publen = vpn_dh_pub_len(sa->ke_group);
+	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, publen) < 0) {
+		SALOG(sa, LOG_ERR, "DH group %u unavailable", sa->ke_group);
+		return -1;
+	}
+	for (unsigned int i = 0; i < conn->n_ike_props; i++)
+		prop_to_wire(&conn->ike_props[i], i + 1, IKE_PROTO_IKE, NULL,
+			     0, false, &props[i]);
+
+	hdr_init(sa, &h, IKE_SA_INIT, false, 0);
+	ike_build_init(&b, sa->req, sizeof(sa->req), &h);
+	if (sa->cookielen)
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_COOKIE, sa->cookie,
+			       sa->cookielen);
+	ike_add_sa(&b, props, conn->n_ike_props);
+	ike_add_ke(&b, sa->ke_group, pub, publen);
+	ike_add_nonce(&b, sa->ni, sa->nilen);
+	add_natd(&b, sa);
+	len = ike_build_finish(&b);
+	if (len < 0)
+		return -1;
+	sa->reqlen = (size_t)len;
+	free(sa->init_req);
+	sa->init_req = malloc(sa->reqlen);
+	if (!sa->init_req)
+		return -1;
+	memcpy(sa->init_req, sa->req, sa->reqlen);
+	sa->init_req_len = sa->reqlen;
+	sa->msgid_out = 0;
+	req_start(sa, REQ_INIT, 0);
+	return 0;
+}
+
+struct ike_sa *ike_initiate(struct ike_engine *eng, struct ike_conn *conn)
+{
+	struct ike_sa *sa;
+	char a[64];
+
+	if (conn->responder_only)
+		return NULL;
+	sa = sa_new(eng, conn, true);
+	if (!sa)
+		return NULL;
+	sa->spi_i = new_spi64();
+	sa->local = conn->local;
+	sa->local.port = IKE_PORT;
+	sa->remote = conn->remote;
+	sa->remote.port = IKE_PORT;
+	sa->nilen = IKE_NONCE_LEN;
+	vpn_random(sa->ni, sa->nilen);
+	sa->ke_group = first_dh(conn->ike_props, conn->n_ike_props);
+	sa->state = IKE_SA_INIT_SENT;
+	SALOG(sa, LOG_INFO, "initiating IKE SA to %s",
+	      addr_str(&sa->remote, a, sizeof(a)));
+	if (init_send_request(sa) < 0) {
+		sa_kill(sa, "cannot build IKE_SA_INIT");
+		return NULL;
+	}
+	return sa;
+}
+
+static void cookie_make(struct ike_engine *eng, const struct ike_msg *msg,
+			const struct ike_addr *remote, uint8_t out[20])
+{
+	uint8_t spi[8];
+	struct iovec iov[4] = {
+		{ (void *)msg->nonce.data, msg->nonce.len },
+		{ (void *)remote->addr, addr_len(remote) },
+		{ spi, 8 },
+		{ eng->cookie_secret, sizeof(eng->cookie_secret) },
+	};
+
+	put_be64(spi, msg->hdr.spi_i);
+	vpn_sha1(iov, 4, out);
+}
+
+static unsigned int half_open_count(struct ike_engine *eng)
+{
+	unsigned int n = 0;
+
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		n += sa->state == IKE_SA_RESPONDED;
+	return n;
+}
+
+/* Responder: an IKE_SA_INIT request. */
+static void init_handle_request(struct ike_engine *eng,
+				const struct ike_addr *local,
+				const struct ike_addr *remote,
+				const uint8_t *buf, size_t len,
+				struct ike_msg *msg)
+{
+	struct ike_conn *conn;
+	struct ike_sa *sa;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	struct ike_proposal out_prop;
+	uint8_t pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
+	size_t publen, girlen;
+	struct ike_header h;
+	struct ike_buf b;
+	char a[64];
+	int n;
+
+	/* A retransmission of a request we answered: answer again. */
+	for (sa = eng->sas; sa; sa = sa->next)
+		if (!sa->initiator && sa->spi_i == msg->hdr.spi_i &&
+		    addr_eq(&sa->remote, remote) && sa->init_resp &&
+		    sa->state == IKE_SA_RESPONDED) {
+			eng->ops.send(eng->host, local, remote, sa->init_resp,
+				      sa->init_resp_len);
+			return;
+		}
+
+	conn = eng->ops.find_conn(eng->host, local, remote);
+	if (!conn) {
+		elog(eng, LOG_INFO,
+		     "IKE_SA_INIT from %s: no connection configured for this peer",
+		     addr_str(remote, a, sizeof(a)));
+		return;
+	}
+	if (conn->initiator_only) {
+		elog(eng, LOG_INFO,
+		     "connection %s: IKE_SA_INIT from %s ignored: connection-mode initiator-only",
+		     conn->name, addr_str(remote, a, sizeof(a)));
+		return;
+	}
+	if (!msg->has_sa || !msg->has_ke || !msg->has_nonce ||
+	    msg->nonce.len < 16 || msg->nonce.len > 256) {
+		send_init_notify(eng, local, remote, &msg->hdr,
+				 IKE_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+
+	/* Under load, ask for a cookie before keeping any state (2.6). */
+	if (half_open_count(eng) >= eng->cookie_threshold) {
+		const struct ike_notify *cn = ike_msg_notify(msg, IKE_N_COOKIE);
+		uint8_t want[20];
+
+		cookie_make(eng, msg, remote, want);
+		if (!cn || cn->len != sizeof(want) ||
+		    !vpn_memeq(cn->data, want, sizeof(want))) {
+			send_init_notify(eng, local, remote, &msg->hdr,
+					 IKE_N_COOKIE, want, sizeof(want));
+			return;
+		}
+	}
+
+	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
+			     IKE_PROTO_IKE, false, msg->ke.group, &c);
+	if (!chosen) {
+		char theirs[1024], ours[1024];
+
+		props_str_wire(&msg->sa, theirs, sizeof(theirs));
+		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
+			       sizeof(ours));
+		elog(eng, LOG_WARNING,
+		     "connection %s: IKE_SA_INIT from %s failed: no proposal chosen; peer offered %s; we accept %s",
+		     conn->name, addr_str(remote, a, sizeof(a)), theirs, ours);
+		send_init_notify(eng, local, remote, &msg->hdr,
+				 IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return;
+	}
+	if (c.dh != msg->ke.group) {
+		uint8_t g[2];
+
+		put_be16(g, c.dh);
+		elog(eng, LOG_INFO,
+		     "connection %s: peer %s sent a KE for group %u, asking for group %u",
+		     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group,
+		     c.dh);
+		send_init_notify(eng, local, remote, &msg->hdr,
+				 IKE_N_INVALID_KE_PAYLOAD, g, 2);
+		return;
+	}
+
+	sa = sa_new(eng, conn, false);
+	if (!sa)
+		return;
+	sa->spi_i = msg->hdr.spi_i;
+	sa->spi_r = new_spi64();
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->encr = c.encr;
+	sa->keybits = c.keybits;
+	sa->integ = c.integ;
+	sa->prf = c.prf;
+	sa->dh = c.dh;
+	sa->nilen = msg->nonce.len;
+	memcpy(sa->ni, msg->nonce.data, sa->nilen);
+	sa->nrlen = IKE_NONCE_LEN;
+	vpn_random(sa->nr, sa->nrlen);
+	sa->msgid_in = 1;
+	sa->msgid_out = 0;
+
+	sa->dh_ctx = vpn_dh_new(c.dh);
+	publen = vpn_dh_pub_len(c.dh);
+	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, publen) < 0 ||
+	    vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT from %s failed: invalid key exchange data for group %u",
+		      addr_str(remote, a, sizeof(a)), c.dh);
+		send_init_notify(eng, local, remote, &msg->hdr,
+				 IKE_N_INVALID_SYNTAX, NULL, 0);
+		sa_kill(sa, "invalid KE");
+		return;
+	}
+	if (sa_setup_keys(sa, gir, girlen, 0, NULL, 0) < 0) {
+		vpn_memzero(gir, sizeof(gir));
+		sa_kill(sa, "key derivation failed");
+		return;
+	}
+	vpn_memzero(gir, sizeof(gir));
+	vpn_dh_free(sa->dh_ctx);
+	sa->dh_ctx = NULL;
+
+	sa->init_req = malloc(len);
+	if (!sa->init_req) {
+		sa_kill(sa, "out of memory");
+		return;
+	}
+	memcpy(sa->init_req, buf, len);
+	sa->init_req_len = len;
+
+	choice_to_wire(&c, chosen, NULL, 0, &out_prop);
+	hdr_init(sa, &h, IKE_SA_INIT, true, 0);
+	ike_build_init(&b, sa->resp, sizeof(sa->resp), &h);
+	ike_add_sa(&b, &out_prop, 1);
+	ike_add_ke(&b, c.dh, pub, publen);
+	ike_add_nonce(&b, sa->nr, sa->nrlen);
+	add_natd(&b, sa);
+	n = ike_build_finish(&b);
+	if (n < 0) {
+		sa_kill(sa, "cannot build IKE_SA_INIT response");
+		return;
+	}
+	sa->init_resp = malloc((size_t)n);
+	if (!sa->init_resp) {
+		sa_kill(sa, "out of memory");
+		return;
+	}
+	memcpy(sa->init_resp, sa->resp, (size_t)n);
+	sa->init_resp_len = (size_t)n;
+	sa->state = IKE_SA_RESPONDED;
+	SALOG(sa, LOG_INFO, "IKE_SA_INIT from %s answered",
+	      addr_str(remote, a, sizeof(a)));
+	eng->ops.send(eng->host, local, remote, sa->init_resp,
+		      sa->init_resp_len);
+}
+
+static int auth_send_request(struct ike_sa *sa);
+
+/* Initiator: the IKE_SA_INIT response. */
+static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
+				 size_t len, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_notify *n;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen;
+
+	if ((n = ike_msg_notify(msg, IKE_N_COOKIE))) {
+		if (n->len == 0 || n->len > sizeof(sa->cookie) ||
+		    sa->cookielen)
+			return;
+		memcpy(sa->cookie, n->data, n->len);
+		sa->cookielen = n->len;
+		SALOG(sa, LOG_INFO, "peer asked for a cookie; retrying");
+		init_send_request(sa);
+		return;
+	}
+	if ((n = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
+		uint16_t g = n->len == 2 ? get_be16(n->data) : 0;
+
+		if (!g || g == sa->ke_group ||
+		    !we_offer_dh(conn->ike_props, conn->n_ike_props, g)) {
+			SALOG(sa, LOG_WARNING,
+			      "IKE_SA_INIT failed: peer wants DH group %u, which we do not offer",
+			      g);
+			sa_kill(sa, "no proposal chosen (DH group)");
+			return;
+		}
+		SALOG(sa, LOG_INFO,
+		      "peer asked for DH group %u instead of %u; retrying", g,
+		      sa->ke_group);
+		sa->ke_group = g;
+		init_send_request(sa);
+		return;
+	}
+	if (ike_msg_notify(msg, IKE_N_NO_PROPOSAL_CHOSEN)) {
+		char ours[1024];
+
+		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
+			       sizeof(ours));
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT failed: no proposal chosen: the peer accepted none of %s",
+		      ours);
+		sa_kill(sa, "no proposal chosen");
+		return;
+	}
+	if (!msg->has_sa || !msg->has_ke || !msg->has_nonce ||
+	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0 ||
+	    msg->nonce.len < 16 || msg->nonce.len > 256) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT failed: malformed response");
+		sa_kill(sa, "malformed IKE_SA_INIT response");
+		return;
+	}
+	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
+			     IKE_PROTO_IKE, false, msg->ke.group, &c);
+	if (!chosen || c.dh != msg->ke.group || c.dh != sa->ke_group) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT failed: the peer chose a proposal we did not offer");
+		sa_kill(sa, "invalid proposal in response");
+		return;
+	}
+	sa->spi_r = msg->hdr.spi_r;
+	sa->encr = c.encr;
+	sa->keybits = c.keybits;
+	sa->integ = c.integ;
+	sa->prf = c.prf;
+	sa->dh = c.dh;
+	sa->nrlen = msg->nonce.len;
+	memcpy(sa->nr, msg->nonce.data, sa->nrlen);
+	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT failed: invalid key exchange data from peer");
+		sa_kill(sa, "invalid KE");
+		return;
+	}
+	if (sa_setup_keys(sa, gir, girlen, 0, NULL, 0) < 0) {
+		vpn_memzero(gir, sizeof(gir));
+		sa_kill(sa, "key derivation failed");
+		return;
+	}
+	vpn_memzero(gir, sizeof(gir));
+	vpn_dh_free(sa->dh_ctx);
+	sa->dh_ctx = NULL;
+	sa->init_resp = malloc(len);
+	if (!sa->init_resp) {
+		sa_kill(sa, "out of memory");
+		return;
+	}
+	memcpy(sa->init_resp, buf, len);
+	sa->init_resp_len = len;
+	req_done(sa);
+
+	/* UDP encapsulation from here on (RFC 7296 2.23). */
+	sa->local.port = IKE_NATT_PORT;
+	sa->remote.port = IKE_NATT_PORT;
+	if (auth_send_request(sa) < 0)
+		sa_kill(sa, "cannot build IKE_AUTH");
+}
+
+/* ------------------------------------------------------------------ */
+/* IKE_AUTH                                                            */
+/* ------------------------------------------------------------------ */
+
+static void local_id(const struct ike_sa *sa, uint8_t *type, uint8_t *data,
+		     size_t *len)
+{
+	if (sa->conn->local_id_len) {
+		*type = sa->conn->local_id_type;
+		*len = sa->conn->local_id_len;
+		memcpy(data, sa->conn->local_id, *len);
+	} else {
+		ike_id_from_addr(&sa->conn->local, type, data, len);
+	}
+}
+
+static void remote_id(const struct ike_sa *sa, uint8_t *type, uint8_t *data,
+		      size_t *len)
+{
+	if (sa->conn->remote_id_len) {
+		*type = sa->conn->remote_id_type;
+		*len = sa->conn->remote_id_len;
+		memcpy(data, sa->conn->remote_id, *len);
+	} else {
+		ike_id_from_addr(&sa->conn->remote, type, data, len);
+	}
+}
+
+/* The ID payload body (type | 3 reserved | data) AUTH covers. */
+static size_t id_body(uint8_t type, const uint8_t *data, size_t len,
+		      uint8_t *out)
+{
+	out[0] = type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, data, len);
+	return len + 4;
+}
+
+static int compute_auth(struct ike_sa *sa, bool for_initiator,
+			const uint8_t *idb, size_t idblen, uint8_t *out)
+{
+	struct ike_conn *conn = sa->conn;
+
+	if (for_initiator)
+		return ike_psk_auth(sa->prf, conn->psk, conn->psklen,
+				    sa->init_req, sa->init_req_len, sa->nr,
+				    sa->nrlen, sa->keys.sk_pi,
+				    sa->keys.prf_len, idb, idblen, out);
+	return ike_psk_auth(sa->prf, conn->psk, conn->psklen, sa->init_resp,
+			    sa->init_resp_len, sa->ni, sa->nilen,
+			    sa->keys.sk_pr, sa->keys.prf_len, idb, idblen, out);
+}
+
+static void add_child_sa(struct ike_buf *b, struct ike_sa *sa, uint32_t spi_in,
+			 bool strip_dh)
+{
+	struct ike_proposal props[IKE_CONN_MAX_PROPOSALS];
+	uint8_t spi[4];
+
+	put_be32(spi, spi_in);
+	for (unsigned int i = 0; i < sa->conn->n_esp_props; i++)
+		prop_to_wire(&sa->conn->esp_props[i], i + 1, IKE_PROTO_ESP,
+			     spi, 4, strip_dh, &props[i]);
+	ike_add_sa(b, props, sa->conn->n_esp_props);
+}
+
+static int auth_send_request(struct ike_sa *sa)
+{
+	struct ike_conn *conn = sa->conn;
+	uint8_t inner_mem[IKE_MSG_MAX];
+	uint8_t idt, idd[256], idb[260], auth[VPN_PRF_MAX_LEN];
+	size_t idl, idbl;
+	struct ike_buf b;
+
+	local_id(sa, &idt, idd, &idl);
+	idbl = id_body(idt, idd, idl, idb);
+	if (compute_auth(sa, true, idb, idbl, auth) < 0)
+		return -1;
+	sa->auth_spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	ike_add_id(&b, IKE_PL_IDI, idt, idd, idl);
+	if (conn->remote_id_len)
+		ike_add_id(&b, IKE_PL_IDR, conn->remote_id_type,
+			   conn->remote_id, conn->remote_id_len);
+	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	vpn_memzero(auth, sizeof(auth));
+	ike_add_notify(&b, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+	add_child_sa(&b, sa, sa->auth_spi_in, true);
+	ike_add_ts(&b, IKE_PL_TSI, conn->local_ts, conn->n_local_ts);
+	ike_add_ts(&b, IKE_PL_TSR, conn->remote_ts, conn->n_remote_ts);
+	sa->state = IKE_SA_AUTH_SENT;
+	return send_request(sa, IKE_AUTH, &b, REQ_AUTH, 0);
+}
+
+static bool id_matches(const struct ike_sa *sa, const struct ike_id *got)
+{
+	uint8_t type, data[256];
+	size_t len;
+
+	remote_id(sa, &type, data, &len);
+	return got->type == type && got->len == len &&
+	       memcmp(got->data, data, len) == 0;
+}
+
+static bool auth_verify(struct ike_sa *sa, bool peer_is_initiator,
+			const struct ike_msg *msg)
+{
+	const struct ike_id *id = peer_is_initiator ? &msg->idi : &msg->idr;
+	uint8_t want[VPN_PRF_MAX_LEN];
+	bool ok;
+
+	if (!msg->has_auth || msg->auth.method != IKE_AUTH_PSK ||
+	    msg->auth.len != sa->keys.prf_len)
+		return false;
+	if (compute_auth(sa, peer_is_initiator, id->body, id->bodylen,
+			 want) < 0)
+		return false;
+	ok = vpn_memeq(want, msg->auth.data, sa->keys.prf_len);
+	vpn_memzero(want, sizeof(want));
+	return ok;
+}
+
+static void sa_established(struct ike_sa *sa)
+{
+	struct ike_conn *conn = sa->conn;
+	uint64_t t = now(sa->eng);
+	uint32_t jitter;
+
+	sa->state = IKE_SA_ESTABLISHED;
+	sa->established_ms = t;
+	sa->last_rx_ms = t;
+	vpn_random(&jitter, sizeof(jitter));
+	sa->rekey_ms = t + (uint64_t)conn->ike_lifetime * 1000 -
+		       (conn->ike_lifetime >= 10
+				? jitter % ((uint64_t)conn->ike_lifetime * 100)
+				: 0);
+	sa->expire_ms = t + (uint64_t)conn->ike_lifetime * 1100;
+	if (sa->eng->ops.sa_event)
+		sa->eng->ops.sa_event(sa->eng->host, sa, NULL);
+}
+
+/* INITIAL_CONTACT: the peer forgot every other SA we share with it. */
+static void initial_contact(struct ike_sa *sa)
+{
+	for (struct ike_sa *o = sa->eng->sas; o; o = o->next)
+		if (o != sa && o->conn == sa->conn &&
+		    o->state == IKE_SA_ESTABLISHED) {
+			SALOG(o, LOG_INFO,
+			      "peer sent INITIAL_CONTACT: dropping the previous IKE SA");
+			sa_kill(o, "replaced after peer restart");
+		}
+}
+
+/* Responder: IKE_AUTH request (already decrypted). */
+static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	uint8_t inner_mem[IKE_MSG_MAX];
+	struct ike_buf b;
+	uint8_t idt, idd[256], idb[260], auth[VPN_PRF_MAX_LEN];
+	size_t idl, idbl;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	struct ike_ts lts[IKE_MAX_TS], rts[IKE_MAX_TS];
+	unsigned int nl, nr;
+	uint32_t spi_in;
+	char ids[300];
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	if (!msg->has_idi || !id_matches(sa, &msg->idi) ||
+	    !auth_verify(sa, true, msg)) {
+		id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids,
+		       sizeof(ids));
+		SALOG(sa, LOG_WARNING,
+		      "IKE_AUTH failed: authentication failed: peer identity '%s' %s",
+		      msg->has_idi ? ids : "(none)",
+		      msg->has_idi && id_matches(sa, &msg->idi)
+			      ? "did not prove the pre-shared key"
+			      : "is not the configured remote-id");
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_AUTHENTICATION_FAILED,
+			       NULL, 0);
+		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
+		sa_kill(sa, "authentication failed");
+		return;
+	}
+
+	local_id(sa, &idt, idd, &idl);
+	idbl = id_body(idt, idd, idl, idb);
+	if (compute_auth(sa, false, idb, idbl, auth) < 0) {
+		sa_kill(sa, "AUTH computation failed");
+		return;
+	}
+	ike_add_id(&b, IKE_PL_IDR, idt, idd, idl);
+	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	vpn_memzero(auth, sizeof(auth));
+	if (ike_msg_notify(msg, IKE_N_INITIAL_CONTACT))
+		initial_contact(sa);
+
+	chosen = msg->has_sa ? prop_select(&msg->sa, conn->esp_props,
+					   conn->n_esp_props, IKE_PROTO_ESP,
+					   true, 0, &c)
+			     : NULL;
+	nl = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
+				      conn->n_local_ts, lts)
+			  : 0;
+	nr = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
+				      conn->n_remote_ts, rts)
+			  : 0;
+	if (!chosen || chosen->spi_size != 4 || !nl || !nr) {
+		char theirs[1024], ours[1024];
+
+		if (!chosen) {
+			props_str_wire(&msg->sa, theirs, sizeof(theirs));
+			props_str_ours(conn->esp_props, conn->n_esp_props,
+				       ours, sizeof(ours));
+			SALOG(sa, LOG_WARNING,
+			      "Child SA failed: no proposal chosen; peer offered %s; we accept %s",
+			      theirs, ours);
+		} else {
+			SALOG(sa, LOG_WARNING,
+			      "Child SA failed: traffic selectors unacceptable");
+		}
+		ike_add_notify(&b, 0, NULL, 0,
+			       chosen ? IKE_N_TS_UNACCEPTABLE
+				      : IKE_N_NO_PROPOSAL_CHOSEN,
+			       NULL, 0);
+		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
+		/* route-based: an IKE SA without its Child SA is useless */
+		sa_established(sa);
+		sa->pending_delete_ike = true;
+		return;
+	}
+	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
+	{
+		struct ike_proposal out;
+		uint8_t spi[4];
+
+		put_be32(spi, spi_in);
+		choice_to_wire(&c, chosen, spi, 4, &out);
+		ike_add_sa(&b, &out, 1);
+	}
+	ike_add_ts(&b, IKE_PL_TSI, rts, nr);
+	ike_add_ts(&b, IKE_PL_TSR, lts, nl);
+	send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
+
+	sa_established(sa);
+	id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids, sizeof(ids));
+	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (responder)", ids);
+	child_install(sa, &c, spi_in, get_be32(chosen->spi), false, NULL, 0,
+		      sa->ni, sa->nilen, sa->nr, sa->nrlen, lts, nl, rts, nr);
+}
+
+/* Initiator: IKE_AUTH response (already decrypted). */
+static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	char ids[300];
+
+	req_done(sa);
+	if (ike_msg_notify(msg, IKE_N_AUTHENTICATION_FAILED)) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_AUTH failed: authentication failed: the peer refused our pre-shared key or identity");
+		sa_kill(sa, "authentication failed (refused by peer)");
+		return;
+	}
+	if (!msg->has_idr || !id_matches(sa, &msg->idr) ||
+	    !auth_verify(sa, false, msg)) {
+		id_str(msg->idr.type, msg->idr.data, msg->idr.len, ids,
+		       sizeof(ids));
+		SALOG(sa, LOG_WARNING,
+		      "IKE_AUTH failed: authentication failed: peer identity '%s' %s",
+		      msg->has_idr ? ids : "(none)",
+		      msg->has_idr && id_matches(sa, &msg->idr)
+			      ? "did not prove the pre-shared key"
+			      : "is not the configured remote-id");
+		sa_kill(sa, "authentication failed");
+		return;
+	}
+	sa_established(sa);
+	id_str(msg->idr.type, msg->idr.data, msg->idr.len, ids, sizeof(ids));
+	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (initiator)", ids);
+
+	if (ike_msg_notify(msg, IKE_N_NO_PROPOSAL_CHOSEN) || !msg->has_sa) {
+		char ours[1024];
+
+		props_str_ours(conn->esp_props, conn->n_esp_props, ours,
+			       sizeof(ours));
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: no proposal chosen: the peer accepted none of %s",
+		      ours);
+		sa->pending_delete_ike = true;
+		sa->reason = "no proposal chosen (Child SA)";
+		return;
+	}
+	if (ike_msg_notify(msg, IKE_N_TS_UNACCEPTABLE)) {
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: the peer found our traffic selectors unacceptable");
+		sa->pending_delete_ike = true;
+		sa->reason = "traffic selectors unacceptable";
+		return;
+	}
+	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
+			     IKE_PROTO_ESP, true, 0, &c);
+	if (!chosen || msg->sa.nproposals != 1 || chosen->spi_size != 4 ||
+	    !msg->has_tsi || !msg->has_tsr ||
+	    !ts_all_within(&msg->tsi, conn->local_ts, conn->n_local_ts) ||
+	    !ts_all_within(&msg->tsr, conn->remote_ts, conn->n_remote_ts)) {
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: the peer answered with a proposal or traffic selectors we did not offer");
+		sa->pending_delete_ike = true;
+		sa->reason = "invalid Child SA response";
+		return;
+	}
+	child_install(sa, &c, sa->auth_spi_in, get_be32(chosen->spi), true,
+		      NULL, 0, sa->ni, sa->nilen, sa->nr, sa->nrlen,
+		      msg->tsi.ts, msg->tsi.nts, msg->tsr.ts, msg->tsr.nts);
+}
+
+/* ------------------------------------------------------------------ */
+/* INFORMATIONAL                                                       */
+/* ------------------------------------------------------------------ */
+
+static void info_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	uint8_t inner_mem[IKE_MSG_MAX];
+	struct ike_buf b;
+	uint8_t spis[4 * IKE_MAX_TS];
+	uint16_t nspis = 0;
+	bool delete_ike = false;
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	for (unsigned int i = 0; i < msg->ndelete; i++) {
+		const struct ike_delete *d = &msg->del[i];
+
+		if (d->protocol == IKE_PROTO_IKE) {
+			delete_ike = true;
+			continue;
+		}
+		if (d->protocol != IKE_PROTO_ESP || d->spi_size != 4)
+			continue;
+		for (unsigned int k = 0; k < d->nspis; k++) {
+			uint32_t spi = get_be32(d->spis + 4 * k);
+			struct ike_child *ch = child_by_spi_out(sa, spi);
+
+			if (!ch)
+				continue;
+			SALOG(sa, LOG_INFO,
+			      "peer deleted Child SA %08x/%08x", ch->spi_in,
+			      ch->spi_out);
+			if (nspis < sizeof(spis) / 4)
+				put_be32(spis + 4 * nspis++, ch->spi_in);
+			child_remove(sa, ch);
+		}
+	}
+	if (nspis)
+		ike_add_delete(&b, IKE_PROTO_ESP, 4, spis, nspis);
+	send_response(sa, INFORMATIONAL, msg->hdr.msgid, &b);
+	if (delete_ike) {
+		SALOG(sa, LOG_INFO, "peer deleted the IKE SA");
+		sa_kill(sa, "deleted by peer");
+	}
+}
+
+static void send_delete_ike(struct ike_sa *sa)
+{
+	uint8_t inner_mem[64];
+	struct ike_buf b;
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	ike_add_delete(&b, IKE_PROTO_IKE, 0, NULL, 0);
+	sa->state = IKE_SA_DELETING;
+	send_request(sa, INFORMATIONAL, &b, REQ_DELETE_IKE,
+		     (uint64_t)sa->eng->retx_base_ms * 4);
+}
+
+static void send_delete_child(struct ike_sa *sa, uint32_t spi_in)
+{
+	uint8_t inner_mem[64], spi[4];
+	struct ike_buf b;
+
+	put_be32(spi, spi_in);
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	ike_add_delete(&b, IKE_PROTO_ESP, 4, spi, 1);
+	send_request(sa, INFORMATIONAL, &b, REQ_DELETE_CHILD, 0);
+	sa->rk.old_spi_in = spi_in;
+}
+
+static void send_dpd(struct ike_sa *sa)
+{
+	uint8_t inner_mem[16];
+	struct ike_buf b;
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	send_request(sa, INFORMATIONAL, &b, REQ_DPD,
+		     (uint64_t)sa->conn->dpd_timeout * 1000);
+}
+
+/* ------------------------------------------------------------------ */
+/* CREATE_CHILD_SA: rekeying                                           */
+/* ------------------------------------------------------------------ */
+
+static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
+		     size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* The lower of an exchange's two nonces. */
+static void nonce_min(const uint8_t *a, size_t alen, const uint8_t *b,
+		      size_t blen, uint8_t *out, size_t *outlen)
+{
+	if (nonce_cmp(a, alen, b, blen) <= 0) {
+		memcpy(out, a, alen);
+		*outlen = alen;
+	} else {
+		memcpy(out, b, blen);
+		*outlen = blen;
+	}
+}
+
+/* Record the peer's exchange that collided with ours. */
+static void coll_record(struct ike_sa *sa, const uint8_t *ni, size_t nilen,
+			const uint8_t *nr, size_t nrlen)
+{
+	sa->coll.active = true;
+	nonce_min(ni, nilen, nr, nrlen, sa->coll.nmin, &sa->coll.nminlen);
+}
+
+/* After our colliding exchange completed: true when ours created the
+ * redundant SA (it holds the lowest of the four nonces). */
+static bool coll_we_lose(struct ike_sa *sa, const uint8_t *peer_nr,
+			 size_t peer_nrlen)
+{
+	uint8_t ours[IKE_NONCE_LEN * 8];
+	size_t ourslen;
+
+	nonce_min(sa->rk.ni, sizeof(sa->rk.ni), peer_nr, peer_nrlen, ours,
+		  &ourslen);
+	return nonce_cmp(ours, ourslen, sa->coll.nmin, sa->coll.nminlen) < 0;
+}
+
+static bool esp_pfs_group(const struct ike_conn *conn, uint16_t *group)
+{
+	*group = first_dh(conn->esp_props, conn->n_esp_props);
+	return *group != 0;
+}
+
+static int rekey_child_start(struct ike_sa *sa)
+{
+	struct ike_child *old = child_current(sa);
+	uint8_t inner_mem[IKE_MSG_MAX], spi[4];
+	uint8_t pub[VPN_DH_MAX_PUB];
+	struct ike_buf b;
+	uint16_t group;
+
+	if (!old)
+		return -1;
+	memset(&sa->rk, 0, sizeof(sa->rk));
+	sa->rk.old_spi_in = old->spi_in;
+	sa->rk.new_spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
+	vpn_random(sa->rk.ni, sizeof(sa->rk.ni));
+	put_be32(spi, old->spi_in);
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	ike_add_notify(&b, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
+	add_child_sa(&b, sa, sa->rk.new_spi_in, false);
+	ike_add_nonce(&b, sa->rk.ni, sizeof(sa->rk.ni));
+	if (esp_pfs_group(sa->conn, &group)) {
+		size_t publen = vpn_dh_pub_len(group);
+
+		sa->rk.dh = vpn_dh_new(group);
+		if (!sa->rk.dh || vpn_dh_public(sa->rk.dh, pub, publen) < 0)
+			return -1;
+		ike_add_ke(&b, group, pub, publen);
+	}
+	ike_add_ts(&b, IKE_PL_TSI, sa->conn->local_ts, sa->conn->n_local_ts);
+	ike_add_ts(&b, IKE_PL_TSR, sa->conn->remote_ts, sa->conn->n_remote_ts);
+	SALOG(sa, LOG_INFO, "rekeying Child SA %08x", old->spi_in);
+	return send_request(sa, CREATE_CHILD_SA, &b, REQ_REKEY_CHILD, 0);
+}
+
+static int rekey_ike_start(struct ike_sa *sa)
+{
+	struct ike_proposal props[IKE_CONN_MAX_PROPOSALS];
+	uint8_t inner_mem[IKE_MSG_MAX], spi[8], pub[VPN_DH_MAX_PUB];
+	struct ike_buf b;
+	uint16_t group = sa->dh;
+	size_t publen = vpn_dh_pub_len(group);
+
+	memset(&sa->rk, 0, sizeof(sa->rk));
+	sa->rk.new_spi_ike = new_spi64();
+	vpn_random(sa->rk.ni, sizeof(sa->rk.ni));
+	sa->rk.dh = vpn_dh_new(group);
+	if (!sa->rk.dh || vpn_dh_public(sa->rk.dh, pub, publen) < 0)
+		return -1;
+	put_be64(spi, sa->rk.new_spi_ike);
+	for (unsigned int i = 0; i < sa->conn->n_ike_props; i++)
+		prop_to_wire(&sa->conn->ike_props[i], i + 1, IKE_PROTO_IKE, spi,
+			     8, false, &props[i]);
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	ike_add_sa(&b, props, sa->conn->n_ike_props);
+	ike_add_nonce(&b, sa->rk.ni, sizeof(sa->rk.ni));
+	ike_add_ke(&b, group, pub, publen);
+	SALOG(sa, LOG_INFO, "rekeying IKE SA");
+	return send_request(sa, CREATE_CHILD_SA, &b, REQ_REKEY_IKE, 0);
+}
+
+/* Move every Child SA of `from` to `to` (IKE SA rekey). */
+static void children_move(struct ike_sa *from, struct ike_sa *to)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		if (!from->child[i].used)
+			continue;
+		for (int j = 0; j < IKE_MAX_CHILDREN; j++)
+			if (!to->child[j].used) {
+				to->child[j] = from->child[i];
+				break;
+			}
+		from->child[i].used = false;
+	}
+}
+
+/*
+ * The new IKE SA of a rekey: takes over the children, new SPIs and keys,
+ * message IDs from 0. `we_initiated`: we started the rekey exchange, and
+ * become the new SA's original initiator.
+ */
+static struct ike_sa *ike_rekeyed_sa(struct ike_sa *old, bool we_initiated,
+				     uint64_t spi_i, uint64_t spi_r,
+				     const struct ike_choice *c,
+				     const uint8_t *ni, size_t nilen,
+				     const uint8_t *nr, size_t nrlen,
+				     const uint8_t *gir, size_t girlen)
+{
+	struct ike_sa *sa = sa_new(old->eng, old->conn, we_initiated);
+
+	if (!sa)
+		return NULL;
+	sa->spi_i = spi_i;
+	sa->spi_r = spi_r;
+	sa->local = old->local;
+	sa->remote = old->remote;
+	sa->encr = c->encr;
+	sa->keybits = c->keybits;
+	sa->integ = c->integ;
+	sa->prf = c->prf;
+	sa->dh = c->dh;
+	sa->nilen = nilen;
+	memcpy(sa->ni, ni, nilen);
+	sa->nrlen = nrlen;
+	memcpy(sa->nr, nr, nrlen);
+	if (sa_setup_keys(sa, gir, girlen, old->prf, old->keys.sk_d,
+			  old->keys.prf_len) < 0) {
+		sa_kill(sa, "key derivation failed");
+		return NULL;
+	}
+	children_move(old, sa);
+	sa->msgid_in = 0;
+	sa->msgid_out = 0;
+	sa_established(sa);
+	return sa;
+}
+
+static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	uint8_t inner_mem[IKE_MSG_MAX];
+	struct ike_buf b;
+	const struct ike_notify *rn = ike_msg_notify(msg, IKE_N_REKEY_SA);
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	uint8_t nr[IKE_NONCE_LEN], pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
+	size_t publen = 0, girlen = 0;
+	struct vpn_dh *dh = NULL;
+	bool ike_rekey = msg->has_sa && msg->sa.nproposals &&
+			 msg->sa.proposals[0].protocol == IKE_PROTO_IKE;
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	if (!msg->has_sa || !msg->has_nonce || msg->nonce.len < 16 ||
+	    msg->nonce.len > 256) {
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_SYNTAX, NULL, 0);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		return;
+	}
+	/* Being replaced, or busy with a different rekey: later (2.25). */
+	if (sa->superseded ||
+	    (ike_rekey && sa->req_kind == REQ_REKEY_CHILD) ||
+	    (!ike_rekey && sa->req_kind == REQ_REKEY_IKE)) {
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_TEMPORARY_FAILURE, NULL,
+			       0);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		return;
+	}
+	if (ike_rekey)
+		chosen = prop_select(&msg->sa, conn->ike_props,
+				     conn->n_ike_props, IKE_PROTO_IKE, false,
+				     msg->has_ke ? msg->ke.group : 0, &c);
+	else
+		chosen = prop_select(&msg->sa, conn->esp_props,
+				     conn->n_esp_props, IKE_PROTO_ESP, false,
+				     msg->has_ke ? msg->ke.group : 0, &c);
+	if (!chosen) {
+		SALOG(sa, LOG_WARNING,
+		      "%s rekey refused: no proposal chosen",
+		      ike_rekey ? "IKE SA" : "Child SA");
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_NO_PROPOSAL_CHOSEN, NULL,
+			       0);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		return;
+	}
+	if (c.has_dh && (!msg->has_ke || msg->ke.group != c.dh)) {
+		uint8_t g[2];
+
+		put_be16(g, c.dh);
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_KE_PAYLOAD, g, 2);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		return;
+	}
+	if (!ike_rekey && (!rn || rn->spi_size != 4 ||
+			   !child_by_spi_out(sa, get_be32(rn->spi)))) {
+		/* A new Child SA besides ours is not needed: route-based
+		 * connections carry everything in one. */
+		ike_add_notify(&b, 0, NULL, 0,
+			       rn ? IKE_N_CHILD_SA_NOT_FOUND
+				  : IKE_N_NO_ADDITIONAL_SAS,
+			       NULL, 0);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		return;
+	}
+	vpn_random(nr, sizeof(nr));
+	if (c.has_dh) {
+		dh = vpn_dh_new(c.dh);
+		publen = vpn_dh_pub_len(c.dh);
+		if (!dh || vpn_dh_public(dh, pub, publen) < 0 ||
+		    vpn_dh_shared(dh, msg->ke.data, msg->ke.len, gir,
+				  &girlen) < 0) {
+			if (dh)
+				vpn_dh_free(dh);
+			ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_SYNTAX,
+				       NULL, 0);
+			send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+			return;
+		}
+		vpn_dh_free(dh);
+	}
+
+	if (ike_rekey) {
+		struct ike_proposal out;
+		uint64_t new_spi = new_spi64(), peer_spi;
+		uint8_t spi8[8];
+		struct ike_sa *nsa;
+
+		if (chosen->spi_size != 8) {
+			vpn_memzero(gir, sizeof(gir));
+			return;
+		}
+		peer_spi = (uint64_t)get_be32(chosen->spi) << 32 |
+			   get_be32(chosen->spi + 4);
+		put_be64(spi8, new_spi);
+		choice_to_wire(&c, chosen, spi8, 8, &out);
+		ike_add_sa(&b, &out, 1);
+		ike_add_nonce(&b, nr, sizeof(nr));
+		ike_add_ke(&b, c.dh, pub, publen);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		nsa = ike_rekeyed_sa(sa, false, peer_spi, new_spi, &c,
+				     msg->nonce.data, msg->nonce.len, nr,
+				     sizeof(nr), gir, girlen);
+		vpn_memzero(gir, sizeof(gir));
+		if (!nsa)
+			return;
+		if (sa->req_kind == REQ_REKEY_IKE) {
+			/* we are rekeying it too: decided when ours ends */
+			coll_record(sa, msg->nonce.data, msg->nonce.len, nr,
+				    sizeof(nr));
+			sa->coll.ike_sa = nsa;
+		} else {
+			sa->superseded = true;
+		}
+		SALOG(sa, LOG_INFO,
+		      "IKE SA rekeyed by peer; waiting for the old one's DELETE");
+		/* the peer deletes the old SA */
+		return;
+	}
+
+	{
+		struct ike_proposal out;
+		uint8_t spi4[4];
+		uint32_t spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
+		struct ike_ts lts[IKE_MAX_TS], rts[IKE_MAX_TS];
+		unsigned int nl = msg->has_tsr ? ts_narrow(&msg->tsr,
+							   conn->local_ts,
+							   conn->n_local_ts,
+							   lts)
+					       : 0;
+		unsigned int nrt = msg->has_tsi ? ts_narrow(&msg->tsi,
+							    conn->remote_ts,
+							    conn->n_remote_ts,
+							    rts)
+						: 0;
+		struct ike_child *old =
+			child_by_spi_out(sa, get_be32(rn->spi));
+
+		if (!nl || !nrt) {
+			ike_add_notify(&b, 0, NULL, 0, IKE_N_TS_UNACCEPTABLE,
+				       NULL, 0);
+			send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+			vpn_memzero(gir, sizeof(gir));
+			return;
+		}
+		put_be32(spi4, spi_in);
+		choice_to_wire(&c, chosen, spi4, 4, &out);
+		ike_add_sa(&b, &out, 1);
+		ike_add_nonce(&b, nr, sizeof(nr));
+		if (c.has_dh)
+			ike_add_ke(&b, c.dh, pub, publen);
+		ike_add_ts(&b, IKE_PL_TSI, rts, nrt);
+		ike_add_ts(&b, IKE_PL_TSR, lts, nl);
+		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		child_install(sa, &c, spi_in, get_be32(chosen->spi), false,
+			      c.has_dh ? gir : NULL, girlen, msg->nonce.data,
+			      msg->nonce.len, nr, sizeof(nr), lts, nl, rts,
+			      nrt);
+		vpn_memzero(gir, sizeof(gir));
+		/* The old SA stays until the peer deletes it (it started
+		 * the rekey, 2.8). */
+		if (old)
+			old->rekeyed = true;
+		if (sa->req_kind == REQ_REKEY_CHILD && old &&
+		    old->spi_in == sa->rk.old_spi_in) {
+			coll_record(sa, msg->nonce.data, msg->nonce.len, nr,
+				    sizeof(nr));
+			sa->coll.child_spi_in = spi_in;
+		}
+	}
+}
+
+static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	enum ike_req_kind kind = sa->req_kind;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen = 0;
+	const struct ike_notify *kn;
+
+	req_done(sa);
+	if ((kn = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
+		SALOG(sa, LOG_INFO, "rekey: peer wants another DH group");
+		goto fail;
+	}
+	if (!msg->has_sa || msg->sa.nproposals != 1 || !msg->has_nonce) {
+		uint16_t type = msg->nnotify ? msg->notify[0].type : 0;
+
+		SALOG(sa, LOG_WARNING, "%s rekey refused by peer (notify %u)",
+		      kind == REQ_REKEY_IKE ? "IKE SA" : "Child SA", type);
+		goto fail;
+	}
+	if (kind == REQ_REKEY_IKE) {
+		struct ike_sa *nsa;
+		uint64_t peer_spi;
+
+		chosen = prop_select(&msg->sa, conn->ike_props,
+				     conn->n_ike_props, IKE_PROTO_IKE, false,
+				     msg->has_ke ? msg->ke.group : 0, &c);
+		if (!chosen || chosen->spi_size != 8 || !msg->has_ke ||
+		    c.dh != vpn_dh_group(sa->rk.dh) ||
+		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
+				  &girlen) < 0)
+			goto fail;
+		peer_spi = (uint64_t)get_be32(chosen->spi) << 32 |
+			   get_be32(chosen->spi + 4);
+		nsa = ike_rekeyed_sa(sa, true, sa->rk.new_spi_ike, peer_spi,
+				     &c, sa->rk.ni, sizeof(sa->rk.ni),
+				     msg->nonce.data, msg->nonce.len, gir,
+				     girlen);
+		vpn_memzero(gir, sizeof(gir));
+		vpn_dh_free(sa->rk.dh);
+		sa->rk.dh = NULL;
+		if (!nsa)
+			return;
+		sa->superseded = true;
+		if (sa->coll.active) {
+			struct ike_sa *other = sa->coll.ike_sa, *o;
+
+			sa->coll.active = false;
+			for (o = sa->eng->sas; o && o != other; o = o->next)
+				;
+			if (coll_we_lose(sa, msg->nonce.data,
+					 msg->nonce.len) || !o) {
+				/* ours is redundant: we delete it; the peer
+				 * deletes the old one */
+				SALOG(nsa, LOG_INFO,
+				      "simultaneous IKE SA rekey: ours is redundant, deleting it");
+				if (o)
+					children_move(nsa, o);
+				nsa->pending_delete_ike = true;
+				return;
+			}
+			/* the peer deletes its redundant SA; ours keeps
+			 * the children; we delete the old one */
+			SALOG(nsa, LOG_INFO,
+			      "simultaneous IKE SA rekey: keeping ours");
+			children_move(o, nsa);
+			o->superseded = true;
+		}
+		SALOG(nsa, LOG_INFO, "IKE SA rekeyed");
+		/* Delete the old IKE SA (its children moved). */
+		sa->pending_delete_ike = true;
+		return;
+	}
+
+	/* Child SA rekey */
+	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
+			     IKE_PROTO_ESP, false,
+			     msg->has_ke ? msg->ke.group : 0, &c);
+	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
+	    !msg->has_tsr)
+		goto fail;
+	if (c.has_dh) {
+		if (!sa->rk.dh || !msg->has_ke ||
+		    c.dh != vpn_dh_group(sa->rk.dh) ||
+		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
+				  &girlen) < 0)
+			goto fail;
+	}
+	if (child_install(sa, &c, sa->rk.new_spi_in, get_be32(chosen->spi),
+			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
+			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
+			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,
+			  msg->tsr.nts) == 0) {
+		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
+
+		if (sa->coll.active) {
+			struct ike_child *mine =
+				child_by_spi_in(sa, sa->rk.new_spi_in);
+			struct ike_child *theirs =
+				child_by_spi_in(sa, sa->coll.child_spi_in);
+
+			sa->coll.active = false;
+			if (coll_we_lose(sa, msg->nonce.data,
+					 msg->nonce.len)) {
+				/* ours is redundant: we delete it, the peer
+				 * deletes the old one */
+				SALOG(sa, LOG_INFO,
+				      "simultaneous Child SA rekey: ours is redundant, deleting it");
+				if (mine) {
+					mine->rekeyed = true;
+					sa->pending_delete_spi = mine->spi_in;
+				}
+				if (theirs)
+					theirs->created_ms = now(sa->eng);
+				goto done;
+			}
+			SALOG(sa, LOG_INFO,
+			      "simultaneous Child SA rekey: keeping ours");
+			if (theirs)
+				theirs->rekeyed = true;
+		}
+		/* make-before-break: the new SA is in; now drop the old */
+		if (old) {
+			old->rekeyed = true;
+			sa->pending_delete_spi = old->spi_in;
+		}
+	}
+done:
+	vpn_memzero(gir, sizeof(gir));
+	if (sa->rk.dh) {
+		vpn_dh_free(sa->rk.dh);
+		sa->rk.dh = NULL;
+	}
+	return;
+fail:
+	if (sa->rk.dh) {
+		vpn_dh_free(sa->rk.dh);
+		sa->rk.dh = NULL;
+	}
+	/* Try again later; the old SA still works until it expires. */
+	if (kind == REQ_REKEY_IKE)
+		sa->rekey_ms = now(sa->eng) + 10000;
+	else {
+		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
+
+		if (old)
+			old->rekey_ms = now(sa->eng) + 10000;
+	}
+}
+
+int ike_sa_rekey_child(struct ike_sa *sa)
+{
+	if (sa->state != IKE_SA_ESTABLISHED || !child_current(sa))
+		return -1;
+	sa->pending_rekey_child = true;
+	return 0;
+}
+
+int ike_sa_rekey_ike(struct ike_sa *sa)
+{
+	if (sa->state != IKE_SA_ESTABLISHED)
+		return -1;
+	sa->pending_rekey_ike = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Input                                                               */
+/* ------------------------------------------------------------------ */
+
+static struct ike_sa *sa_find(struct ike_engine *eng,
+			      const struct ike_header *h)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
+		if (sa->state == IKE_SA_DEAD || sa->spi_i != h->spi_i)
+			continue;
+		if (sa->spi_r == h->spi_r)
+			return sa;
+		/* the IKE_SA_INIT response brings the responder's SPI */
+		if (sa->initiator && sa->state == IKE_SA_INIT_SENT &&
+		    sa->spi_r == 0 && h->exchange == IKE_SA_INIT)
+			return sa;
+	}
+	return NULL;
+}
+
+static void handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	switch (msg->hdr.exchange) {
+	case IKE_AUTH:
+		if (sa->state == IKE_SA_RESPONDED)
+			auth_handle_request(sa, msg);
+		break;
+	case INFORMATIONAL:
+		if (sa->state >= IKE_SA_ESTABLISHED)
+			info_handle_request(sa, msg);
+		break;
+	case CREATE_CHILD_SA:
+		if (sa->state == IKE_SA_ESTABLISHED)
+			ccsa_handle_request(sa, msg);
+		break;
+	}
+}
+
+static void handle_response(struct ike_sa *sa, struct ike_msg *msg)
+{
+	switch (sa->req_kind) {
+	case REQ_AUTH:
+		auth_handle_response(sa, msg);
+		break;
+	case REQ_REKEY_CHILD:
+	case REQ_REKEY_IKE:
+		ccsa_handle_response(sa, msg);
+		break;
+	case REQ_DELETE_IKE:
+		req_done(sa);
+		sa_kill(sa, sa->reason ? sa->reason : "deleted");
+		break;
+	case REQ_DELETE_CHILD: {
+		struct ike_child *ch = child_by_spi_in(sa, sa->rk.old_spi_in);
+
+		req_done(sa);
+		if (ch)
+			child_remove(sa, ch);
+		break;
+	}
+	case REQ_DPD:
+	default:
+		req_done(sa);
+		break;
+	}
+}
+
+void ike_input(struct ike_engine *eng, const struct ike_addr *local,
+	       const struct ike_addr *remote, uint8_t *buf, size_t len)
+{
+	static struct ike_msg msg; /* large; the engine is single-threaded */
+	struct ike_sa *sa;
+	bool response;
+	int err;
+	char a[64];
+
+	err = ike_parse(buf, len, &msg);
+	if (err != IKE_PARSE_OK) {
+		elog(eng, LOG_DEBUG, "dropped IKE message from %s: %s",
+		     addr_str(remote, a, sizeof(a)), ike_parse_strerror(err));
+		return;
+	}
+	response = msg.hdr.flags & IKE_FLAG_RESPONSE;
+
+	if (msg.hdr.exchange == IKE_SA_INIT && !response) {
+		if (msg.hdr.spi_r == 0 && msg.hdr.msgid == 0)
+			init_handle_request(eng, local, remote, buf, len,
+					    &msg);
+		sa_reap(eng);
+		return;
+	}
+
+	sa = sa_find(eng, &msg.hdr);
+	if (!sa) {
+		elog(eng, LOG_DEBUG,
+		     "dropped IKE message from %s: unknown SPIs",
+		     addr_str(remote, a, sizeof(a)));
+		return;
+	}
+
+	if (msg.hdr.exchange == IKE_SA_INIT) {
+		if (sa->state == IKE_SA_INIT_SENT && sa->req_kind == REQ_INIT &&
+		    msg.hdr.msgid == 0)
+			init_handle_response(sa, buf, len, &msg);
+		sa_reap(eng);
+		return;
+	}
+
+	/* Message IDs before any cryptography (RFC 7296 2.3). */
+	if (response) {
+		if (sa->req_kind == REQ_NONE ||
+		    msg.hdr.msgid != sa->msgid_out)
+			return;
+	} else {
+		if (msg.hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
+			/* retransmitted request: same answer */
+			sa_send(sa, sa->resp, sa->resplen);
+			return;
+		}
+		if (msg.hdr.msgid != sa->msgid_in)
+			return;
+	}
+	if (!msg.has_sk || ike_sk_open(&sa->sk_in, buf, &msg) < 0) {
+		elog(eng, LOG_DEBUG,
+		     "dropped IKE message from %s: integrity check failed",
+		     addr_str(remote, a, sizeof(a)));
+		return;
+	}
+
+	/* Authenticated: the peer is alive, and may have moved (NAT). */
+	sa->last_rx_ms = now(eng);
+	sa->remote = *remote;
+	sa->local = *local;
+
+	if (response) {
+		handle_response(sa, &msg);
+	} else {
+		sa->msgid_in++;
+		handle_request(sa, &msg);
+	}
+	sa_reap(eng);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers                                                              */
+/* ------------------------------------------------------------------ */
+
+static void sa_tick(struct ike_sa *sa, uint64_t t)
+{
+	struct ike_engine *eng = sa->eng;
+
+	if (sa->state == IKE_SA_DEAD)
+		return;
+
+	/* Half-open responder SAs expire. */
+	if (sa->state == IKE_SA_RESPONDED &&
+	    t > sa->created_ms + (uint64_t)eng->retx_base_ms * 32) {
+		sa_kill(sa, "half-open IKE SA timed out");
+		return;
+	}
+
+	if (sa->req_kind != REQ_NONE) {
+		if (t >= sa->req_giveup_ms) {
+			char a[64];
+
+			if (sa->req_kind == REQ_DPD)
+				SALOG(sa, LOG_WARNING,
+				      "peer %s is dead: no answer to liveness checks for %u s",
+				      addr_str(&sa->remote, a, sizeof(a)),
+				      sa->conn->dpd_timeout);
+			else
+				SALOG(sa, LOG_WARNING,
+				      "peer %s unreachable: no answer after %u tries",
+				      addr_str(&sa->remote, a, sizeof(a)),
+				      sa->req_tries + 1);
+			sa_kill(sa, sa->req_kind == REQ_DPD
+					    ? "dead peer detected"
+					    : "peer unreachable");
+			return;
+		}
+		if (t >= sa->req_next_ms) {
+			uint64_t step;
+
+			sa->req_tries++;
+			step = (uint64_t)eng->retx_base_ms
+			       << (sa->req_tries < 16 ? sa->req_tries : 16);
+			sa->req_next_ms = t + step;
+			sa_send(sa, sa->req, sa->reqlen);
+		}
+		return;
+	}
+
+	if (sa->state != IKE_SA_ESTABLISHED)
+		return;
+
+	/* Queued work, one request at a time. */
+	if (sa->superseded && !sa->pending_delete_ike) {
+		/* replaced by a rekey; if the peer never deletes it, expire */
+		if (t >= sa->last_rx_ms + (uint64_t)eng->retx_base_ms * 64)
+			sa_kill(sa, "replaced by rekey");
+		return;
+	}
+	if (sa->pending_delete_ike) {
+		sa->pending_delete_ike = false;
+		send_delete_ike(sa);
+		return;
+	}
+	if (sa->pending_delete_spi) {
+		uint32_t spi = sa->pending_delete_spi;
+
+		sa->pending_delete_spi = 0;
+		if (child_by_spi_in(sa, spi)) {
+			send_delete_child(sa, spi);
+			return;
+		}
+	}
+	if (!sa->superseded &&
+	    (sa->pending_rekey_ike || (sa->rekey_ms && t >= sa->rekey_ms))) {
+		sa->pending_rekey_ike = false;
+		sa->rekey_ms = 0;
+		if (rekey_ike_start(sa) < 0)
+			sa->rekey_ms = t + 10000;
+		return;
+	}
+	{
+		struct ike_child *ch = child_current(sa);
+
+		if (ch && (sa->pending_rekey_child ||
+			   (ch->rekey_ms && t >= ch->rekey_ms))) {
+			sa->pending_rekey_child = false;
+			ch->rekey_ms = 0;
+			if (rekey_child_start(sa) < 0)
+				ch->rekey_ms = t + 10000;
+			return;
+		}
+		/* Hard expiry of replaced children the peer never deleted. */
+		for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+			if (sa->child[i].used && sa->child[i].rekeyed &&
+			    t >= sa->child[i].created_ms +
+					 (uint64_t)eng->retx_base_ms * 64 &&
+			    t >= sa->child[i].expire_ms)
+				child_remove(sa, &sa->child[i]);
+	}
+	if (sa->conn->dpd_interval &&
+	    t >= sa->last_rx_ms + (uint64_t)sa->conn->dpd_interval * 1000)
+		send_dpd(sa);
+}
+
+void ike_tick(struct ike_engine *eng)
+{
+	uint64_t t = now(eng);
+
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		sa_tick(sa, t);
+	sa_reap(eng);
+}
+
+uint64_t ike_next_deadline(struct ike_engine *eng)
+{
+	/* Coarse: the host ticks every 100 ms while SAs exist. */
+	return eng->sas ? now(eng) + 100 : 0;
+}
+
+void ike_conn_down(struct ike_engine *eng, struct ike_conn *conn, bool silent)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
+		if (sa->conn != conn || sa->state == IKE_SA_DEAD)
+			continue;
+		if (!silent && sa->state == IKE_SA_ESTABLISHED) {
+			uint8_t inner_mem[64];
+			struct ike_buf b;
+			struct ike_header h;
+			uint8_t out[256];
+			int n;
+
+			/* One best-effort DELETE; we do not wait. */
+			ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+			ike_add_delete(&b, IKE_PROTO_IKE, 0, NULL, 0);
+			hdr_init(sa, &h, INFORMATIONAL, false,
+				 sa->req_kind == REQ_NONE ? sa->msgid_out
+							  : sa->msgid_out + 1);
+			n = ike_sk_seal(&sa->sk_out, &h, &b, out, sizeof(out));
+			if (n > 0)
+				sa_send(sa, out, (size_t)n);
+		}
+		sa_kill(sa, "connection closed");
+	}
+	sa_reap(eng);
+}
+
+void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn)
+{
+	ike_conn_down(eng, conn, false);
+}
+
+void ike_foreach_sa(struct ike_engine *eng, ike_sa_iter_cb cb, void *arg)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		if (sa->state != IKE_SA_DEAD)
+			cb(sa, arg);
+}
+
+struct ike_conn *ike_sa_conn(const struct ike_sa *sa)
+{
+	return sa->conn;
+}
+
+void ike_sa_get_status(const struct ike_sa *sa, struct ike_sa_status *st)
+{
+	struct ike_child *ch = child_current((struct ike_sa *)sa);
+
+	memset(st, 0, sizeof(*st));
+	st->state = sa->state;
+	st->initiator = sa->initiator;
+	st->spi_i = sa->spi_i;
+	st->spi_r = sa->spi_r;
+	st->local = sa->local;
+	st->remote = sa->remote;
+	st->encr = sa->encr;
+	st->encr_keybits = sa->keybits;
+	st->integ = sa->integ;
+	st->prf = sa->prf;
+	st->dh = sa->dh;
+	st->established_ms = sa->established_ms;
+	st->rekey_at_ms = sa->rekey_ms;
+	if (ch) {
+		st->child_installed = true;
+		st->child_spi_in = ch->spi_in;
+		st->child_spi_out = ch->spi_out;
+		st->child_encr = ch->encr;
+		st->child_encr_keybits = ch->keybits;
+		st->child_integ = ch->integ;
+		st->child_esn = ch->esn;
+		st->child_rekey_at_ms = ch->rekey_ms;
+	}
+}

@@ -1,0 +1,838 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vpnd: the FRR side of IKE.
+ *
+ * One UDP socket per port and family, shared by all connections: port 500
+ * for IKE_SA_INIT, port 4500 for everything after it (IKE behind the
+ * non-ESP marker, ESP in UDP, NAT keepalives). Received ESP is handed to
+ * the tunnel datapath (vpnd_tunnel.c).
+ */
+#include <zebra.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "lib/log.h"
+#include "lib/memory.h"
+#include "lib/privs.h"
+#include "lib/sockopt.h"
+
+#include "vpnd.h"
+#include "vpnd_ike.h"
+#include "vpnd_tunnel.h"
+
+DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
+
+extern struct zebra_privs_t vpnd_privs;
+
+struct vpn_sock {
+	int fd;
+	int family;
+	uint16_t port;
+	struct thread *t_read;
+};
+
+static struct thread_master *vpn_master;
+static struct ike_engine *vpn_ike;
+static struct vpn_sock socks[4] = {
+	{ -1, AF_INET, IKE_PORT },
+	{ -1, AF_INET, IKE_NATT_PORT },
+	{ -1, AF_INET6, IKE_PORT },
+	{ -1, AF_INET6, IKE_NATT_PORT },
+};
+static struct thread *t_tick;
+
+#define RETRY_MIN_S 2
+#define RETRY_MAX_S 30
+
+/* ------------------------------------------------------------------ */
+/* Addresses                                                           */
+/* ------------------------------------------------------------------ */
+
+static void ike_addr_from_ipaddr(struct ike_addr *a, const struct ipaddr *ip)
+{
+	memset(a, 0, sizeof(*a));
+	if (IS_IPADDR_V4(ip)) {
+		a->family = AF_INET;
+		memcpy(a->addr, &ip->ipaddr_v4, 4);
+	} else {
+		a->family = AF_INET6;
+		memcpy(a->addr, &ip->ipaddr_v6, 16);
+	}
+}
+
+static socklen_t sockaddr_from(struct sockaddr_storage *ss,
+			       const struct ike_addr *a)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(a->port);
+		memcpy(&s->sin_addr, a->addr, 4);
+		return sizeof(*s);
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(a->port);
+	memcpy(&s6->sin6_addr, a->addr, 16);
+	return sizeof(*s6);
+}
+
+static void ike_addr_from_sockaddr(struct ike_addr *a,
+				   const struct sockaddr_storage *ss)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		a->family = AF_INET;
+		a->port = ntohs(s->sin_port);
+		memcpy(a->addr, &s->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *s6 =
+			(const struct sockaddr_in6 *)ss;
+
+		a->family = AF_INET6;
+		a->port = ntohs(s6->sin6_port);
+		memcpy(a->addr, &s6->sin6_addr, 16);
+	}
+}
+
+/* The source address the kernel would use towards `remote`. */
+static int source_for(const struct ike_addr *remote, struct ike_addr *local)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len = sockaddr_from(&ss, remote), mlen = sizeof(me);
+	int fd = socket(remote->family, SOCK_DGRAM, 0);
+	int ret = -1;
+
+	if (fd < 0)
+		return -1;
+	((struct sockaddr_in *)&ss)->sin_port = htons(IKE_PORT);
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&me, &mlen) == 0) {
+		ike_addr_from_sockaddr(local, &me);
+		ret = 0;
+	}
+	close(fd);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sockets                                                             */
+/* ------------------------------------------------------------------ */
+
+static struct vpn_sock *sock_for(uint8_t family, uint16_t port)
+{
+	for (size_t i = 0; i < array_size(socks); i++)
+		if (socks[i].family == family && socks[i].port == port &&
+		    socks[i].fd >= 0)
+			return &socks[i];
+	return NULL;
+}
+
+int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
+		 const uint8_t *buf, size_t len, bool marker)
+{
+	struct vpn_sock *s = sock_for(remote->family, local->port);
+	static const uint8_t zero[4];
+	struct sockaddr_storage to;
+	struct iovec iov[2];
+	struct msghdr msg = {};
+	union {
+		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct cmsghdr *cm;
+	int n = 0;
+
+	if (!s)
+		return -1;
+	if (marker)
+		iov[n++] = (struct iovec){ (void *)zero, 4 };
+	iov[n++] = (struct iovec){ (void *)buf, len };
+	msg.msg_name = &to;
+	msg.msg_namelen = sockaddr_from(&to, remote);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = n;
+	memset(&cbuf, 0, sizeof(cbuf));
+	msg.msg_control = &cbuf;
+	/* Send from the connection's own address. */
+	if (remote->family == AF_INET) {
+		struct in_pktinfo *pi;
+
+		msg.msg_controllen = CMSG_SPACE(sizeof(*pi));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in_pktinfo *)CMSG_DATA(cm);
+		memcpy(&pi->ipi_spec_dst, local->addr, 4);
+	} else {
+		struct in6_pktinfo *pi;
+
+		msg.msg_controllen = CMSG_SPACE(sizeof(*pi));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
+		memcpy(&pi->ipi6_addr, local->addr, 16);
+	}
+	return sendmsg(s->fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 0;
+}
+
+static void sock_read(struct thread *t);
+
+static void sock_schedule(struct vpn_sock *s)
+{
+	thread_add_read(vpn_master, sock_read, s, s->fd, &s->t_read);
+}
+
+/* Receive up to a batch of datagrams per wake-up. */
+static void sock_read(struct thread *t)
+{
+	struct vpn_sock *s = THREAD_ARG(t);
+	static uint8_t buf[65536];
+
+	for (int batch = 0; batch < 64; batch++) {
+		struct sockaddr_storage from;
+		union {
+			char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		} cbuf;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = &cbuf,
+			.msg_controllen = sizeof(cbuf),
+		};
+		struct ike_addr local = { .family = s->family,
+					  .port = s->port },
+				remote;
+		ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+
+		if (n < 0)
+			break;
+		ike_addr_from_sockaddr(&remote, &from);
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm;
+		     cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP &&
+			    cm->cmsg_type == IP_PKTINFO)
+				memcpy(local.addr,
+				       &((struct in_pktinfo *)CMSG_DATA(cm))
+						->ipi_addr,
+				       4);
+			else if (cm->cmsg_level == IPPROTO_IPV6 &&
+				 cm->cmsg_type == IPV6_PKTINFO)
+				memcpy(local.addr,
+				       &((struct in6_pktinfo *)CMSG_DATA(cm))
+						->ipi6_addr,
+				       16);
+		}
+
+		if (s->port == IKE_NATT_PORT) {
+			if (n == 1 && buf[0] == 0xff)
+				continue; /* NAT keepalive */
+			if (n >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3])
+				ike_input(vpn_ike, &local, &remote, buf + 4,
+					  (size_t)n - 4);
+			else if (n >= 8)
+				vpn_esp_input(&local, &remote, buf, (size_t)n);
+			continue;
+		}
+		ike_input(vpn_ike, &local, &remote, buf, (size_t)n);
+	}
+	sock_schedule(s);
+}
+
+static void sock_open(struct vpn_sock *s)
+{
+	struct sockaddr_storage ss;
+	struct ike_addr any = { .family = s->family, .port = s->port };
+	int on = 1;
+
+	s->fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0);
+	if (s->fd < 0) {
+		zlog_warn("vpnd: cannot open UDP socket (%s)",
+			  safe_strerror(errno));
+		return;
+	}
+	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (s->family == AF_INET) {
+		setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	} else {
+		setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+			   sizeof(on));
+	}
+	/* Large buffers: the datapath shares the 4500 socket. */
+	setsockopt_so_recvbuf(s->fd, 4 * 1024 * 1024);
+	setsockopt_so_sendbuf(s->fd, 4 * 1024 * 1024);
+	frr_with_privs (&vpnd_privs) {
+		if (bind(s->fd, (struct sockaddr *)&ss,
+			 sockaddr_from(&ss, &any)) < 0) {
+			zlog_warn("vpnd: cannot bind UDP port %u for %s (%s)",
+				  s->port, s->family == AF_INET ? "IPv4"
+								: "IPv6",
+				  safe_strerror(errno));
+			close(s->fd);
+			s->fd = -1;
+		}
+	}
+	if (s->fd >= 0)
+		sock_schedule(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine host callbacks                                               */
+/* ------------------------------------------------------------------ */
+
+static void h_send(void *host, const struct ike_addr *local,
+		   const struct ike_addr *remote, const uint8_t *buf,
+		   size_t len)
+{
+	vpn_udp_send(local, remote, buf, len, local->port == IKE_NATT_PORT);
+}
+
+uint64_t vpn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t h_now(void *host)
+{
+	return vpn_now_ms();
+}
+
+static uint32_t h_alloc_spi(void *host)
+{
+	return vpn_tunnel_alloc_spi();
+}
+
+static struct ike_conn *h_find_conn(void *host, const struct ike_addr *local,
+				    const struct ike_addr *remote)
+{
+	struct vpn_connection *conn;
+
+	frr_each (vpn_conns, &vpn.conns, conn) {
+		struct vpn_conn_rt *rt = conn->rt;
+
+		if (!rt || !rt->ike_ready ||
+		    conn->state == VPN_STATE_SHUTDOWN)
+			continue;
+		if (rt->ike.remote.family != remote->family ||
+		    memcmp(rt->ike.remote.addr, remote->addr,
+			   remote->family == AF_INET ? 4 : 16))
+			continue;
+		if (conn->has_local &&
+		    memcmp(rt->ike.local.addr, local->addr,
+			   local->family == AF_INET ? 4 : 16))
+			continue;
+		rt->ike.local = *local;
+		return &rt->ike;
+	}
+	return NULL;
+}
+
+static struct vpn_conn_rt *rt_of(struct ike_sa *sa)
+{
+	return ike_sa_conn(sa)->host;
+}
+
+static void conn_state_refresh(struct vpn_conn_rt *rt);
+
+static void h_child_up(void *host, struct ike_sa *sa,
+		       const struct ike_child_info *info)
+{
+	struct vpn_conn_rt *rt = rt_of(sa);
+
+	if (rt->tun && vpn_tunnel_child_up(rt->tun, info) == 0)
+		rt->nchildren++;
+	rt->retry_s = RETRY_MIN_S;
+	rt->last_error[0] = '\0';
+	conn_state_refresh(rt);
+}
+
+static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
+			 uint32_t spi_out)
+{
+	struct vpn_conn_rt *rt = rt_of(sa);
+
+	if (rt->tun && vpn_tunnel_child_down(rt->tun, spi_in) == 0 &&
+	    rt->nchildren)
+		rt->nchildren--;
+	conn_state_refresh(rt);
+}
+
+static void retry_cb(struct thread *t);
+
+static bool conn_has_sa_cb_found;
+static void conn_has_sa_cb(struct ike_sa *sa, void *arg)
+{
+	struct ike_sa_status st;
+
+	ike_sa_get_status(sa, &st);
+	if (ike_sa_conn(sa) == arg && st.state != IKE_SA_DEAD)
+		conn_has_sa_cb_found = true;
+}
+
+static bool conn_has_sa(struct vpn_conn_rt *rt)
+{
+	conn_has_sa_cb_found = false;
+	ike_foreach_sa(vpn_ike, conn_has_sa_cb, &rt->ike);
+	return conn_has_sa_cb_found;
+}
+
+static void h_sa_event(void *host, struct ike_sa *sa, const char *reason)
+{
+	struct vpn_conn_rt *rt = rt_of(sa);
+
+	if (reason)
+		strlcpy(rt->last_error, reason, sizeof(rt->last_error));
+	conn_state_refresh(rt);
+	/* Ended (not replaced by a rekey): try again, with backoff. */
+	if (reason && !rt->nchildren && !rt->ike.responder_only &&
+	    rt->conn->state != VPN_STATE_SHUTDOWN) {
+		thread_cancel(&rt->t_retry);
+		thread_add_timer(vpn_master, retry_cb, rt, rt->retry_s,
+				 &rt->t_retry);
+		rt->retry_s = MIN(rt->retry_s * 2, RETRY_MAX_S);
+	}
+}
+
+static void h_log(void *host, int level, const char *msg)
+{
+	switch (level) {
+	case LOG_ERR:
+		zlog_err("%s", msg);
+		break;
+	case LOG_WARNING:
+		zlog_warn("%s", msg);
+		break;
+	case LOG_NOTICE:
+	case LOG_INFO:
+		zlog_info("%s", msg);
+		break;
+	default:
+		zlog_debug("%s", msg);
+	}
+}
+
+static const struct ike_ops vpn_ike_ops = {
+	.send = h_send,
+	.now_ms = h_now,
+	.alloc_spi = h_alloc_spi,
+	.find_conn = h_find_conn,
+	.child_up = h_child_up,
+	.child_down = h_child_down,
+	.sa_event = h_sa_event,
+	.log = h_log,
+};
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
+
+static void conn_state_refresh(struct vpn_conn_rt *rt)
+{
+	struct vpn_connection *conn = rt->conn;
+
+	if (conn->state == VPN_STATE_SHUTDOWN ||
+	    conn->state == VPN_STATE_INCOMPLETE)
+		return;
+	if (rt->nchildren)
+		conn->state = VPN_STATE_ESTABLISHED;
+	else if (conn_has_sa(rt))
+		conn->state = VPN_STATE_CONNECTING;
+	else
+		conn->state = VPN_STATE_IDLE;
+	if (rt->tun)
+		vpn_tunnel_set_carrier(rt->tun, rt->nchildren > 0);
+}
+
+static void conn_initiate(struct vpn_conn_rt *rt)
+{
+	if (!rt->ike_ready || rt->ike.responder_only ||
+	    rt->conn->state == VPN_STATE_SHUTDOWN || conn_has_sa(rt))
+		return;
+	if (!rt->conn->has_local &&
+	    source_for(&rt->ike.remote, &rt->ike.local) < 0) {
+		strlcpy(rt->last_error, "no route to remote-address",
+			sizeof(rt->last_error));
+		thread_add_timer(vpn_master, retry_cb, rt, rt->retry_s,
+				 &rt->t_retry);
+		return;
+	}
+	ike_initiate(vpn_ike, &rt->ike);
+	conn_state_refresh(rt);
+}
+
+static void retry_cb(struct thread *t)
+{
+	conn_initiate(THREAD_ARG(t));
+}
+
+static void copy_policy(struct vpn_proposal *dst, unsigned int *n,
+			const struct vpn_policy *pol)
+{
+	*n = MIN(pol->nproposals, IKE_CONN_MAX_PROPOSALS);
+	memcpy(dst, pol->proposals, *n * sizeof(*dst));
+}
+
+static void ts_from_prefix(struct ike_ts *ts, const struct prefix *p)
+{
+	ike_ts_from_prefix(ts, p->family == AF_INET ? AF_INET : AF_INET6,
+			   (const uint8_t *)&p->u.prefix, p->prefixlen);
+}
+
+static void ts_any(struct ike_ts *ts, unsigned int *n)
+{
+	static const uint8_t zero[16];
+
+	ike_ts_from_prefix(&ts[0], AF_INET, zero, 0);
+	ike_ts_from_prefix(&ts[1], AF_INET6, zero, 0);
+	*n = 2;
+}
+
+/*
+ * Build the engine's view of a connection from its configuration. Returns
+ * false (with a reason) when it cannot negotiate.
+ */
+static bool conn_build(struct vpn_connection *conn, struct ike_conn *ic,
+		       const char **why)
+{
+	const struct vpn_policy *ikep, *espp;
+
+	memset(ic, 0, sizeof(*ic));
+	strlcpy(ic->name, conn->name, sizeof(ic->name));
+	ikep = vpn_policy_resolve(VPN_PROPOSAL_IKE, conn->ike_policy);
+	espp = vpn_policy_resolve(VPN_PROPOSAL_ESP, conn->ipsec_policy);
+	if (!ikep || ikep->nproposals == 0) {
+		*why = "ike-policy has no proposals";
+		return false;
+	}
+	if (!espp || espp->nproposals == 0) {
+		*why = "ipsec-policy has no proposals";
+		return false;
+	}
+	ike_addr_from_ipaddr(&ic->remote, &conn->remote);
+	if (conn->has_local)
+		ike_addr_from_ipaddr(&ic->local, &conn->local);
+	else
+		ic->local.family = ic->remote.family;
+	if (conn->local_id[0] &&
+	    ike_id_parse(conn->local_id, &ic->local_id_type, ic->local_id,
+			 &ic->local_id_len) < 0) {
+		*why = "bad local-id";
+		return false;
+	}
+	if (conn->remote_id[0] &&
+	    ike_id_parse(conn->remote_id, &ic->remote_id_type, ic->remote_id,
+			 &ic->remote_id_len) < 0) {
+		*why = "bad remote-id";
+		return false;
+	}
+	ic->psklen = strlen(conn->psk);
+	memcpy(ic->psk, conn->psk, ic->psklen);
+	copy_policy(ic->ike_props, &ic->n_ike_props, ikep);
+	copy_policy(ic->esp_props, &ic->n_esp_props, espp);
+	ic->ike_lifetime = ikep->lifetime_s;
+	ic->child_lifetime = espp->lifetime_s;
+	ic->child_lifetime_bytes = (uint64_t)espp->lifetime_kb * 1024;
+	ic->dpd_interval = conn->dpd_interval;
+	ic->dpd_timeout = vpn_connection_dpd_timeout(conn);
+	ic->initiator_only = conn->mode == VPN_MODE_INITIATOR_ONLY;
+	ic->responder_only = conn->mode == VPN_MODE_RESPONDER_ONLY;
+	if (conn->nts == 0) {
+		ts_any(ic->local_ts, &ic->n_local_ts);
+		ts_any(ic->remote_ts, &ic->n_remote_ts);
+	} else {
+		for (unsigned int i = 0;
+		     i < conn->nts && i < IKE_CONN_MAX_TS; i++) {
+			ts_from_prefix(&ic->local_ts[ic->n_local_ts++],
+				       &conn->ts[i].local);
+			ts_from_prefix(&ic->remote_ts[ic->n_remote_ts++],
+				       &conn->ts[i].remote);
+		}
+	}
+	ic->host = conn->rt;
+	return true;
+}
+
+/* A digest of everything negotiated, to notice configuration changes. */
+static void conn_digest(const struct ike_conn *ic, char *out)
+{
+	struct iovec iov = { (void *)ic, offsetof(struct ike_conn, host) };
+	uint8_t h[VPN_SHA1_LEN];
+
+	vpn_sha1(&iov, 1, h);
+	memcpy(out, h, VPN_SHA1_LEN);
+}
+
+void vpn_ike_conn_update(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+	struct ike_conn ic;
+	const char *why = NULL;
+	char digest[32] = {};
+
+	if (!rt) {
+		rt = XCALLOC(MTYPE_VPN_CONN_RT, sizeof(*rt));
+		rt->conn = conn;
+		rt->retry_s = RETRY_MIN_S;
+		conn->rt = rt;
+	}
+
+	/* The tunnel interface exists as long as the connection names it. */
+	if (rt->tun && strcmp(vpn_tunnel_ifname(rt->tun), conn->ifname)) {
+		ike_conn_down(vpn_ike, &rt->ike, false);
+		vpn_tunnel_free(rt->tun);
+		rt->tun = NULL;
+		rt->nchildren = 0;
+	}
+	if (!rt->tun && conn->ifname[0])
+		rt->tun = vpn_tunnel_new(conn, conn->ifname);
+
+	if (conn->state == VPN_STATE_INCOMPLETE ||
+	    conn->state == VPN_STATE_SHUTDOWN) {
+		if (rt->ike_ready)
+			ike_conn_down(vpn_ike, &rt->ike, false);
+		rt->ike_ready = false;
+		rt->nchildren = 0;
+		thread_cancel(&rt->t_retry);
+		if (rt->tun)
+			vpn_tunnel_set_carrier(rt->tun, false);
+		return;
+	}
+	if (!conn_build(conn, &ic, &why)) {
+		if (rt->ike_ready)
+			ike_conn_down(vpn_ike, &rt->ike, false);
+		rt->ike_ready = false;
+		conn->state = VPN_STATE_INCOMPLETE;
+		conn->state_reason = why;
+		vpn_memzero(&ic, sizeof(ic));
+		return;
+	}
+	conn_digest(&ic, digest);
+	if (rt->ike_ready && memcmp(digest, rt->cfg_digest, VPN_SHA1_LEN)) {
+		/* Negotiated parameters changed: start over, as the cloud
+		 * gateways do when a policy changes. */
+		zlog_info("connection %s: configuration changed, renegotiating",
+			  conn->name);
+		ike_conn_down(vpn_ike, &rt->ike, false);
+		rt->nchildren = 0;
+	}
+	if (!rt->ike_ready || memcmp(digest, rt->cfg_digest, VPN_SHA1_LEN)) {
+		struct ike_addr keep_local = rt->ike.local;
+
+		rt->ike = ic;
+		if (!conn->has_local && keep_local.family == ic.remote.family)
+			rt->ike.local = keep_local;
+		memcpy(rt->cfg_digest, digest, sizeof(digest));
+		rt->ike_ready = true;
+	}
+	vpn_memzero(&ic, sizeof(ic));
+	conn_state_refresh(rt);
+	/* After the rest of this configuration batch (a config file is read
+	 * in one event): connection-mode may come later in it. */
+	thread_cancel(&rt->t_retry);
+	thread_add_event(vpn_master, retry_cb, rt, 0, &rt->t_retry);
+}
+
+void vpn_ike_conn_delete(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt)
+		return;
+	if (vpn_ike)
+		ike_conn_forget(vpn_ike, &rt->ike);
+	thread_cancel(&rt->t_retry);
+	if (rt->tun)
+		vpn_tunnel_free(rt->tun);
+	vpn_memzero(&rt->ike, sizeof(rt->ike));
+	XFREE(MTYPE_VPN_CONN_RT, rt);
+	conn->rt = NULL;
+}
+
+void vpn_ike_conn_clear(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt)
+		return;
+	ike_conn_down(vpn_ike, &rt->ike, false);
+	rt->nchildren = 0;
+	rt->retry_s = RETRY_MIN_S;
+	thread_cancel(&rt->t_retry);
+	conn_state_refresh(rt);
+	conn_initiate(rt);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timers and start-up                                                 */
+/* ------------------------------------------------------------------ */
+
+static void tick_cb(struct thread *t)
+{
+	ike_tick(vpn_ike);
+	thread_add_timer_msec(vpn_master, tick_cb, NULL, 100, &t_tick);
+}
+
+void vpn_ike_init(struct thread_master *master)
+{
+	vpn_master = master;
+	vpn_ike = ike_engine_new(&vpn_ike_ops, NULL);
+	for (size_t i = 0; i < array_size(socks); i++)
+		sock_open(&socks[i]);
+	thread_add_timer_msec(master, tick_cb, NULL, 100, &t_tick);
+}
+
+void vpn_ike_terminate(void)
+{
+	struct vpn_connection *conn;
+
+	frr_each (vpn_conns, &vpn.conns, conn)
+		vpn_ike_conn_delete(conn);
+	thread_cancel(&t_tick);
+	for (size_t i = 0; i < array_size(socks); i++) {
+		thread_cancel(&socks[i].t_read);
+		if (socks[i].fd >= 0)
+			close(socks[i].fd);
+		socks[i].fd = -1;
+	}
+	if (vpn_ike)
+		ike_engine_free(vpn_ike);
+	vpn_ike = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* show                                                                */
+/* ------------------------------------------------------------------ */
+
+static const char *tname(uint8_t type, uint16_t id, uint16_t keylen)
+{
+	struct vpn_transform t = { type, id, keylen };
+
+	return vpn_transform_name(&t);
+}
+
+struct show_ctx {
+	struct vty *vty;
+	json_object *jarr;
+	struct vpn_connection *only;
+	json_object *jconn;
+};
+
+static void show_sa_cb(struct ike_sa *sa, void *arg)
+{
+	struct show_ctx *c = arg;
+	struct vpn_conn_rt *rt = rt_of(sa);
+	struct ike_sa_status st;
+	char local[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN];
+	uint64_t now_ms = h_now(NULL);
+	long rekey_s;
+
+	if (c->only && rt->conn != c->only)
+		return;
+	ike_sa_get_status(sa, &st);
+	inet_ntop(st.local.family, st.local.addr, local, sizeof(local));
+	inet_ntop(st.remote.family, st.remote.addr, remote, sizeof(remote));
+	rekey_s = st.rekey_at_ms > now_ms
+			  ? (long)((st.rekey_at_ms - now_ms) / 1000)
+			  : 0;
+
+	if (c->jarr || c->jconn) {
+		json_object *j = json_object_new_object();
+
+		json_object_string_add(j, "connection", rt->conn->name);
+		json_object_string_add(j, "state", ike_sa_state_str(st.state));
+		json_object_boolean_add(j, "initiator", st.initiator);
+		json_object_string_addf(j, "spiInitiator", "%016" PRIx64,
+					st.spi_i);
+		json_object_string_addf(j, "spiResponder", "%016" PRIx64,
+					st.spi_r);
+		json_object_string_add(j, "localAddress", local);
+		json_object_int_add(j, "localPort", st.local.port);
+		json_object_string_add(j, "remoteAddress", remote);
+		json_object_int_add(j, "remotePort", st.remote.port);
+		if (st.state == IKE_SA_ESTABLISHED) {
+			json_object_string_add(j, "encryption",
+					       tname(VPN_TT_ENCR, st.encr,
+						     st.encr_keybits));
+			if (st.integ)
+				json_object_string_add(
+					j, "integrity",
+					tname(VPN_TT_INTEG, st.integ, 0));
+			json_object_string_add(j, "prf",
+					       tname(VPN_TT_PRF, st.prf, 0));
+			json_object_string_add(j, "dhGroup",
+					       tname(VPN_TT_DH, st.dh, 0));
+			json_object_int_add(j, "rekeySeconds", rekey_s);
+		}
+		if (rt->tun)
+			vpn_tunnel_show(c->vty, j, rt->tun);
+		if (c->jconn)
+			json_object_object_add(c->jconn, "ikeSa", j);
+		else
+			json_object_array_add(c->jarr, j);
+		return;
+	}
+	vty_out(c->vty, "Connection %s: IKE SA %s, %s\n", rt->conn->name,
+		ike_sa_state_str(st.state),
+		st.initiator ? "initiator" : "responder");
+	vty_out(c->vty, "  %s:%u <-> %s:%u, SPIs %016" PRIx64 "_i %016" PRIx64
+			"_r\n",
+		local, st.local.port, remote, st.remote.port, st.spi_i,
+		st.spi_r);
+	if (st.state == IKE_SA_ESTABLISHED)
+		vty_out(c->vty, "  %s%s%s/%s/%s, rekey in %lds\n",
+			tname(VPN_TT_ENCR, st.encr, st.encr_keybits),
+			st.integ ? "-" : "",
+			st.integ ? tname(VPN_TT_INTEG, st.integ, 0) : "",
+			tname(VPN_TT_PRF, st.prf, 0),
+			tname(VPN_TT_DH, st.dh, 0), rekey_s);
+	if (rt->tun)
+		vpn_tunnel_show(c->vty, NULL, rt->tun);
+}
+
+void vpn_ike_show_sa(struct vty *vty, json_object *json)
+{
+	struct show_ctx c = { .vty = vty };
+
+	if (json) {
+		c.jarr = json_object_new_array();
+		json_object_object_add(json, "ikeSas", c.jarr);
+	}
+	ike_foreach_sa(vpn_ike, show_sa_cb, &c);
+}
+
+void vpn_ike_show_conn(struct vty *vty, json_object *j,
+		       struct vpn_connection *conn)
+{
+	struct show_ctx c = { .vty = vty, .only = conn, .jconn = j };
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt)
+		return;
+	if (j) {
+		json_object_string_add(j, "lastError", rt->last_error);
+		json_object_boolean_add(j, "carrier", rt->nchildren > 0);
+		ike_foreach_sa(vpn_ike, show_sa_cb, &c);
+		return;
+	}
+	if (rt->last_error[0])
+		vty_out(vty, "  Last error: %s\n", rt->last_error);
+	ike_foreach_sa(vpn_ike, show_sa_cb, &c);
+}

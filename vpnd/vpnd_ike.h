@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vpnd: the FRR side of IKE: UDP sockets on ports 500 and 4500, timers,
+ * and the link between configured connections and the IKE engine.
+ */
+#ifndef VPND_IKE_GLUE_H
+#define VPND_IKE_GLUE_H
+
+#include "thread.h"
+#include "json.h"
+#include "vty.h"
+
+#include "ike/ike.h"
+
+struct vpn_connection;
+struct vpn_tunnel;
+
+/* Runtime state of one configured connection. */
+struct vpn_conn_rt {
+	struct vpn_connection *conn;
+	struct ike_conn ike;
+	bool ike_ready;		/* ike is complete and usable */
+	char cfg_digest[32];	/* changes force a new IKE SA */
+	struct vpn_tunnel *tun; /* TUN interface and its ESP SAs */
+	struct thread *t_retry;
+	unsigned int retry_s;	/* next retry delay */
+	unsigned int nchildren; /* installed Child SAs */
+	char last_error[160];	/* last failure, for show */
+};
+
+void vpn_ike_init(struct thread_master *master);
+void vpn_ike_terminate(void);
+
+/* The connection's configuration changed (or it was just created). */
+void vpn_ike_conn_update(struct vpn_connection *conn);
+/* The connection is being deleted. */
+void vpn_ike_conn_delete(struct vpn_connection *conn);
+/* 'clear vpn connection NAME': drop its SAs and start again. */
+void vpn_ike_conn_clear(struct vpn_connection *conn);
+
+/* Send a UDP datagram from local to remote (ports included); with
+ * `marker` the 4-byte non-ESP marker is prepended (IKE on port 4500). */
+int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
+		 const uint8_t *buf, size_t len, bool marker);
+
+/* Monotonic clock in milliseconds (the IKE engine's time). */
+uint64_t vpn_now_ms(void);
+
+/* 'show vpn sa [json]'. */
+void vpn_ike_show_sa(struct vty *vty, json_object *json);
+/* IKE details for 'show vpn connection'. */
+void vpn_ike_show_conn(struct vty *vty, json_object *j,
+		       struct vpn_connection *conn);
+
+#endif /* VPND_IKE_GLUE_H */
