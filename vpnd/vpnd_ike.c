@@ -185,6 +185,69 @@ int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
 	return sendmsg(s->fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 0;
 }
 
+/* Send `n` datagrams from local to remote in one system call. */
+int vpn_udp_send_batch(const struct ike_addr *local,
+		       const struct ike_addr *remote, struct iovec *pkts,
+		       unsigned int n)
+{
+	struct vpn_sock *s = sock_for(remote->family, local->port);
+	struct mmsghdr msgs[VPN_UDP_BATCH];
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	union {
+		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	struct msghdr proto = {};
+	struct cmsghdr *cm;
+	unsigned int done = 0;
+
+	if (!s || n == 0)
+		return -1;
+	tolen = sockaddr_from(&to, remote);
+	memset(&cbuf, 0, sizeof(cbuf));
+	proto.msg_control = &cbuf;
+	if (remote->family == AF_INET) {
+		struct in_pktinfo *pi;
+
+		proto.msg_controllen = CMSG_SPACE(sizeof(*pi));
+		cm = CMSG_FIRSTHDR(&proto);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in_pktinfo *)CMSG_DATA(cm);
+		memcpy(&pi->ipi_spec_dst, local->addr, 4);
+	} else {
+		struct in6_pktinfo *pi;
+
+		proto.msg_controllen = CMSG_SPACE(sizeof(*pi));
+		cm = CMSG_FIRSTHDR(&proto);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
+		memcpy(&pi->ipi6_addr, local->addr, 16);
+	}
+	if (n > VPN_UDP_BATCH)
+		n = VPN_UDP_BATCH;
+	for (unsigned int i = 0; i < n; i++) {
+		msgs[i].msg_hdr = proto;
+		msgs[i].msg_hdr.msg_name = &to;
+		msgs[i].msg_hdr.msg_namelen = tolen;
+		msgs[i].msg_hdr.msg_iov = &pkts[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_len = 0;
+	}
+	while (done < n) {
+		int r = sendmmsg(s->fd, msgs + done, n - done, MSG_DONTWAIT);
+
+		if (r <= 0)
+			return -1; /* socket full: the rest is dropped */
+		done += (unsigned int)r;
+	}
+	return 0;
+}
+
 static void sock_read(struct thread *t);
 
 static void sock_schedule(struct vpn_sock *s)
@@ -192,62 +255,81 @@ static void sock_schedule(struct vpn_sock *s)
 	thread_add_read(vpn_master, sock_read, s, s->fd, &s->t_read);
 }
 
-/* Receive up to a batch of datagrams per wake-up. */
+static void sock_dispatch(struct vpn_sock *s, struct msghdr *msg,
+			  uint8_t *buf, size_t n)
+{
+	struct ike_addr local = { .family = s->family, .port = s->port },
+			remote;
+
+	ike_addr_from_sockaddr(&remote, msg->msg_name);
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm;
+	     cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
+			memcpy(local.addr,
+			       &((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr,
+			       4);
+		else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			 cm->cmsg_type == IPV6_PKTINFO)
+			memcpy(local.addr,
+			       &((struct in6_pktinfo *)CMSG_DATA(cm))
+					->ipi6_addr,
+			       16);
+	}
+	if (s->port == IKE_NATT_PORT) {
+		if (n == 1 && buf[0] == 0xff)
+			return; /* NAT keepalive */
+		if (n >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3])
+			ike_input(vpn_ike, &local, &remote, buf + 4, n - 4);
+		else if (n >= 8)
+			vpn_esp_input(&local, &remote, buf, n);
+		return;
+	}
+	ike_input(vpn_ike, &local, &remote, buf, n);
+}
+
+/* Receive batches of datagrams (recvmmsg) per wake-up. */
 static void sock_read(struct thread *t)
 {
 	struct vpn_sock *s = THREAD_ARG(t);
-	static uint8_t buf[65536];
+	static uint8_t bufs[VPN_UDP_BATCH][2048];
+	static uint8_t big[65536];
+	static struct sockaddr_storage from[VPN_UDP_BATCH];
+	static union {
+		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf[VPN_UDP_BATCH];
+	struct mmsghdr msgs[VPN_UDP_BATCH];
+	struct iovec iov[VPN_UDP_BATCH];
 
-	for (int batch = 0; batch < 64; batch++) {
-		struct sockaddr_storage from;
-		union {
-			char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-			char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		} cbuf;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = &cbuf,
-			.msg_controllen = sizeof(cbuf),
-		};
-		struct ike_addr local = { .family = s->family,
-					  .port = s->port },
-				remote;
-		ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+	for (int round = 0; round < 4; round++) {
+		int n;
 
-		if (n < 0)
+		for (int i = 0; i < VPN_UDP_BATCH; i++) {
+			/* the last slot takes anything, up to 64 KiB */
+			iov[i].iov_base = i == VPN_UDP_BATCH - 1 ? big : bufs[i];
+			iov[i].iov_len = i == VPN_UDP_BATCH - 1
+						 ? sizeof(big)
+						 : sizeof(bufs[i]);
+			msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &from[i],
+				.msg_namelen = sizeof(from[i]),
+				.msg_iov = &iov[i],
+				.msg_iovlen = 1,
+				.msg_control = &cbuf[i],
+				.msg_controllen = sizeof(cbuf[i]),
+			};
+		}
+		n = recvmmsg(s->fd, msgs, VPN_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			break;
-		ike_addr_from_sockaddr(&remote, &from);
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm;
-		     cm = CMSG_NXTHDR(&msg, cm)) {
-			if (cm->cmsg_level == IPPROTO_IP &&
-			    cm->cmsg_type == IP_PKTINFO)
-				memcpy(local.addr,
-				       &((struct in_pktinfo *)CMSG_DATA(cm))
-						->ipi_addr,
-				       4);
-			else if (cm->cmsg_level == IPPROTO_IPV6 &&
-				 cm->cmsg_type == IPV6_PKTINFO)
-				memcpy(local.addr,
-				       &((struct in6_pktinfo *)CMSG_DATA(cm))
-						->ipi6_addr,
-				       16);
+		for (int i = 0; i < n; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			sock_dispatch(s, &msgs[i].msg_hdr, iov[i].iov_base,
+				      msgs[i].msg_len);
 		}
-
-		if (s->port == IKE_NATT_PORT) {
-			if (n == 1 && buf[0] == 0xff)
-				continue; /* NAT keepalive */
-			if (n >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3])
-				ike_input(vpn_ike, &local, &remote, buf + 4,
-					  (size_t)n - 4);
-			else if (n >= 8)
-				vpn_esp_input(&local, &remote, buf, (size_t)n);
-			continue;
-		}
-		ike_input(vpn_ike, &local, &remote, buf, (size_t)n);
+		if (n < VPN_UDP_BATCH)
+			break;
 	}
 	sock_schedule(s);
 }
@@ -411,6 +493,14 @@ static void h_sa_event(void *host, struct ike_sa *sa, const char *reason)
 	}
 }
 
+static void h_keepalive(void *host, const struct ike_addr *local,
+			const struct ike_addr *remote)
+{
+	static const uint8_t ka = 0xff;
+
+	vpn_udp_send(local, remote, &ka, 1, false);
+}
+
 static void h_log(void *host, int level, const char *msg)
 {
 	switch (level) {
@@ -437,8 +527,14 @@ static const struct ike_ops vpn_ike_ops = {
 	.child_up = h_child_up,
 	.child_down = h_child_down,
 	.sa_event = h_sa_event,
+	.keepalive = h_keepalive,
 	.log = h_log,
 };
+
+void vpn_ike_rekey_child(uint32_t spi_in)
+{
+	ike_rekey_child_spi(vpn_ike, spi_in);
+}
 
 /* ------------------------------------------------------------------ */
 /* Connections                                                         */

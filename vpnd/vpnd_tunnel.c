@@ -55,7 +55,26 @@ struct vpn_tsa {
 	bool esn;
 	uint32_t lifetime_s;
 	uint64_t lifetime_bytes;
+	bool rekey_asked; /* volume lifetime reached, rekey requested */
 };
+
+/* Sequence numbers left below which the SA is rekeyed (without ESN, 2^32
+ * packets can run out before the time lifetime at high rates). */
+#define SEQ_REKEY_MARGIN (1ULL << 24)
+
+/* Volume lifetime (90%) or sequence numbers running out: rekey, once. */
+static inline void tsa_check_volume(struct vpn_tsa *s)
+{
+	if (s->rekey_asked)
+		return;
+	if ((s->lifetime_bytes &&
+	     esp_sa_bytes(s->in) + esp_sa_bytes(s->out) >=
+		     s->lifetime_bytes / 10 * 9) ||
+	    esp_sa_seq_left(s->out) < SEQ_REKEY_MARGIN) {
+		s->rekey_asked = true;
+		vpn_ike_rekey_child(s->spi_in);
+	}
+}
 
 static int vpn_spi_cmp(const struct vpn_tsa *a, const struct vpn_tsa *b)
 {
@@ -80,8 +99,8 @@ struct vpn_tunnel {
 	/* drops that belong to no SA */
 	uint64_t drop_no_sa;	/* outbound packet while no Child SA */
 	uint64_t drop_too_big;
-	/* packet buffers */
-	uint8_t pkt[2][PKT_MAX];
+	/* one buffer per packet of a batch */
+	uint8_t pkt[TUN_BATCH][PKT_MAX];
 };
 
 static struct thread_master *tun_master;
@@ -354,16 +373,24 @@ int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
  */
 #define TUN_HEADROOM 32
 
+static void tun_flush(struct vpn_tsa *s, struct iovec *out, unsigned int n)
+{
+	if (n)
+		vpn_udp_send_batch(&s->local, &s->remote, out, n);
+}
+
 static void tun_read(struct thread *thread)
 {
 	struct vpn_tunnel *t = THREAD_ARG(thread);
+	struct iovec out[TUN_BATCH];
+	unsigned int nout = 0;
+	struct vpn_tsa *s = t->out;
 
+	/* Read a batch, encapsulate each in place, send them together. */
 	for (int n = 0; n < TUN_BATCH; n++) {
-		uint8_t *buf = t->pkt[n % 2];
-		uint8_t *inner = buf + TUN_HEADROOM;
+		uint8_t *inner = t->pkt[nout] + TUN_HEADROOM;
 		ssize_t len = read(t->fd, inner, PKT_MAX - TUN_HEADROOM - 64);
-		struct vpn_tsa *s = t->out;
-		size_t esplen;
+		size_t esplen, head;
 		uint8_t nh;
 
 		if (len <= 0)
@@ -372,14 +399,19 @@ static void tun_read(struct thread *thread)
 			t->drop_no_sa++;
 			continue;
 		}
+		head = esp_sa_head_len(s->out);
 		nh = (inner[0] >> 4) == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
-		if (esp_encap(s->out, inner, (size_t)len, nh,
-			      inner - esp_sa_head_len(s->out),
-			      PKT_MAX - TUN_HEADROOM + esp_sa_head_len(s->out),
+		if (esp_encap(s->out, inner, (size_t)len, nh, inner - head,
+			      PKT_MAX - TUN_HEADROOM + head,
 			      &esplen) != ESP_OK)
 			continue; /* counted by the SA */
-		vpn_udp_send(&s->local, &s->remote,
-			     inner - esp_sa_head_len(s->out), esplen, false);
+		out[nout].iov_base = inner - head;
+		out[nout].iov_len = esplen;
+		nout++;
+	}
+	if (s) {
+		tun_flush(s, out, nout);
+		tsa_check_volume(s);
 	}
 	tun_schedule(t);
 }
@@ -404,6 +436,7 @@ void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 		return; /* dummy packet */
 	/* The peer may move (NAT rebinding): follow authenticated ESP. */
 	s->remote = *remote;
+	tsa_check_volume(s);
 	if (write(s->tun->fd, inner.data, inner.len) < 0)
 		s->tun->drop_too_big++;
 }

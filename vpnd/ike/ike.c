@@ -112,7 +112,7 @@ struct ike_sa {
 	struct ike_child child[IKE_MAX_CHILDREN];
 
 	uint64_t created_ms, established_ms;
-	uint64_t rekey_ms, expire_ms, last_rx_ms;
+	uint64_t rekey_ms, expire_ms, last_rx_ms, keepalive_ms;
 	const char *reason;
 };
 
@@ -1600,6 +1600,7 @@ static void sa_established(struct ike_sa *sa)
 	sa->state = IKE_SA_ESTABLISHED;
 	sa->established_ms = t;
 	sa->last_rx_ms = t;
+	sa->keepalive_ms = t + IKE_KEEPALIVE_MS;
 	vpn_random(&jitter, sizeof(jitter));
 	sa->rekey_ms = t + (uint64_t)conn->ike_lifetime * 1000 -
 		       (conn->ike_lifetime >= 10
@@ -2371,6 +2372,25 @@ int ike_sa_rekey_child(struct ike_sa *sa)
 	return 0;
 }
 
+int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
+		struct ike_child *ch;
+
+		if (sa->state != IKE_SA_ESTABLISHED || sa->superseded)
+			continue;
+		ch = child_current(sa);
+		if (ch && ch->spi_in == spi_in) {
+			SALOG(sa, LOG_INFO,
+			      "Child SA %08x reached its volume lifetime",
+			      spi_in);
+			sa->pending_rekey_child = true;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int ike_sa_rekey_ike(struct ike_sa *sa)
 {
 	if (sa->state != IKE_SA_ESTABLISHED)
@@ -2627,12 +2647,27 @@ static void sa_tick(struct ike_sa *sa, uint64_t t)
 		send_dpd(sa);
 }
 
+/*
+ * NAT keepalives: vpnd presents itself as behind a NAT (forced UDP
+ * encapsulation), so it keeps the mapping alive like a NATed peer would.
+ */
+static void sa_keepalive(struct ike_sa *sa, uint64_t t)
+{
+	if (sa->state != IKE_SA_ESTABLISHED || sa->superseded ||
+	    t < sa->keepalive_ms || !sa->eng->ops.keepalive)
+		return;
+	sa->keepalive_ms = t + IKE_KEEPALIVE_MS;
+	sa->eng->ops.keepalive(sa->eng->host, &sa->local, &sa->remote);
+}
+
 void ike_tick(struct ike_engine *eng)
 {
 	uint64_t t = now(eng);
 
-	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
 		sa_tick(sa, t);
+		sa_keepalive(sa, t);
+	}
 	sa_reap(eng);
 }
 

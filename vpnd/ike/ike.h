@@ -29,6 +29,7 @@
 #define IKE_NONCE_LEN 32
 #define IKE_CONN_MAX_TS 16
 #define IKE_CONN_MAX_PROPOSALS 16
+#define IKE_KEEPALIVE_MS 20000 /* NAT keepalive interval */
 
 struct ike_addr {
 	uint8_t family; /* AF_INET or AF_INET6 */
@@ -102,6 +103,9 @@ struct ike_ops {
 			   uint32_t spi_out);
 	/* The IKE SA changed state; reason is set when it failed or ended. */
 	void (*sa_event)(void *host, struct ike_sa *sa, const char *reason);
+	/* Send a NAT keepalive (RFC 3948 2.3: one 0xff byte on port 4500). */
+	void (*keepalive)(void *host, const struct ike_addr *local,
+			  const struct ike_addr *remote);
 	/* A log line (never carries keys). level: LOG_ERR .. LOG_DEBUG. */
 	void (*log)(void *host, int level, const char *msg);
 };
@@ -151,6 +155,9 @@ void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn);
 
 /* Rekey the Child SA / the IKE SA now (tests, operators). */
 int ike_sa_rekey_child(struct ike_sa *sa);
+/* Rekey the Child SA whose inbound SPI is spi_in, if it is a current one
+ * (byte lifetimes: the host counts the bytes). */
+int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in);
 int ike_sa_rekey_ike(struct ike_sa *sa);
 
 /* Introspection for show commands. */

@@ -48,6 +48,7 @@ struct peer {
 	size_t loglen;
 	const char *last_reason;
 	unsigned int sent;
+	unsigned int keepalives;
 };
 
 static uint64_t clock_ms;
@@ -144,6 +145,16 @@ static void h_event(void *host, struct ike_sa *sa, const char *reason)
 		p->last_reason = reason;
 }
 
+static void h_keepalive(void *host, const struct ike_addr *local,
+			const struct ike_addr *remote)
+{
+	struct peer *p = host;
+
+	assert_int_equal(local->port, IKE_NATT_PORT);
+	assert_int_equal(remote->port, IKE_NATT_PORT);
+	p->keepalives++;
+}
+
 static void h_log(void *host, int level, const char *msg)
 {
 	struct peer *p = host;
@@ -164,6 +175,7 @@ static const struct ike_ops ops = {
 	.child_up = h_child_up,
 	.child_down = h_child_down,
 	.sa_event = h_event,
+	.keepalive = h_keepalive,
 	.log = h_log,
 };
 
@@ -623,6 +635,30 @@ static void test_ts_narrowing(void **state)
 	assert_non_null(strstr(B.log, "traffic selectors unacceptable"));
 }
 
+/* NAT keepalives every 20 s on port 4500, from both sides. */
+static void test_keepalive(void **state)
+{
+	establish();
+	run_for(41000);
+	assert_int_equal(A.keepalives, 2);
+	assert_int_equal(B.keepalives, 2);
+}
+
+/* The host reports a volume lifetime reached: the Child SA is rekeyed. */
+static void test_volume_rekey(void **state)
+{
+	uint32_t spi;
+
+	establish();
+	spi = newest_up(&A)->info.spi_in;
+	assert_int_equal(ike_rekey_child_spi(A.eng, 0x12345678), -1);
+	assert_int_equal(ike_rekey_child_spi(A.eng, spi), 0);
+	run_for(1000);
+	assert_int_not_equal(newest_up(&A)->info.spi_in, spi);
+	check_mirrored();
+	assert_non_null(strstr(A.log, "reached its volume lifetime"));
+}
+
 static void grab_sa(struct ike_sa *sa, void *arg)
 {
 	*(struct ike_sa **)arg = sa;
@@ -709,6 +745,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_volume_rekey, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ts_narrowing, setup,
 						teardown),
 	};
