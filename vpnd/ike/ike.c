@@ -1534,6 +1534,14 @@ static void add_child_sa(struct ike_buf *b, struct ike_sa *sa, uint32_t spi_in,
 	ike_add_sa(b, props, sa->conn->n_esp_props);
 }
 
+static bool conn_has_other_sa(const struct ike_sa *sa)
+{
+	for (struct ike_sa *o = sa->eng->sas; o; o = o->next)
+		if (o != sa && o->conn == sa->conn && o->state != IKE_SA_DEAD)
+			return true;
+	return false;
+}
+
 static int auth_send_request(struct ike_sa *sa)
 {
 	struct ike_conn *conn = sa->conn;
@@ -1555,7 +1563,10 @@ static int auth_send_request(struct ike_sa *sa)
 			   conn->remote_id, conn->remote_id_len);
 	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
 	vpn_memzero(auth, sizeof(auth));
-	ike_add_notify(&b, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
+	/* Only when we hold no other SA with this peer (RFC 7296 2.4): with
+	 * simultaneous initiation the peer's SA must survive. */
+	if (!conn_has_other_sa(sa))
+		ike_add_notify(&b, 0, NULL, 0, IKE_N_INITIAL_CONTACT, NULL, 0);
 	add_child_sa(&b, sa, sa->auth_spi_in, true);
 	ike_add_ts(&b, IKE_PL_TSI, conn->local_ts, conn->n_local_ts);
 	ike_add_ts(&b, IKE_PL_TSR, conn->remote_ts, conn->n_remote_ts);
@@ -1665,8 +1676,6 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	ike_add_id(&b, IKE_PL_IDR, idt, idd, idl);
 	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
 	vpn_memzero(auth, sizeof(auth));
-	if (ike_msg_notify(msg, IKE_N_INITIAL_CONTACT))
-		initial_contact(sa);
 
 	chosen = msg->has_sa ? prop_select(&msg->sa, conn->esp_props,
 					   conn->n_esp_props, IKE_PROTO_ESP,
@@ -1720,6 +1729,10 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (responder)", ids);
 	child_install(sa, &c, spi_in, get_be32(chosen->spi), false, NULL, 0,
 		      sa->ni, sa->nilen, sa->nr, sa->nrlen, lts, nl, rts, nr);
+	/* The peer restarted: drop what we still hold from before, after the
+	 * new Child SA is in (the interface keeps its carrier). */
+	if (ike_msg_notify(msg, IKE_N_INITIAL_CONTACT))
+		initial_contact(sa);
 }
 
 /* Initiator: IKE_AUTH response (already decrypted). */

@@ -659,6 +659,42 @@ static void test_volume_rekey(void **state)
 	assert_non_null(strstr(A.log, "reached its volume lifetime"));
 }
 
+/* Both sides initiate at once: two IKE SAs, each with a Child SA; neither
+ * side tears the other's down (no INITIAL_CONTACT), nothing goes down. */
+static void test_simultaneous_initiation(void **state)
+{
+	ike_initiate(A.eng, &A.conn);
+	ike_initiate(B.eng, &B.conn);
+	pump();
+	run_for(2000);
+	assert_int_equal(up_children(&A), 2);
+	assert_int_equal(up_children(&B), 2);
+	assert_int_equal(A.downs, 0);
+	assert_int_equal(B.downs, 0);
+	assert_null(strstr(A.log, "INITIAL_CONTACT"));
+	assert_null(strstr(B.log, "INITIAL_CONTACT"));
+}
+
+/* A restarted peer (INITIAL_CONTACT): the old SAs go, after the new Child
+ * SA is installed. */
+static void test_initial_contact(void **state)
+{
+	establish();
+	/* B forgets everything, as after a restart */
+	ike_engine_free(B.eng);
+	memset(B.child, 0, sizeof(B.child));
+	B.nchild = 0;
+	B.eng = ike_engine_new(&ops, &B);
+	ike_initiate(B.eng, &B.conn);
+	pump();
+	assert_non_null(strstr(A.log, "peer sent INITIAL_CONTACT"));
+	assert_int_equal(up_children(&A), 1);
+	assert_int_equal(A.downs, 1);
+	/* the new one was up before the old one went */
+	assert_true(A.child[1].up_at <= A.child[0].down_at);
+	check_mirrored();
+}
+
 static void grab_sa(struct ike_sa *sa, void *arg)
 {
 	*(struct ike_sa **)arg = sa;
@@ -746,6 +782,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_initiation,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_contact, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_volume_rekey, setup,
 						teardown),
