@@ -111,7 +111,8 @@ struct vpn_cipher_info {
 	size_t ivlen;	  /* explicit IV on the wire: 16 AES-CBC, 8 3DES,
 			   * 8 GCM and ChaCha20-Poly1305 */
 	size_t blocksize; /* plaintext must be padded to a multiple:
-			   * 16 AES-CBC, 8 3DES, 4 (ESP) / 1 for AEAD */
+			   * 16 AES-CBC, 8 3DES; 4 for AEAD (ESP's trailer
+			   * alignment; IKE's SK payload needs none) */
 	size_t icvlen;	  /* AEAD tag length (16), 0 for CBC */
 };
 
