@@ -134,6 +134,37 @@ static struct vpn_sock *sock_for(uint8_t family, uint16_t port)
 	return NULL;
 }
 
+/* Control message choosing the source address: the connection's own. */
+static void pktinfo_set(struct msghdr *msg, void *cbuf, size_t cbuflen,
+			const struct ike_addr *local)
+{
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, cbuflen);
+	msg->msg_control = cbuf;
+	if (local->family == AF_INET) {
+		struct in_pktinfo *pi;
+
+		msg->msg_controllen = CMSG_SPACE(sizeof(*pi));
+		cm = CMSG_FIRSTHDR(msg);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in_pktinfo *)CMSG_DATA(cm);
+		memcpy(&pi->ipi_spec_dst, local->addr, 4);
+	} else {
+		struct in6_pktinfo *pi;
+
+		msg->msg_controllen = CMSG_SPACE(sizeof(*pi));
+		cm = CMSG_FIRSTHDR(msg);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
+		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
+		memcpy(&pi->ipi6_addr, local->addr, 16);
+	}
+}
+
 int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
 		 const uint8_t *buf, size_t len, bool marker)
 {
@@ -146,7 +177,6 @@ int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
 		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	} cbuf;
-	struct cmsghdr *cm;
 	int n = 0;
 
 	if (!s)
@@ -158,30 +188,7 @@ int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
 	msg.msg_namelen = sockaddr_from(&to, remote);
 	msg.msg_iov = iov;
 	msg.msg_iovlen = n;
-	memset(&cbuf, 0, sizeof(cbuf));
-	msg.msg_control = &cbuf;
-	/* Send from the connection's own address. */
-	if (remote->family == AF_INET) {
-		struct in_pktinfo *pi;
-
-		msg.msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi_spec_dst, local->addr, 4);
-	} else {
-		struct in6_pktinfo *pi;
-
-		msg.msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi6_addr, local->addr, 16);
-	}
+	pktinfo_set(&msg, &cbuf, sizeof(cbuf), local);
 	return sendmsg(s->fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 0;
 }
 
@@ -199,35 +206,12 @@ int vpn_udp_send_batch(const struct ike_addr *local,
 		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	} cbuf;
 	struct msghdr proto = {};
-	struct cmsghdr *cm;
 	unsigned int done = 0;
 
 	if (!s || n == 0)
 		return -1;
 	tolen = sockaddr_from(&to, remote);
-	memset(&cbuf, 0, sizeof(cbuf));
-	proto.msg_control = &cbuf;
-	if (remote->family == AF_INET) {
-		struct in_pktinfo *pi;
-
-		proto.msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(&proto);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi_spec_dst, local->addr, 4);
-	} else {
-		struct in6_pktinfo *pi;
-
-		proto.msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(&proto);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi6_addr, local->addr, 16);
-	}
+	pktinfo_set(&proto, &cbuf, sizeof(cbuf), local);
 	if (n > VPN_UDP_BATCH)
 		n = VPN_UDP_BATCH;
 	for (unsigned int i = 0; i < n; i++) {

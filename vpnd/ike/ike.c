@@ -1097,6 +1097,30 @@ static void add_natd(struct ike_buf *b, struct ike_sa *sa)
 		       sizeof(h));
 }
 
+/* IKE_SA_INIT is done: keys from g^ir, then the DH secret and our private
+ * key are wiped. */
+static int init_keys(struct ike_sa *sa, uint8_t *gir, size_t girlen)
+{
+	int ret = sa_setup_keys(sa, gir, girlen, 0, NULL, 0);
+
+	vpn_memzero(gir, girlen);
+	vpn_dh_free(sa->dh_ctx);
+	sa->dh_ctx = NULL;
+	return ret;
+}
+
+/* A copy of an IKE_SA_INIT message, kept for the AUTH computation. */
+static uint8_t *msg_dup(const uint8_t *buf, size_t len, size_t *outlen)
+{
+	uint8_t *p = malloc(len);
+
+	if (p) {
+		memcpy(p, buf, len);
+		*outlen = len;
+	}
+	return p;
+}
+
 static int init_send_request(struct ike_sa *sa)
 {
 	struct ike_conn *conn = sa->conn;
@@ -1318,22 +1342,11 @@ static void init_handle_request(struct ike_engine *eng,
 		sa_kill(sa, "invalid KE");
 		return;
 	}
-	if (sa_setup_keys(sa, gir, girlen, 0, NULL, 0) < 0) {
-		vpn_memzero(gir, sizeof(gir));
+	if (init_keys(sa, gir, girlen) < 0 ||
+	    !(sa->init_req = msg_dup(buf, len, &sa->init_req_len))) {
 		sa_kill(sa, "key derivation failed");
 		return;
 	}
-	vpn_memzero(gir, sizeof(gir));
-	vpn_dh_free(sa->dh_ctx);
-	sa->dh_ctx = NULL;
-
-	sa->init_req = malloc(len);
-	if (!sa->init_req) {
-		sa_kill(sa, "out of memory");
-		return;
-	}
-	memcpy(sa->init_req, buf, len);
-	sa->init_req_len = len;
 
 	choice_to_wire(&c, chosen, NULL, 0, &out_prop);
 	hdr_init(sa, &h, IKE_SA_INIT, true, 0);
@@ -1444,21 +1457,11 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 		sa_kill(sa, "invalid KE");
 		return;
 	}
-	if (sa_setup_keys(sa, gir, girlen, 0, NULL, 0) < 0) {
-		vpn_memzero(gir, sizeof(gir));
+	if (init_keys(sa, gir, girlen) < 0 ||
+	    !(sa->init_resp = msg_dup(buf, len, &sa->init_resp_len))) {
 		sa_kill(sa, "key derivation failed");
 		return;
 	}
-	vpn_memzero(gir, sizeof(gir));
-	vpn_dh_free(sa->dh_ctx);
-	sa->dh_ctx = NULL;
-	sa->init_resp = malloc(len);
-	if (!sa->init_resp) {
-		sa_kill(sa, "out of memory");
-		return;
-	}
-	memcpy(sa->init_resp, buf, len);
-	sa->init_resp_len = len;
 	req_done(sa);
 
 	/* UDP encapsulation from here on (RFC 7296 2.23). */

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
-#include "testutil.h"
+#include "../testutil.h"
 
 #define ENCR_3DES 3
 #define ENCR_AES_CBC 12

@@ -17,7 +17,7 @@
 #include <openssl/bn.h>
 
 #include "crypto/crypto.h"
-#include "testutil.h"
+#include "../testutil.h"
 
 /* ------------------------------------------------------------------ */
 /* Known answers                                                       */

@@ -16,7 +16,7 @@
 #include <openssl/evp.h>
 
 #include "crypto/crypto.h"
-#include "testutil.h"
+#include "../testutil.h"
 
 #define PRF_SHA1 2
 #define PRF_SHA256 5

@@ -24,7 +24,7 @@
 #include "crypto/crypto.h"
 #include "esp/esp.h"
 #include "esp/esp_test.h"
-#include "testutil.h"
+#include "../testutil.h"
 
 #define ENCR_3DES 3
 #define ENCR_AES_CBC 12

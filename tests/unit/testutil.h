@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Helpers for the crypto unit tests: hex strings to bytes.
+ * Helpers for the unit tests: hex strings to bytes.
  */
-#ifndef VPND_TEST_CRYPTO_UTIL_H
-#define VPND_TEST_CRYPTO_UTIL_H
+#ifndef VPND_TEST_UTIL_H
+#define VPND_TEST_UTIL_H
 
 #include <ctype.h>
 #include <stdarg.h>
