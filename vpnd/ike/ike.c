@@ -1605,6 +1605,28 @@ static bool auth_verify(struct ike_sa *sa, bool peer_is_initiator,
 	return ok;
 }
 
+/* The peer's ID is the configured one and its AUTH proves the key;
+ * otherwise the failure is logged with its reason (never the key). */
+static bool peer_authenticated(struct ike_sa *sa, const struct ike_msg *msg,
+			       bool peer_is_initiator)
+{
+	const struct ike_id *id = peer_is_initiator ? &msg->idi : &msg->idr;
+	bool has = peer_is_initiator ? msg->has_idi : msg->has_idr;
+	bool id_ok = has && id_matches(sa, id);
+	char ids[300];
+
+	if (id_ok && auth_verify(sa, peer_is_initiator, msg))
+		return true;
+	if (has)
+		id_str(id->type, id->data, id->len, ids, sizeof(ids));
+	SALOG(sa, LOG_WARNING,
+	      "IKE_AUTH failed: authentication failed: peer identity '%s' %s",
+	      has ? ids : "(none)",
+	      id_ok ? "did not prove the pre-shared key"
+		    : "is not the configured remote-id");
+	return false;
+}
+
 static void sa_established(struct ike_sa *sa)
 {
 	struct ike_conn *conn = sa->conn;
@@ -1653,16 +1675,7 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	char ids[300];
 
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
-	if (!msg->has_idi || !id_matches(sa, &msg->idi) ||
-	    !auth_verify(sa, true, msg)) {
-		id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids,
-		       sizeof(ids));
-		SALOG(sa, LOG_WARNING,
-		      "IKE_AUTH failed: authentication failed: peer identity '%s' %s",
-		      msg->has_idi ? ids : "(none)",
-		      msg->has_idi && id_matches(sa, &msg->idi)
-			      ? "did not prove the pre-shared key"
-			      : "is not the configured remote-id");
+	if (!peer_authenticated(sa, msg, true)) {
 		ike_add_notify(&b, 0, NULL, 0, IKE_N_AUTHENTICATION_FAILED,
 			       NULL, 0);
 		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
@@ -1753,16 +1766,7 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		sa_kill(sa, "authentication failed (refused by peer)");
 		return;
 	}
-	if (!msg->has_idr || !id_matches(sa, &msg->idr) ||
-	    !auth_verify(sa, false, msg)) {
-		id_str(msg->idr.type, msg->idr.data, msg->idr.len, ids,
-		       sizeof(ids));
-		SALOG(sa, LOG_WARNING,
-		      "IKE_AUTH failed: authentication failed: peer identity '%s' %s",
-		      msg->has_idr ? ids : "(none)",
-		      msg->has_idr && id_matches(sa, &msg->idr)
-			      ? "did not prove the pre-shared key"
-			      : "is not the configured remote-id");
+	if (!peer_authenticated(sa, msg, false)) {
 		sa_kill(sa, "authentication failed");
 		return;
 	}
