@@ -10,14 +10,13 @@ and narrows to them.
 """
 import json
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
 
 from swan import Conn, Swan
-from topo import Topo, wait_for
+from topo import Topo, tcp_transfer, wait_for
 
 PSK = "vpnd-swan-interop-7c21"
 
@@ -191,22 +190,8 @@ def test_tcp_and_rekeys(lab):
                              esp="aes256gcm16", ike_life=9, esp_life=5,
                              extra="  connection-mode initiator-only\n"))
     lab.wait_up()
-    srv = subprocess.Popen(["ip", "netns", "exec", lab.r2.ns, "iperf3",
-                            "-s", "-1", "-B", "169.254.21.2"],
-                           stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)
-        res = subprocess.run(["ip", "netns", "exec", lab.r1.ns, "iperf3",
-                              "-c", "169.254.21.2", "-t", "10", "-J"],
-                             capture_output=True, text=True, timeout=40)
-        assert res.returncode == 0, res.stdout[-2000:]
-        data = json.loads(res.stdout)
-        per_s = [i["sum"]["bytes"] for i in data["intervals"]]
-        assert all(b > 0 for b in per_s), per_s
-    finally:
-        srv.kill()
-        srv.wait()
+    per_s = tcp_transfer(lab.r1, lab.r2, "169.254.21.2", 10)
+    assert all(b > 0 for b in per_s), per_s
     log = lab.vpnd_log()
     assert log.count("Child SA installed") >= 3, log[-3000:]
 

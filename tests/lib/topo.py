@@ -76,6 +76,28 @@ def wait_for(pred, timeout, what, interval=0.1):
                        f"(last: {last!r})")
 
 
+def tcp_transfer(client, server, addr, seconds=10):
+    """iperf3 TCP from router `client` to `addr` on router `server` for
+    `seconds`; returns the bytes carried in each 1 s interval."""
+    import json
+    srv = subprocess.Popen(["ip", "netns", "exec", server.ns, "iperf3",
+                            "-s", "-1", "-B", addr],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        res = subprocess.run(["ip", "netns", "exec", client.ns, "iperf3",
+                              "-c", addr, "-t", str(seconds), "-J"],
+                             capture_output=True, text=True,
+                             timeout=seconds + 30)
+        if res.returncode != 0:
+            raise RuntimeError(f"iperf3 failed: {res.stdout[-2000:]}")
+        return [i["sum"]["bytes"] for i in json.loads(res.stdout)["intervals"]]
+    finally:
+        srv.kill()
+        srv.wait()
+
+
 class Router:
     def __init__(self, topo, name):
         self.topo = topo

@@ -1475,28 +1475,36 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 /* IKE_AUTH                                                            */
 /* ------------------------------------------------------------------ */
 
+/* A configured identity, or the address as an IP identity. */
+static void conn_id(uint8_t cfg_type, const uint8_t *cfg, size_t cfg_len,
+		    const struct ike_addr *addr, uint8_t *type, uint8_t *data,
+		    size_t *len)
+{
+	if (cfg_len) {
+		*type = cfg_type;
+		*len = cfg_len;
+		memcpy(data, cfg, cfg_len);
+	} else {
+		ike_id_from_addr(addr, type, data, len);
+	}
+}
+
 static void local_id(const struct ike_sa *sa, uint8_t *type, uint8_t *data,
 		     size_t *len)
 {
-	if (sa->conn->local_id_len) {
-		*type = sa->conn->local_id_type;
-		*len = sa->conn->local_id_len;
-		memcpy(data, sa->conn->local_id, *len);
-	} else {
-		ike_id_from_addr(&sa->conn->local, type, data, len);
-	}
+	const struct ike_conn *c = sa->conn;
+
+	conn_id(c->local_id_type, c->local_id, c->local_id_len, &c->local,
+		type, data, len);
 }
 
 static void remote_id(const struct ike_sa *sa, uint8_t *type, uint8_t *data,
 		      size_t *len)
 {
-	if (sa->conn->remote_id_len) {
-		*type = sa->conn->remote_id_type;
-		*len = sa->conn->remote_id_len;
-		memcpy(data, sa->conn->remote_id, *len);
-	} else {
-		ike_id_from_addr(&sa->conn->remote, type, data, len);
-	}
+	const struct ike_conn *c = sa->conn;
+
+	conn_id(c->remote_id_type, c->remote_id, c->remote_id_len, &c->remote,
+		type, data, len);
 }
 
 /* The ID payload body (type | 3 reserved | data) AUTH covers. */
