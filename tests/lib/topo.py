@@ -196,6 +196,35 @@ class Router:
         del self.daemons[daemon]
         return ok
 
+    # -- links ---------------------------------------------------------
+    def link_set(self, ifname, up):
+        """Administratively up or down (the veth peer loses carrier too)."""
+        self.exec(["ip", "link", "set", ifname, "up" if up else "down"])
+
+    def block(self, ifname):
+        """Cut an interface silently: nftables drops every IPv4/IPv6 packet
+        in and out of it, carrier and addresses stay (a failure somewhere in
+        the provider's network, seen by neither end's link state)."""
+        t = f"vpndcut_{ifname.replace('-', '_')}"
+        self.exec(["nft", "-f", "-"], input=(
+            f"table inet {t} {{\n"
+            f" chain in {{ type filter hook prerouting priority -300; "
+            f"iifname \"{ifname}\" drop; }}\n"
+            f" chain out {{ type filter hook postrouting priority 300; "
+            f"oifname \"{ifname}\" drop; }}\n"
+            f"}}\n"))
+
+    def unblock(self, ifname):
+        t = f"vpndcut_{ifname.replace('-', '_')}"
+        self.exec(["nft", "delete", "table", "inet", t])
+
+    def if_counters(self, ifname):
+        """(rx_packets, tx_packets) of an interface."""
+        import json
+        st = json.loads(self.exec(["ip", "-j", "-s", "link", "show",
+                                   ifname]))[0]["stats64"]
+        return st["rx"]["packets"], st["tx"]["packets"]
+
     # -- vty -----------------------------------------------------------
     def vty(self, daemon):
         v = Vty(self.vty_path(daemon))
@@ -242,19 +271,43 @@ class Topo:
         self.routers[name] = r
         return r
 
-    def add_link(self, a, b, a_addr=None, b_addr=None):
-        """A veth pair between routers a and b; returns (a_if, b_if)."""
+    def add_link(self, a, b, a_addr=None, b_addr=None, a_name=None,
+                 b_name=None):
+        """A veth pair between routers a and b; returns (a_if, b_if).
+
+        a_name / b_name give the ends stable names inside their namespaces
+        (eth0, lan0...), as configurations refer to them; without them the
+        ends keep their unique generated names."""
         self.nlinks += 1
         tag = f"{os.getpid() % 100000}{self.nlinks}"
         a_if, b_if = f"va{tag}", f"vb{tag}"
         sh(["ip", "link", "add", a_if, "type", "veth", "peer", "name", b_if])
         sh(["ip", "link", "set", a_if, "netns", a.ns])
         sh(["ip", "link", "set", b_if, "netns", b.ns])
+        if a_name:
+            a.exec(["ip", "link", "set", a_if, "name", a_name])
+            a_if = a_name
+        if b_name:
+            b.exec(["ip", "link", "set", b_if, "name", b_name])
+            b_if = b_name
         for r, ifn, addr in ((a, a_if, a_addr), (b, b_if, b_addr)):
             if addr:
                 r.exec(["ip", "addr", "add", addr, "dev", ifn])
             r.exec(["ip", "link", "set", ifn, "up"])
         return a_if, b_if
+
+    def add_host(self, name, router, addr, gateway, router_if="lan0",
+                 host_if="eth0", router_addr=None):
+        """A host namespace behind `router` on a veth pair: `addr` (with its
+        prefix length) on host_if, default route via `gateway`. The router's
+        end is named router_if and gets router_addr if given (usually the
+        router's zebra configuration addresses it). Returns the host as a
+        Router (a namespace without daemons)."""
+        h = self.add_router(name)
+        self.add_link(router, h, router_addr, addr, a_name=router_if,
+                      b_name=host_if)
+        h.exec(["ip", "route", "add", "default", "via", gateway])
+        return h
 
     def close(self, keep_logs_on_failure=True):
         for r in self.routers.values():

@@ -1,0 +1,410 @@
+"""The routing scenarios of configs/, vpnd to vpnd, each as a lab of
+network namespaces: every router runs Debian's zebra and bgpd (bfdd,
+staticd where its directory has their files) plus vpnd, loaded from the
+files in configs/<scenario>/<router>/ as they are; hosts behind the sites
+are namespaces on a veth (configs/README.md has the addressing).
+
+Every scenario checks zebra's and the kernel's routes and real traffic
+between the hosts, not only daemon state. On failure it prints the routes
+expected and seen, and what every router shows (tunnels, BGP, routes).
+Failover times are measured with a continuous ping (10 ms interval) and
+printed (run pytest with -s to see them on success).
+"""
+import functools
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from scenario import (ContinuousPing, Lab, bgp_established, bgp_peer,
+                      kernel_route, ping, read_conf, route_summary,
+                      udp_flows, wait_bgp, wait_route)
+from topo import Topo, wait_for
+
+# Each scenario must finish within this (seconds); the SIGALRM guard fails
+# it so that the lab is still torn down.
+SCENARIO_TIMEOUT = int(os.environ.get("SCENARIO_TIMEOUT", "150"))
+
+
+class ScenarioTimeout(Exception):
+    pass
+
+
+@pytest.fixture
+def labs(request):
+    """make(scenario) -> Lab; every lab is torn down after the test, and a
+    failed test prints what each router shows."""
+    made = []
+
+    def make(scenario, tag, **kw):
+        topo = Topo(tag)
+        made.append([topo, None])
+        lab = Lab(topo, scenario, **kw)
+        made[-1][1] = lab
+        return lab
+
+    def expired(signum, frame):
+        raise ScenarioTimeout(f"{request.node.nodeid} ran longer than "
+                              f"{SCENARIO_TIMEOUT}s (SCENARIO_TIMEOUT)")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(SCENARIO_TIMEOUT)
+    make.made = made
+    try:
+        yield make
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        for topo, _ in made:
+            topo.close()
+
+
+def dump_on_failure(fn):
+    """Print every router's tunnels, BGP and routes when the test fails."""
+    @functools.wraps(fn)
+    def wrapper(*args, labs, **kw):
+        try:
+            return fn(*args, labs=labs, **kw)
+        except BaseException:
+            for _, lab in labs.made:
+                if lab is not None:
+                    print(f"===== {lab.scenario}: state at failure")
+                    print(lab.snapshot())
+            raise
+    return wrapper
+
+
+def must_ping(lab, host, dst, count=3):
+    ok, out = lab.ping(host, dst, count)
+    assert ok, f"ping {host} -> {dst} failed:\n{out}"
+
+
+def ping_tx_split(lab, router, host, dst, ifs, count=100):
+    """Send a short fast ping (`count` packets, 10 ms apart) and return the
+    tx packet delta on each of `ifs` of `router`: which path carries that
+    flow. The other paths carry their own BFD and BGP packets meanwhile
+    (about 10 per second with BFD)."""
+    r = lab.r[router]
+    before = {i: r.if_counters(i)[1] for i in ifs}
+    ping(lab.h[host], dst, count=count, interval=0.01)
+    return {i: r.if_counters(i)[1] - before[i] for i in ifs}
+
+
+# -- a) two sites -------------------------------------------------------------
+
+@dump_on_failure
+def test_two_site(labs):
+    """eBGP over one tunnel on 169.254.21.0/30: each site learns the
+    other's prefix over the tunnel, and the hosts reach each other."""
+    lab = labs("two-site", "s2")
+    a, b = lab.r["site-a"], lab.r["site-b"]
+    lab.wait_established("site-a", "site-b")
+    lab.wait_established("site-b", "site-a")
+    # zebra shows the tunnel interfaces with their state and address
+    out = a.cmd("zebra", "show interface vpn-b")
+    assert "vpn-b is up, line protocol is up" in out, out
+    assert "169.254.21.1/30" in out, out
+    wait_bgp(a, "169.254.21.2")
+    wait_bgp(b, "169.254.21.1")
+    wait_route(a, "10.2.0.0/24", "bgp via vpn-b")
+    wait_route(b, "10.1.0.0/24", "bgp via vpn-a")
+    wait_route(a, "10.2.0.0/24", "bgp vpn-b", where="kernel")
+    wait_route(b, "10.1.0.0/24", "bgp vpn-a", where="kernel")
+    # only the site prefixes cross
+    assert bgp_peer(a, "169.254.21.2")["addressFamilyInfo"][
+        "ipv4Unicast"]["acceptedPrefixCounter"] == 1
+    must_ping(lab, "h-a", "10.2.0.10")
+    must_ping(lab, "h-b", "10.1.0.10")
+
+
+# -- b) hub and three sites ----------------------------------------------------
+
+@dump_on_failure
+def test_hub_three_sites(labs):
+    """Three sites on one vpnd at the hub; site 1 reaches site 3 through
+    the hub, with routes learned only through BGP."""
+    lab = labs("hub-three-sites", "hub3")
+    hub = lab.r["hub"]
+    for n in (1, 2, 3):
+        lab.wait_established("hub", f"site-{n}")
+    conns = json.loads(hub.cmd("vpnd", "show vpn connection json"))[
+        "connections"]
+    assert sorted(conns) == ["site-1", "site-2", "site-3"], conns
+    tun = {1: "169.254.21.2", 2: "169.254.21.6", 3: "169.254.21.10"}
+    for n in (1, 2, 3):
+        wait_bgp(hub, tun[n])
+        wait_route(hub, f"10.{n}.0.0/24", f"bgp via vpn-s{n}")
+    for n in (1, 2, 3):
+        s = lab.r[f"site-{n}"]
+        for m in (1, 2, 3):
+            if m != n:
+                wait_route(s, f"10.{m}.0.0/24", "bgp via vpn-hub")
+                wait_route(s, f"10.{m}.0.0/24", "bgp vpn-hub",
+                           where="kernel")
+        # nothing but BGP and connected routes: no static help
+        routes = json.loads(s.cmd("zebra", "show ip route json"))
+        protos = {e["protocol"] for p in routes.values() for e in p}
+        assert protos <= {"bgp", "connected"}, f"site-{n}: {protos}"
+    # the transit path: AS path site-1 <- hub <- site-3
+    path = json.loads(lab.r["site-1"].cmd(
+        "bgpd", "show ip bgp 10.3.0.0/24 json"))["paths"][0]["aspath"]
+    assert path["string"] == "65000 65003", path
+    must_ping(lab, "h-1", "10.3.0.10")
+    must_ping(lab, "h-3", "10.1.0.10")
+    must_ping(lab, "h-2", "10.1.0.10")
+    # the hub forwarded it: the traceroute-like proof is the TTL
+    ok, out = lab.ping("h-1", "10.3.0.10", count=1)
+    assert "ttl=61" in out, out  # h-3 (64) <- site-3 <- hub <- site-1
+
+
+# -- c) active-active ----------------------------------------------------------
+
+@dump_on_failure
+def test_active_active(labs):
+    """Two tunnels between the same two sites: ECMP over both while both
+    are up; a silent cut of one tunnel's underlay costs a continuous ping
+    less than a second (BFD), and BGP on the other tunnel keeps its
+    routes."""
+    lab = labs("active-active", "aa")
+    a, b = lab.r["site-a"], lab.r["site-b"]
+    for r, p in ((a, "site-b"), (b, "site-a")):
+        lab.wait_established(r.name, f"{p}-1")
+        lab.wait_established(r.name, f"{p}-2")
+    for r, peers in ((a, ("169.254.21.2", "169.254.22.2")),
+                     (b, ("169.254.21.1", "169.254.22.1"))):
+        for p in peers:
+            wait_bgp(r, p)
+    wait_route(a, "10.2.0.0/24", "bgp via vpn-b1,vpn-b2")
+    wait_route(b, "10.1.0.0/24", "bgp via vpn-a1,vpn-a2")
+    wait_route(a, "10.2.0.0/24", "bgp vpn-b1,vpn-b2", where="kernel")
+    wait_route(b, "10.1.0.0/24", "bgp vpn-a1,vpn-a2", where="kernel")
+    wait_for(lambda: "Up" in a.cmd("bfdd", "show bfd peer 169.254.21.2")
+             and "Up" in a.cmd("bfdd", "show bfd peer 169.254.22.2"), 20,
+             "BFD up on both tunnels")
+
+    # ECMP: 32 UDP flows from h-a to h-b, both tunnels carry some
+    tx0 = {i: a.if_counters(i)[1] for i in ("vpn-b1", "vpn-b2")}
+    rx0 = {i: b.if_counters(i)[1] for i in ("vpn-a1", "vpn-a2")}
+    echoed = udp_flows(lab.h["h-a"], lab.h["h-b"], "10.2.0.10", flows=32)
+    assert echoed == 32, f"only {echoed}/32 UDP flows echoed"
+    tx = {i: a.if_counters(i)[1] - tx0[i] for i in tx0}
+    rx = {i: b.if_counters(i)[1] - rx0[i] for i in rx0}
+    print(f"ECMP: site-a tx per tunnel {tx}, site-b tx per tunnel {rx}")
+    assert all(n >= 5 for n in tx.values()), f"site-a tx per tunnel: {tx}"
+    assert all(n >= 5 for n in rx.values()), f"site-b tx per tunnel: {rx}"
+
+    # which tunnel carries the ping flow from h-a? cut that one
+    split = ping_tx_split(lab, "site-a", "h-a", "10.2.0.10",
+                          ("vpn-b1", "vpn-b2"))
+    cut_if = max(split, key=split.get)
+    underlay = {"vpn-b1": "eth0", "vpn-b2": "eth1"}[cut_if]
+    keep = {"vpn-b1": ("vpn-b2", "169.254.22.2", "169.254.22.1"),
+            "vpn-b2": ("vpn-b1", "169.254.21.2", "169.254.21.1")}[cut_if]
+    keep_if, keep_peer_a, keep_peer_b = keep
+    up_a = bgp_peer(a, keep_peer_a)["bgpTimerUpEstablishedEpoch"]
+    up_b = bgp_peer(b, keep_peer_b)["bgpTimerUpEstablishedEpoch"]
+
+    with ContinuousPing(lab.h["h-a"], "10.2.0.10", 0.01, 400) as p:
+        time.sleep(1.5)
+        b.block(underlay)  # silent: neither end's link state changes
+    lost_ms, gap_ms = p.outage()
+    print(f"active-active: cut {underlay} under {cut_if}: continuous ping "
+          f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
+    assert lost_ms < 1000, (f"lost {lost_ms} ms of pings (longest gap "
+                            f"{gap_ms} ms) when {cut_if}'s underlay was cut")
+    # the surviving tunnel's BGP sessions never reset, and carry the routes
+    assert bgp_established(a, keep_peer_a)
+    assert bgp_established(b, keep_peer_b)
+    assert bgp_peer(a, keep_peer_a)["bgpTimerUpEstablishedEpoch"] == up_a
+    assert bgp_peer(b, keep_peer_b)["bgpTimerUpEstablishedEpoch"] == up_b
+    wait_route(a, "10.2.0.0/24", f"bgp via {keep_if}", timeout=5)
+    wait_route(a, "10.2.0.0/24", f"bgp {keep_if}", timeout=5,
+               where="kernel")
+    must_ping(lab, "h-a", "10.2.0.10")
+    must_ping(lab, "h-b", "10.1.0.10")
+
+
+# -- d) private link preferred, tunnel as backup -------------------------------
+
+def private_or_vpn(lab):
+    """Which path the site -> hub host traffic takes: per-interface tx
+    deltas on the site for a short fast ping."""
+    return ping_tx_split(lab, "site", "h-site", "10.0.0.10",
+                         ("eth1", "vpn-hub"))
+
+
+@dump_on_failure
+def test_private_link_backup(labs):
+    """A private link and a tunnel, BGP on both: the private link carries
+    the traffic while it is up; when it is cut, traffic moves to the tunnel
+    within a second or two; when it comes back, traffic moves back."""
+    lab = labs("private-link-backup", "plb")
+    hub, site = lab.r["hub"], lab.r["site"]
+    lab.wait_established("site", "hub")
+    for r, peers in ((site, ("172.16.0.1", "169.254.21.1")),
+                     (hub, ("172.16.0.2", "169.254.21.2"))):
+        for p in peers:
+            wait_bgp(r, p)
+    # both paths known, the private one selected
+    wait_route(site, "10.0.0.0/24", "bgp via eth1")
+    wait_route(hub, "10.1.0.0/24", "bgp via eth1")
+    bgp = json.loads(site.cmd("bgpd", "show ip bgp 10.0.0.0/24 json"))
+    assert len(bgp["paths"]) == 2, bgp
+    must_ping(lab, "h-site", "10.0.0.10")
+    split = private_or_vpn(lab)
+    assert split["eth1"] >= 100 and split["vpn-hub"] < 50, split
+    wait_for(lambda: "Up" in site.cmd("bfdd", "show bfd peer 172.16.0.1")
+             and "Up" in site.cmd("bfdd", "show bfd peer 169.254.21.1"),
+             20, "BFD up on both paths")
+
+    # cut the private link (silently: carrier stays up on both ends)
+    with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 400) as p:
+        time.sleep(1.0)
+        site.block("eth1")
+    lost_ms, gap_ms = p.outage()
+    print(f"private-link-backup: private link cut: continuous ping lost "
+          f"{lost_ms} ms (longest gap {gap_ms} ms)")
+    assert lost_ms < 2000, (f"moving to the tunnel lost {lost_ms} ms of "
+                            f"pings (longest gap {gap_ms} ms)")
+    wait_route(site, "10.0.0.0/24", "bgp via vpn-hub", timeout=5)
+    wait_route(hub, "10.1.0.0/24", "bgp via vpn-site", timeout=5)
+    split = private_or_vpn(lab)
+    assert split["vpn-hub"] >= 100, split
+
+    # the private link comes back: traffic moves back to it
+    site.unblock("eth1")
+    t0 = time.monotonic()
+    wait_route(site, "10.0.0.0/24", "bgp via eth1", timeout=40)
+    wait_route(hub, "10.1.0.0/24", "bgp via eth1", timeout=10)
+    back_s = time.monotonic() - t0
+    with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 100) as p:
+        pass
+    lost_ms, _ = p.outage()
+    print(f"private-link-backup: private link back after {back_s:.1f} s "
+          f"(BFD + BGP); ping then lost {lost_ms} ms")
+    split = private_or_vpn(lab)
+    assert split["eth1"] >= 100 and split["vpn-hub"] < 50, split
+    assert lost_ms < 200, f"lost {lost_ms} ms of pings on the private link"
+
+
+# -- e) forced tunneling -------------------------------------------------------
+
+@dump_on_failure
+def test_forced_tunnel(labs):
+    """The hub advertises a default route over the tunnel: a site host's
+    traffic to an internet address leaves through the hub (whose NAT is
+    the only way back), while vpnd's own IKE/ESP packets to the hub stay
+    on the underlay: the tunnel survives its own default route."""
+    lab = labs("forced-tunnel", "ft")
+    hub, site = lab.r["hub"], lab.r["site"]
+    lab.wait_established("site", "hub")
+    wait_bgp(site, "169.254.21.1")
+    wait_route(site, "0.0.0.0/0", "bgp via vpn-hub")
+    wait_route(site, "0.0.0.0/0", "bgp vpn-hub", where="kernel")
+    wait_route(site, "10.0.0.0/24", "bgp via vpn-hub")
+    # the provider's default is still there, floating behind BGP's
+    statics = [e for e in site_routes(site, "0.0.0.0/0")
+               if e["protocol"] == "static"]
+    assert statics and not statics[0].get("selected"), statics
+    sa0 = ike_spis(site)
+    esp0 = site.if_counters("eth0")[1]
+    # an internet address, outside all site prefixes
+    ok, out = lab.ping("h-site", "198.18.0.10", count=5)
+    assert ok, ("h-site -> 198.18.0.10 (internet, through the hub) failed"
+                f"{underlay_diag(site)}:\n{out}")
+    out = site.exec(["ip", "route", "get", "198.18.0.10", "from",
+                     "10.1.0.10", "iif", "lan0"])
+    assert "dev vpn-hub" in out, out
+    # ... carried as ESP on the underlay
+    assert site.if_counters("eth0")[1] - esp0 >= 5
+    must_ping(lab, "h-site", "10.0.0.10")
+    # the tunnel lives on under its own default route: same IKE SA, no
+    # DPD failure, for longer than the DPD timeout (6 s)
+    time.sleep(8)
+    st = lab.vpn("site", "hub")
+    assert st["state"] == "established", (st, underlay_diag(site))
+    assert ike_spis(site) == sa0, (sa0, ike_spis(site), underlay_diag(site))
+    ok, out = lab.ping("h-site", "198.18.0.10", count=5)
+    assert ok, f"internet through the hub, 8 s later{underlay_diag(site)}"
+
+
+def underlay_diag(site):
+    """How the site reaches the hub's underlay address, and the Child SA
+    counters (a routing loop of vpnd's own ESP into vpn-hub shows as
+    packets out by the hundred thousand, none in)."""
+    route = site.exec(["ip", "route", "get", "203.0.113.1", "from",
+                       "198.51.100.2"]).strip()
+    sas = json.loads(site.cmd("vpnd", "show vpn sa json"))["ikeSas"]
+    kids = [(c["packetsIn"], c["packetsOut"]) for s in sas
+            for c in s["childSas"]]
+    return (f" (site's route to the hub's underlay address: {route}; "
+            f"Child SAs (packets in, out): {kids})")
+
+
+def site_routes(r, prefix):
+    return json.loads(r.cmd("zebra", f"show ip route {prefix} json")).get(
+        prefix, [])
+
+
+def ike_spis(r):
+    sas = json.loads(r.cmd("vpnd", "show vpn sa json"))["ikeSas"]
+    return sorted(s["spiInitiator"] for s in sas
+                  if s["state"] == "established")
+
+
+# -- f) static routes, no BGP --------------------------------------------------
+
+def vpnd_has_routes(r):
+    """Whether this vpnd knows the 'route' statement (issue 4 adds it)."""
+    status, out = r.vty("vpnd").cmd("show running-config")
+    return "  route " in out
+
+
+@dump_on_failure
+def test_static_routes(labs):
+    """`route` prefixes of a connection are installed through zebra (type
+    NHRP) while its tunnel is up, and removed when it goes down."""
+    lab = labs("static-routes", "st")
+    a, b = lab.r["site-a"], lab.r["site-b"]
+    if not vpnd_has_routes(a):
+        pytest.skip("vpnd has no 'route' statement yet (configs/"
+                    "static-routes/*/vpnd.conf was refused)")
+    lab.wait_established("site-a", "site-b")
+    wait_route(a, "10.2.0.0/24", "nhrp via vpn-b")
+    wait_route(b, "10.1.0.0/24", "nhrp via vpn-a")
+    wait_route(a, "10.2.0.0/24", "nhrp vpn-b", where="kernel")
+    nhrp = a.cmd("zebra", "show ip route nhrp")
+    assert "N>* 10.2.0.0/24" in nhrp, nhrp
+    must_ping(lab, "h-a", "10.2.0.10")
+    must_ping(lab, "h-b", "10.1.0.10")
+
+    # down: site B shuts the connection (DELETE to site A)
+    b.configure("vpnd", ["vpn", "connection site-a", "shutdown"])
+    wait_route(a, "10.2.0.0/24", "none", timeout=5)
+    wait_route(b, "10.1.0.0/24", "none", timeout=5)
+    wait_route(a, "10.2.0.0/24", "none", timeout=5, where="kernel")
+    ok, _ = lab.ping("h-a", "10.2.0.10", count=1)
+    assert not ok, "site B still reachable with the tunnel down"
+
+    # up again
+    b.configure("vpnd", ["vpn", "connection site-a", "no shutdown"])
+    lab.wait_established("site-a", "site-b", timeout=40)
+    wait_route(a, "10.2.0.0/24", "nhrp via vpn-b")
+    wait_route(b, "10.1.0.0/24", "nhrp via vpn-a")
+    must_ping(lab, "h-a", "10.2.0.10")
+
+    # the underlay dies silently: DPD (timeout 6 s) takes the route away
+    a.block("eth0")
+    wait_route(a, "10.2.0.0/24", "none", timeout=15)
+    wait_route(b, "10.1.0.0/24", "none", timeout=15)
+    a.unblock("eth0")
+
+    # 'no route' removes it at once; 'route' adds it back
+    lab.wait_established("site-a", "site-b", timeout=45)
+    wait_route(a, "10.2.0.0/24", "nhrp via vpn-b")
+    a.configure("vpnd", ["vpn", "connection site-b",
+                         "no route 10.2.0.0/24"])
+    wait_route(a, "10.2.0.0/24", "none", timeout=5)
+    a.configure("vpnd", ["vpn", "connection site-b", "route 10.2.0.0/24"])
+    wait_route(a, "10.2.0.0/24", "nhrp via vpn-b", timeout=5)
