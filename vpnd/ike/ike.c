@@ -2732,6 +2732,14 @@ void ike_conn_down(struct ike_engine *eng, struct ike_conn *conn, bool silent)
 	sa_reap(eng);
 }
 
+void ike_conn_probe(struct ike_engine *eng, struct ike_conn *conn)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		if (sa->conn == conn && sa->state == IKE_SA_ESTABLISHED &&
+		    !sa->superseded && sa->req_kind == REQ_NONE)
+			send_dpd(sa);
+}
+
 void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn)
 {
 	ike_conn_down(eng, conn, false);
