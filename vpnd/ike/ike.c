@@ -303,6 +303,11 @@ static bool prop_match(const struct ike_proposal *peer,
 					 VPN_TT_ESN };
 
 	memset(c, 0, sizeof(*c));
+	/* RFC 7296 3.3.6: a proposal with a transform attribute we do not
+	 * know is rejected as a whole. */
+	for (unsigned int i = 0; i < peer->ntransforms; i++)
+		if (peer->transforms[i].unknown_attr)
+			return false;
 	for (size_t k = 0; k < sizeof(types); k++) {
 		uint8_t type = types[k];
 		bool found = false;
