@@ -220,6 +220,7 @@ void vpn_connection_delete(struct vpn_connection *conn)
 	vpn_ike_conn_delete(conn);
 	vpn_conns_del(&vpn.conns, conn);
 	XFREE(MTYPE_VPN_TS, conn->ts);
+	XFREE(MTYPE_VPN_TS, conn->routes);
 	sodium_memzero(conn, sizeof(*conn));
 	XFREE(MTYPE_VPN_CONN, conn);
 }
@@ -232,6 +233,17 @@ void vpn_connection_set_ts(struct vpn_connection *conn,
 	if (nts) {
 		conn->ts = XCALLOC(MTYPE_VPN_TS, nts * sizeof(*ts));
 		memcpy(conn->ts, ts, nts * sizeof(*ts));
+	}
+}
+
+void vpn_connection_set_routes(struct vpn_connection *conn,
+			       const struct prefix *routes, unsigned int n)
+{
+	XFREE(MTYPE_VPN_TS, conn->routes);
+	conn->nroutes = n;
+	if (n) {
+		conn->routes = XCALLOC(MTYPE_VPN_TS, n * sizeof(*routes));
+		memcpy(conn->routes, routes, n * sizeof(*routes));
 	}
 }
 

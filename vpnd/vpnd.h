@@ -77,6 +77,8 @@ struct vpn_connection {
 	char ifname[VPN_IFNAME_MAX]; /* empty: not set */
 	unsigned int nts;
 	struct vpn_ts *ts;
+	unsigned int nroutes; /* 'route' prefixes */
+	struct prefix *routes;
 	uint16_t dpd_interval;
 	uint16_t dpd_timeout; /* 0: not set, see vpn_connection_dpd_timeout */
 	enum vpn_conn_mode mode;
@@ -138,6 +140,8 @@ void vpn_connection_delete(struct vpn_connection *conn);
 struct vpn_connection *vpn_connection_lookup(const char *name);
 void vpn_connection_set_ts(struct vpn_connection *conn,
 			   const struct vpn_ts *ts, unsigned int nts);
+void vpn_connection_set_routes(struct vpn_connection *conn,
+			       const struct prefix *routes, unsigned int n);
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk);
 /* Re-evaluate after a configuration change. */
 void vpn_connection_update(struct vpn_connection *conn);

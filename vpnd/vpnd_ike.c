@@ -20,6 +20,7 @@
 #include "vpnd.h"
 #include "vpnd_ike.h"
 #include "vpnd_tunnel.h"
+#include "vpnd_zebra.h"
 
 DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
 
@@ -418,11 +419,68 @@ static struct vpn_conn_rt *rt_of(struct ike_sa *sa)
 
 static void conn_state_refresh(struct vpn_conn_rt *rt);
 
+/* A traffic selector range as prefixes (split when not one prefix). */
+static unsigned int ts_prefixes(const struct ike_ts *ts, struct prefix *out,
+				unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (ts->type == IKE_TS_IPV4_ADDR_RANGE) {
+		uint64_t a, b;
+
+		a = ((uint32_t)ts->start[0] << 24) | (ts->start[1] << 16) |
+		    (ts->start[2] << 8) | ts->start[3];
+		b = ((uint32_t)ts->end[0] << 24) | (ts->end[1] << 16) |
+		    (ts->end[2] << 8) | ts->end[3];
+		while (a <= b && n < max) {
+			unsigned int len = 32;
+
+			/* the largest aligned block from a within [a, b] */
+			while (len > 0 &&
+			       (a & ((1ULL << (33 - len)) - 1)) == 0 &&
+			       a + (1ULL << (33 - len)) - 1 <= b)
+				len--;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].family = AF_INET;
+			out[n].prefixlen = len;
+			out[n].u.prefix4.s_addr = htonl((uint32_t)a);
+			n++;
+			a += 1ULL << (32 - len);
+		}
+	} else if (ts->type == IKE_TS_IPV6_ADDR_RANGE && max) {
+		/* IPv6: one prefix when the range is one, else its cover */
+		unsigned int len = 0;
+
+		while (len < 128) {
+			unsigned int byte = len / 8, bit = 7 - len % 8;
+
+			if (((ts->start[byte] >> bit) & 1) !=
+			    ((ts->end[byte] >> bit) & 1))
+				break;
+			len++;
+		}
+		memset(&out[0], 0, sizeof(out[0]));
+		out[0].family = AF_INET6;
+		out[0].prefixlen = len;
+		memcpy(&out[0].u.prefix6, ts->start, 16);
+		apply_mask(&out[0]);
+		n = 1;
+	}
+	return n;
+}
+
 static void h_child_up(void *host, struct ike_sa *sa,
 		       const struct ike_child_info *info)
 {
 	struct vpn_conn_rt *rt = rt_of(sa);
+	struct prefix ts[VPN_ZR_TS_MAX];
+	unsigned int nts = 0;
 
+	for (unsigned int i = 0; i < info->n_remote_ts && nts < VPN_ZR_TS_MAX;
+	     i++)
+		nts += ts_prefixes(&info->remote_ts[i], &ts[nts],
+				   VPN_ZR_TS_MAX - nts);
+	vpn_zebra_set_ts(rt->conn, ts, nts);
 	if (rt->tun && vpn_tunnel_child_up(rt->tun, info) == 0)
 		rt->nchildren++;
 	rt->retry_s = RETRY_MIN_S;
@@ -524,6 +582,14 @@ void vpn_ike_rekey_child(uint32_t spi_in)
 /* Connections                                                         */
 /* ------------------------------------------------------------------ */
 
+static void conn_set_carrier(struct vpn_conn_rt *rt, bool up)
+{
+	rt->carrier = up && rt->tun;
+	if (rt->tun)
+		vpn_tunnel_set_carrier(rt->tun, rt->carrier);
+	vpn_zebra_conn_update(rt->conn);
+}
+
 static void conn_state_refresh(struct vpn_conn_rt *rt)
 {
 	struct vpn_connection *conn = rt->conn;
@@ -537,8 +603,10 @@ static void conn_state_refresh(struct vpn_conn_rt *rt)
 		conn->state = VPN_STATE_CONNECTING;
 	else
 		conn->state = VPN_STATE_IDLE;
-	if (rt->tun)
-		vpn_tunnel_set_carrier(rt->tun, rt->nchildren > 0);
+	/* Without an underlay path the SA cannot carry anything: routing
+	 * should know now, not when DPD gives up. */
+	conn_set_carrier(rt, rt->nchildren > 0 &&
+				     !vpn_zebra_underlay_lost(conn));
 }
 
 static void conn_initiate(struct vpn_conn_rt *rt)
@@ -546,6 +614,16 @@ static void conn_initiate(struct vpn_conn_rt *rt)
 	if (!rt->ike_ready || rt->ike.responder_only ||
 	    rt->conn->state == VPN_STATE_SHUTDOWN || conn_has_sa(rt))
 		return;
+	if (vpn_zebra_underlay_lost(rt->conn)) {
+		/* zebra tells when a path appears (vpn_ike_underlay_changed);
+		 * the retry timer is only a fallback. */
+		strlcpy(rt->last_error,
+			"remote-address unreachable: no underlay route",
+			sizeof(rt->last_error));
+		thread_add_timer(vpn_master, retry_cb, rt, RETRY_MAX_S,
+				 &rt->t_retry);
+		return;
+	}
 	if (!rt->conn->has_local &&
 	    source_for(&rt->ike.remote, &rt->ike.local) < 0) {
 		strlcpy(rt->last_error, "no route to remote-address",
@@ -691,8 +769,7 @@ void vpn_ike_conn_update(struct vpn_connection *conn)
 		rt->ike_ready = false;
 		rt->nchildren = 0;
 		thread_cancel(&rt->t_retry);
-		if (rt->tun)
-			vpn_tunnel_set_carrier(rt->tun, false);
+		conn_set_carrier(rt, false);
 		return;
 	}
 	if (!conn_build(conn, &ic, &why)) {
@@ -702,6 +779,7 @@ void vpn_ike_conn_update(struct vpn_connection *conn)
 		conn->state = VPN_STATE_INCOMPLETE;
 		conn->state_reason = why;
 		vpn_memzero(&ic, sizeof(ic));
+		conn_set_carrier(rt, false);
 		return;
 	}
 	conn_digest(&ic, digest);
@@ -739,11 +817,48 @@ void vpn_ike_conn_delete(struct vpn_connection *conn)
 	if (vpn_ike)
 		ike_conn_forget(vpn_ike, &rt->ike);
 	thread_cancel(&rt->t_retry);
+	vpn_zebra_conn_delete(conn);
 	if (rt->tun)
 		vpn_tunnel_free(rt->tun);
 	vpn_memzero(&rt->ike, sizeof(rt->ike));
 	XFREE(MTYPE_VPN_CONN_RT, rt);
 	conn->rt = NULL;
+}
+
+void vpn_ike_underlay_changed(struct vpn_connection *conn, bool reachable,
+			      bool known_before)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt || !rt->ike_ready)
+		return;
+	if (!reachable)
+		strlcpy(rt->last_error, "remote-address unreachable: no underlay route",
+			sizeof(rt->last_error));
+	conn_state_refresh(rt);
+	if (!reachable)
+		return;
+	if (conn_has_sa(rt)) {
+		/* A new or restored path: check the peer is still there
+		 * rather than wait for the next liveness interval. */
+		if (known_before)
+			ike_conn_probe(vpn_ike, &rt->ike);
+		return;
+	}
+	rt->retry_s = RETRY_MIN_S;
+	thread_cancel(&rt->t_retry);
+	conn_initiate(rt);
+}
+
+void vpn_ike_local_address_up(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt || !rt->ike_ready || conn_has_sa(rt))
+		return;
+	rt->retry_s = RETRY_MIN_S;
+	thread_cancel(&rt->t_retry);
+	thread_add_event(vpn_master, retry_cb, rt, 0, &rt->t_retry);
 }
 
 void vpn_ike_conn_clear(struct vpn_connection *conn)

@@ -22,6 +22,8 @@ struct vpn_conn_rt {
 	bool ike_ready;		/* ike is complete and usable */
 	char cfg_digest[32];	/* changes force a new IKE SA */
 	struct vpn_tunnel *tun; /* TUN interface and its ESP SAs */
+	bool carrier;		/* tunnel carrier (routes follow it) */
+	struct vpn_zroute *zr;	/* zebra state (vpnd_zebra.c) */
 	struct thread *t_retry;
 	unsigned int retry_s;	/* next retry delay */
 	unsigned int nchildren; /* installed Child SAs */
@@ -35,6 +37,12 @@ void vpn_ike_terminate(void);
 void vpn_ike_conn_update(struct vpn_connection *conn);
 /* The connection is being deleted. */
 void vpn_ike_conn_delete(struct vpn_connection *conn);
+/* zebra: the underlay path to the remote-address was lost (reachable
+ * false), appeared, or changed (reachable, known_before). */
+void vpn_ike_underlay_changed(struct vpn_connection *conn, bool reachable,
+			      bool known_before);
+/* zebra: the connection's local-address appeared on an interface. */
+void vpn_ike_local_address_up(struct vpn_connection *conn);
 /* 'clear vpn connection NAME': drop its SAs and start again. */
 void vpn_ike_conn_clear(struct vpn_connection *conn);
 

@@ -168,6 +168,14 @@ const struct frr_yang_module_info vpnd_info = {
 			},
 		},
 		{
+			.xpath = CONN "/route",
+			.cbs = {
+				.create = vpn_nb_create_noop,
+				.destroy = vpn_nb_destroy_noop,
+				.cli_show = vpn_conn_leaf_cli_show,
+			},
+		},
+		{
 			.xpath = CONN "/dpd",
 			.cbs = {
 				.cli_show = vpn_conn_dpd_cli_show,

@@ -176,7 +176,7 @@ struct ts_collect {
 	unsigned int n;
 };
 
-static int conn_count_ts(const struct lyd_node *dnode, void *arg)
+static int dnode_count(const struct lyd_node *dnode, void *arg)
 {
 	(*(unsigned int *)arg)++;
 	return YANG_ITER_CONTINUE;
@@ -198,7 +198,7 @@ static void conn_load_ts(struct vpn_connection *conn,
 	unsigned int n = 0;
 	struct ts_collect c;
 
-	yang_dnode_iterate(conn_count_ts, &n, dnode, "./traffic-selector");
+	yang_dnode_iterate(dnode_count, &n, dnode, "./traffic-selector");
 	c.ts = n ? XCALLOC(MTYPE_TMP, n * sizeof(*c.ts)) : NULL;
 	c.n = 0;
 	if (n)
@@ -206,6 +206,30 @@ static void conn_load_ts(struct vpn_connection *conn,
 				   "./traffic-selector");
 	vpn_connection_set_ts(conn, c.ts, c.n);
 	XFREE(MTYPE_TMP, c.ts);
+}
+
+static int conn_collect_route(const struct lyd_node *dnode, void *arg)
+{
+	struct prefix **p = arg;
+
+	yang_dnode_get_prefix(*p, dnode, NULL);
+	(*p)++;
+	return YANG_ITER_CONTINUE;
+}
+
+static void conn_load_routes(struct vpn_connection *conn,
+			     const struct lyd_node *dnode)
+{
+	unsigned int n = 0;
+	struct prefix *routes, *next;
+
+	yang_dnode_iterate(dnode_count, &n, dnode, "./route");
+	routes = n ? XCALLOC(MTYPE_TMP, n * sizeof(*routes)) : NULL;
+	next = routes;
+	if (n)
+		yang_dnode_iterate(conn_collect_route, &next, dnode, "./route");
+	vpn_connection_set_routes(conn, routes, n);
+	XFREE(MTYPE_TMP, routes);
 }
 
 void vpn_conn_apply_finish(struct nb_cb_apply_finish_args *args)
@@ -235,6 +259,7 @@ void vpn_conn_apply_finish(struct nb_cb_apply_finish_args *args)
 				  "./ipsec-policy");
 	get_string_opt(conn->ifname, sizeof(conn->ifname), dn, "./interface");
 	conn_load_ts(conn, dn);
+	conn_load_routes(conn, dn);
 	conn->dpd_interval = yang_dnode_get_uint16(dn, "./dpd/interval");
 	conn->dpd_timeout = yang_dnode_exists(dn, "./dpd/timeout")
 				    ? yang_dnode_get_uint16(dn, "./dpd/timeout")

@@ -303,6 +303,11 @@ static bool prop_match(const struct ike_proposal *peer,
 					 VPN_TT_ESN };
 
 	memset(c, 0, sizeof(*c));
+	/* RFC 7296 3.3.6: a proposal with a transform attribute we do not
+	 * know is rejected as a whole. */
+	for (unsigned int i = 0; i < peer->ntransforms; i++)
+		if (peer->transforms[i].unknown_attr)
+			return false;
 	for (size_t k = 0; k < sizeof(types); k++) {
 		uint8_t type = types[k];
 		bool found = false;
@@ -2730,6 +2735,14 @@ void ike_conn_down(struct ike_engine *eng, struct ike_conn *conn, bool silent)
 		sa_kill(sa, "connection closed");
 	}
 	sa_reap(eng);
+}
+
+void ike_conn_probe(struct ike_engine *eng, struct ike_conn *conn)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		if (sa->conn == conn && sa->state == IKE_SA_ESTABLISHED &&
+		    !sa->superseded && sa->req_kind == REQ_NONE)
+			send_dpd(sa);
 }
 
 void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn)

@@ -151,6 +151,9 @@ uint64_t ike_next_deadline(struct ike_engine *eng);
 void ike_conn_down(struct ike_engine *eng, struct ike_conn *conn,
 		   bool silent);
 /* The connection's configuration object is going away. */
+/* Send a liveness check now on the connection's established IKE SAs (the
+ * underlay path changed); no answer within dpd_timeout kills them. */
+void ike_conn_probe(struct ike_engine *eng, struct ike_conn *conn);
 void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn);
 
 /* Rekey the Child SA / the IKE SA now (tests, operators). */

@@ -137,6 +137,8 @@ static int parse_attributes(const uint8_t *p, size_t len,
 					return IKE_PARSE_MALFORMED;
 				seen_keylen = true;
 				t->keylen = val;
+			} else {
+				t->unknown_attr = true;
 			}
 			off += ATTR_HDR_LEN;
 		} else {
@@ -145,6 +147,7 @@ static int parse_attributes(const uint8_t *p, size_t len,
 				return IKE_PARSE_MALFORMED;
 			if (val > rem - ATTR_HDR_LEN)
 				return IKE_PARSE_MALFORMED;
+			t->unknown_attr = true;
 			off += ATTR_HDR_LEN + val;
 		}
 	}

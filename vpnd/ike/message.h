@@ -143,6 +143,7 @@ struct ike_transform {
 	uint8_t type;
 	uint16_t id;
 	uint16_t keylen; /* Key Length attribute in bits, 0 when absent */
+	bool unknown_attr; /* an attribute other than Key Length */
 };
 
 struct ike_proposal {

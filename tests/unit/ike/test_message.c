@@ -1223,19 +1223,29 @@ static void test_sa_attributes(void **state)
 	put16(p + 18, 0xffff);
 	assert_int_equal(parse_one_payload(IKE_PL_SA, 0, p, n),
 			 IKE_PARSE_MALFORMED);
-	/* An empty TLV attribute fits and is skipped. */
+	/* An empty TLV attribute fits; it is unknown, which makes the
+	 * proposal unacceptable (RFC 7296 3.3.6), not the message bad. */
 	put16(p + 18, 0);
 	assert_int_equal(parse_one_payload(IKE_PL_SA, 0, p, n), IKE_PARSE_OK);
 	assert_int_equal(msg.sa.proposals[0].transforms[0].keylen, 0);
+	assert_true(msg.sa.proposals[0].transforms[0].unknown_attr);
 	/* Key Length in TLV form is not allowed. */
 	p[17] = 0x0e;
 	assert_int_equal(parse_one_payload(IKE_PL_SA, 0, p, n),
 			 IKE_PARSE_MALFORMED);
-	/* Unknown TV attribute: skipped. */
+	/* Unknown TV attribute: parsed and flagged. */
 	p[16] = 0x80;
 	p[17] = 0x07;
 	assert_int_equal(parse_one_payload(IKE_PL_SA, 0, p, n), IKE_PARSE_OK);
 	assert_int_equal(msg.sa.proposals[0].transforms[0].keylen, 0);
+	assert_true(msg.sa.proposals[0].transforms[0].unknown_attr);
+	/* Key Length alone is known. */
+	put16(p + 16, 0x800e);
+	put16(p + 18, 128);
+	assert_int_equal(parse_one_payload(IKE_PL_SA, 0, p, n), IKE_PARSE_OK);
+	assert_int_equal(msg.sa.proposals[0].transforms[0].keylen, 128);
+	assert_false(msg.sa.proposals[0].transforms[0].unknown_attr);
+	put16(p + 18, 0);
 	/* Key Length of 0 is meaningless. */
 	p[17] = 0x0e;
 	assert_int_equal(parse_one_payload(IKE_PL_SA, 0, p, n),

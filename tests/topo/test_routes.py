@@ -1,0 +1,171 @@
+"""vpnd as a zebra client: routes through zebra (type NHRP), nexthop
+tracking of the remote-address, the underlay pin, and the carrier
+following the underlay.
+
+Two routers (zebra + vpnd each) joined by a veth underlay; see
+test_tunnel.py for the basic tunnel.
+"""
+import json
+import time
+
+from topo import Topo, wait_for
+from test_tunnel import Pair, carrier, conn_json, ping, vpnd_conf, \
+    wait_established
+
+
+def routes(r, proto="nhrp", family="ip"):
+    out = r.cmd("zebra", f"show {family} route {proto} json")
+    return json.loads(out) if out.strip() else {}
+
+
+def selected_via(r, prefix, family="ip"):
+    """Interface names of prefix's selected route's nexthops."""
+    j = json.loads(r.cmd("zebra", f"show {family} route {prefix} json")
+                   or "{}")
+    for entry in j.get(prefix, []):
+        if entry.get("selected"):
+            return entry["protocol"], sorted(
+                nh.get("interfaceName", "") for nh in entry["nexthops"]
+                if nh.get("active"))
+    return None, []
+
+
+def test_static_routes_follow_the_tunnel():
+    extra = "  route 10.20.0.0/16\n  route 10.21.1.0/24\n" \
+            "  route 2001:db8:20::/48\n"
+    with Topo("rt") as topo:
+        p = Pair(topo, extra1=extra)
+        wait_established(p.r1)
+        # installed through zebra, type NHRP ("N"), via the tunnel
+        wait_for(lambda: {"10.20.0.0/16", "10.21.1.0/24"} <= set(
+            routes(p.r1)), 10, "nhrp routes in zebra")
+        assert selected_via(p.r1, "10.20.0.0/16") == ("nhrp", ["vpn0"])
+        wait_for(lambda: "2001:db8:20::/48" in routes(p.r1, family="ipv6"),
+                 10, "IPv6 nhrp route in zebra")
+        assert "N>* 10.20.0.0/16" in p.r1.cmd("zebra", "show ip route")
+        # and in the kernel
+        k = p.r1.exec(["ip", "route", "show", "10.20.0.0/16"])
+        assert "dev vpn0" in k, k
+        j = conn_json(p.r1)
+        got = {(r["prefix"], r["source"], r["installed"])
+               for r in j["routes"]}
+        assert ("10.20.0.0/16", "route", True) in got, j["routes"]
+        assert "Route 10.20.0.0/16 (route): installed" in p.r1.cmd(
+            "vpnd", "show vpn connection peer")
+
+        # adding and removing a route while up
+        p.r1.configure("vpnd", ["vpn", "connection peer",
+                                "route 10.22.0.0/16"])
+        wait_for(lambda: "10.22.0.0/16" in routes(p.r1), 10, "added route")
+        p.r1.configure("vpnd", ["vpn", "connection peer",
+                                "no route 10.22.0.0/16"])
+        wait_for(lambda: "10.22.0.0/16" not in routes(p.r1), 10,
+                 "removed route")
+
+        # tunnel down: routes leave zebra; up again: they come back
+        p.r1.configure("vpnd", ["vpn", "connection peer", "shutdown"])
+        wait_for(lambda: not ({"10.20.0.0/16", "10.21.1.0/24"}
+                              & set(routes(p.r1))), 5,
+                 "routes withdrawn on shutdown")
+        p.r1.configure("vpnd", ["vpn", "connection peer", "no shutdown"])
+        wait_established(p.r1)
+        wait_for(lambda: "10.20.0.0/16" in routes(p.r1), 10,
+                 "routes back after no shutdown")
+
+        # the peer going away (DELETE) withdraws them too
+        p.r2.stop("vpnd")
+        wait_for(lambda: "10.20.0.0/16" not in routes(p.r1), 5,
+                 "routes withdrawn when the peer deletes the SA")
+
+
+def test_redistribute_into_bgp():
+    with Topo("rd") as topo:
+        p = Pair(topo, extra1="  route 10.20.0.0/16\n")
+        p.r1.start("bgpd", "router bgp 65001\n bgp router-id 1.1.1.1\n"
+                   " address-family ipv4 unicast\n"
+                   "  redistribute nhrp\n exit-address-family\nexit\n")
+        wait_established(p.r1)
+        wait_for(lambda: "10.20.0.0/16" in p.r1.cmd(
+            "bgpd", "show ip bgp"), 15, "route redistributed into BGP")
+
+
+def test_narrowed_selectors_install_routes():
+    ts1 = "  traffic-selector local 169.254.21.0/30 remote 169.254.21.0/30\n" \
+          "  traffic-selector local 10.1.0.0/16 remote 10.2.0.0/16\n"
+    ts2 = "  traffic-selector local 169.254.21.0/30 remote 169.254.21.0/30\n" \
+          "  traffic-selector local 10.2.0.0/16 remote 10.1.0.0/16\n"
+    with Topo("ts") as topo:
+        p = Pair(topo, extra1=ts1, extra2=ts2)
+        wait_established(p.r1)
+        wait_for(lambda: "10.2.0.0/16" in routes(p.r1), 10,
+                 "remote selector installed on r1")
+        wait_for(lambda: "10.1.0.0/16" in routes(p.r2), 10,
+                 "remote selector installed on r2")
+        j = conn_json(p.r1)
+        assert {"prefix": "10.2.0.0/16", "source": "traffic-selector",
+                "installed": True} in j["routes"]
+
+
+def test_underlay_tracking_and_pin():
+    with Topo("ul") as topo:
+        p = Pair(topo)
+        wait_established(p.r1)
+        # zebra resolves the remote-address over the veth; vpnd pins it
+        wait_for(lambda: conn_json(p.r1)["underlay"]["pinned"], 10,
+                 "underlay pinned")
+        u = conn_json(p.r1)["underlay"]
+        assert u["state"] == "reachable", u
+        assert selected_via(p.r1, "192.0.2.2/32")[0] == "nhrp"
+        # forced tunnelling: a default route into the tunnel does not
+        # capture the tunnel's own packets
+        p.r1.start("staticd", "ip route 0.0.0.0/0 vpn0\n")
+        wait_for(lambda: selected_via(p.r1, "0.0.0.0/0")[1] == ["vpn0"],
+                 10, "default route into the tunnel")
+        p.r2.exec(["ip", "addr", "add", "203.0.113.9/32", "dev", "lo"])
+        ok, out = ping(p.r1, "203.0.113.9", count=3)
+        assert ok, out  # crosses the tunnel: r2 owns it
+        assert conn_json(p.r1)["state"] == "established"
+        p.r1.stop("staticd")
+
+        # underlay cut: carrier drops at once, not after DPD
+        veth = [ln.split(":")[1].strip().split("@")[0]
+                for ln in p.r1.exec(["ip", "-o", "link"]).splitlines()
+                if "veth" in ln or "@if" in ln][0]
+        t0 = time.monotonic()
+        p.r1.exec(["ip", "link", "set", veth, "down"])
+        wait_for(lambda: not carrier(p.r1), 2, "carrier down on cut")
+        took = time.monotonic() - t0
+        assert took < 1.0, f"carrier went down after {took:.2f}s"
+        assert conn_json(p.r1)["underlay"]["state"] == "unreachable"
+        # restored: carrier back (the SA survived: no DPD timeout yet)
+        p.r1.exec(["ip", "link", "set", veth, "up"])
+        wait_for(lambda: carrier(p.r1), 10, "carrier back")
+        ok, out = ping(p.r1, "169.254.21.2", count=3)
+        assert ok, out
+
+
+def test_pin_does_not_outlive_the_connection():
+    with Topo("pd") as topo:
+        p = Pair(topo)
+        wait_established(p.r1)
+        wait_for(lambda: "192.0.2.2/32" in routes(p.r1), 10, "pin")
+        p.r1.configure("vpnd", ["vpn", "no connection peer"])
+        wait_for(lambda: not routes(p.r1), 5, "no nhrp route left")
+
+
+def test_remote_changes_follow():
+    """A new remote-address is tracked (and the old one forgotten)."""
+    with Topo("rc") as topo:
+        p = Pair(topo)
+        wait_established(p.r1)
+        wait_for(lambda: "192.0.2.2/32" in routes(p.r1), 10, "pin")
+        p.r1.configure("vpnd", ["vpn", "connection peer",
+                                "remote-address 192.0.2.77"])
+        wait_for(lambda: "192.0.2.77/32" in routes(p.r1)
+                 and "192.0.2.2/32" not in routes(p.r1), 10,
+                 "pin follows remote-address")
+
+
+if __name__ == "__main__":
+    import pytest
+    pytest.main([__file__, "-v"])
