@@ -226,7 +226,9 @@ def zebra_routes(r, prefix=None, proto=None):
         cmd += f" {prefix}"
     elif proto:
         cmd += f" {proto}"
-    return json.loads(r.cmd("zebra", cmd + " json"))
+    with r.vty("zebra") as v:
+        status, out = v.cmd(cmd + " json")  # no route: warning and {}
+    return json.loads(out or "{}")
 
 
 def route_summary(r, prefix):
