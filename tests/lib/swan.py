@@ -380,7 +380,13 @@ class Swan:
     """charon in a namespace. `where` is a topo.Router or a namespace name."""
 
     def __init__(self, where, name="charon", dir=None, port=500,
-                 port_nat_t=4500, log_levels=None, libipsec_mtu=None):
+                 port_nat_t=4500, log_levels=None, libipsec_mtu=None,
+                 strongswan_conf=None, swanctl_conf=None, secrets=()):
+        """strongswan_conf / swanctl_conf: the text of ready files (e.g.
+        from configs/) used instead of the generated ones; the caller puts
+        this instance's vici socket and log paths in them (vici_path,
+        log_path below). secrets: PSKs those files hold, masked like the
+        Conn ones."""
         if isinstance(where, str):
             self.ns = where
             self.router = None
@@ -406,6 +412,9 @@ class Swan:
         self.conns = []
         self.proc = None
         self._out = None
+        self.strongswan_conf_text = strongswan_conf
+        self.swanctl_conf_text = swanctl_conf
+        self.secrets = list(secrets)
 
     def __repr__(self):
         return f"Swan({self.ns}, {self.name})"
@@ -421,8 +430,8 @@ class Swan:
         """Mask every PSK this instance knows (raw and hex) in text."""
         if not text:
             return text
-        for c in self.conns:
-            psk = c.psk.encode() if isinstance(c.psk, str) else c.psk
+        for psk in [c.psk for c in self.conns] + self.secrets:
+            psk = psk.encode() if isinstance(psk, str) else psk
             forms = {psk.hex(), psk.hex().upper()}
             try:
                 forms.add(psk.decode())
@@ -487,11 +496,11 @@ swanctl {{
 
     def write_config(self):
         with open(self.conf_path, "w") as f:
-            f.write(self.strongswan_conf())
+            f.write(self.strongswan_conf_text or self.strongswan_conf())
         fd = os.open(self.swanctl_path,
                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(self.swanctl_conf())
+            f.write(self.swanctl_conf_text or self.swanctl_conf())
 
     # -- process -----------------------------------------------------------
     def start(self, timeout=10, load=True):
