@@ -116,12 +116,14 @@ def test_strongswan_two_site(labs):
         # vpnd narrowed to strongSwan's selectors and routes the remote
         # ones into the tunnel through zebra
         wait_ts_routes(lab, "site-a", "site-b", ["10.2.0.0/24"])
-        nhrp = a.cmd("zebra", "show ip route nhrp")
-        assert "10.2.0.0/24" in nhrp, nhrp
+        wait_for(lambda: "10.2.0.0/24" in a.cmd("zebra",
+                                                "show ip route nhrp"),
+                 10, "site-a: 10.2.0.0/24 in 'show ip route nhrp'")
         # zebra addressed strongSwan's ipsec0; BGP routes through it
         wait_for(lambda: "169.254.21.2/30" in b.exec(
             ["ip", "-o", "addr", "show", "ipsec0"]), 10, "ipsec0 address")
         wait_route(b, "10.1.0.0/24", "bgp via ipsec0")
+        wait_route(b, "10.1.0.0/24", "bgp ipsec0", where="kernel")
         check_bgp_and_traffic(lab, a, b, "ipsec0")
         sa = sw.established(child="site-a")
         child = next(iter(sa["child-sas"].values()))

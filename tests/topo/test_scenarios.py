@@ -311,6 +311,8 @@ def test_forced_tunnel(labs):
     statics = [e for e in site_routes(site, "0.0.0.0/0")
                if e["protocol"] == "static"]
     assert statics and not statics[0].get("selected"), statics
+    # vpnd's underlay pin keeps its IKE/ESP to the hub on eth0
+    wait_route(site, "203.0.113.1/32", "nhrp via eth0", timeout=5)
     sa0 = ike_spis(site)
     esp0 = site.if_counters("eth0")[1]
     # an internet address, outside all site prefixes
