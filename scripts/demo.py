@@ -23,15 +23,20 @@ PREFIX = "vpndemo"  # namespaces and pathspaces: vpndemo-<name>
 STATE = f"/run/{PREFIX}.json"
 
 PICTURE = """\
-  h-a 10.1.0.10                                             h-b 10.2.0.10
-     |  lan0 10.1.0.1                             lan0 10.2.0.1  |
-  site-a (AS 65001) vpn-b 169.254.21.1 ==IPsec== 169.254.21.2 vpn-a  site-b (AS 65002)
-     eth0 192.0.2.1 ------------- underlay (veth) ------------ 192.0.2.2 eth0
+  host h-a 10.1.0.10                                    host h-b 10.2.0.10
+        |                                                        |
+  lan0 10.1.0.1                                          lan0 10.2.0.1
+  router site-a, AS 65001                      router site-b, AS 65002
+  vpn-b 169.254.21.1/30 ===== IPsec tunnel, eBGP ===== vpn-a 169.254.21.2/30
+  eth0 192.0.2.1/24 ---------- underlay (veth) ---------- eth0 192.0.2.2/24
 """
 
 
 def say(text=""):
-    print(text, flush=True)
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # output cut (| head): finish, quietly
+        sys.stdout = open(os.devnull, "w")
 
 
 def table(text):
@@ -116,6 +121,32 @@ def up(keep):
     topo.prefix = PREFIX  # fixed names: vpndemo-site-a, vpndemo-h-a...
     ok = False
     try:
+        ok = show_lab(topo)
+    except KeyboardInterrupt:
+        say("\ninterrupted")
+    finally:
+        if not keep:
+            say("\ntearing down ...")
+            down(quiet=True)
+            topo.routers = {}
+            topo.close()
+            say("demo lab torn down")
+    if keep:
+        prog = os.path.relpath(__file__)
+        if prog.startswith(".."):
+            prog = os.path.abspath(__file__)
+        say(f"""
+lab kept. Try:
+  ip netns exec {PREFIX}-h-b ping 10.1.0.10            from site B's host
+  vtysh -N {PREFIX}-site-a -c 'show ip bgp summary'    zebra and bgpd
+  {prog} --vty site-a 'show vpn sa'          vpnd
+remove it with: {prog} --down""")
+    return 0 if ok else 1
+
+
+def show_lab(topo):
+    """Bring the lab up and show it; False (after saying why) on failure."""
+    try:
         say("vpnd demo lab: two sites, eBGP over one IPsec tunnel "
             "(configs/two-site)\n")
         say(PICTURE)
@@ -144,29 +175,13 @@ def up(keep):
         say(res.stdout.rstrip() + res.stderr.rstrip())
         if res.returncode != 0:
             raise RuntimeError("the ping across the tunnel failed")
-        ok = True
-    except Exception as e:  # noqa: BLE001 - reported, lab torn down
+        return True
+    except Exception as e:  # noqa: BLE001 - reported, then torn down
         say(f"\ndemo failed: {e}")
         for r in topo.routers.values():
             if "vpnd" in r.daemons:
-                say(f"  logs of {r.name}: {r.dir}/")
-    if keep:
-        prog = os.path.relpath(__file__)
-        if prog.startswith(".."):
-            prog = os.path.abspath(__file__)
-        say(f"""
-lab kept. Try:
-  ip netns exec {PREFIX}-h-b ping 10.1.0.10            from site B's host
-  vtysh -N {PREFIX}-site-a -c 'show ip bgp summary'    zebra and bgpd
-  {prog} --vty site-a 'show vpn sa'          vpnd
-remove it with: {prog} --down""")
-        return 0 if ok else 1
-    say("\ntearing down ...")
-    down(quiet=True)
-    topo.routers = {}
-    topo.close()
-    say("demo lab torn down")
-    return 0 if ok else 1
+                say(f"  {r.name}'s logs: {r.dir}/ (run with --keep to keep them)")
+        return False
 
 
 def vty(router, cmd):
