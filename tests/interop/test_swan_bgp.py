@@ -52,7 +52,7 @@ def wait_ts_routes(lab, router, conn, prefixes):
                              f"{want}, seen {seen}") from None
 
 
-def check_bgp_and_traffic(lab, a, b, b_if):
+def check_bgp_and_traffic(lab, a, b):
     wait_bgp(a, "169.254.21.2")
     wait_bgp(b, "169.254.21.1")
     # each side learned the other's prefix over the tunnel, through BGP
@@ -86,6 +86,7 @@ def secret_of(text):
 
 @pytest.fixture
 def labs():
+    """make() -> Lab; every lab is torn down after the test."""
     made = []
 
     def make(*a, **kw):
@@ -99,7 +100,17 @@ def labs():
             topo.close()
 
 
+def print_state(lab):
+    """What every router shows (tunnels, BGP, routes): a failure's output."""
+    print(f"===== {lab.scenario}: state at failure")
+    print(lab.snapshot())
+
+
 def test_strongswan_two_site(labs):
+    """vpnd (site A) and strongSwan (site B), each with zebra and bgpd:
+    vpnd narrows to strongSwan's selectors and routes them; BGP runs over
+    the tunnel and carries both sites' prefixes; the hosts reach each
+    other."""
     lab = labs()
     a, b = lab.r["site-a"], lab.r["site-b"]
     sw = Swan(b)
@@ -124,12 +135,14 @@ def test_strongswan_two_site(labs):
             ["ip", "-o", "addr", "show", "ipsec0"]), 10, "ipsec0 address")
         wait_route(b, "10.1.0.0/24", "bgp via ipsec0")
         wait_route(b, "10.1.0.0/24", "bgp ipsec0", where="kernel")
-        check_bgp_and_traffic(lab, a, b, "ipsec0")
+        check_bgp_and_traffic(lab, a, b)
         sa = sw.established(child="site-a")
         child = next(iter(sa["child-sas"].values()))
         assert sorted(child["local-ts"]) == ["10.2.0.0/24",
                                              "169.254.21.0/30"], child
     except BaseException:
+        print_state(lab)
+        print("===== charon's log (tail)")
         print(sw.log_tail(60))
         raise
     finally:
@@ -142,11 +155,15 @@ def test_vpnd_two_site_narrowed(labs):
     through zebra."""
     lab = labs(conf_dirs={"site-b": "site-b-vpnd"})
     a, b = lab.r["site-a"], lab.r["site-b"]
-    lab.wait_established("site-a", "site-b")
-    lab.wait_established("site-b", "site-a")
-    wait_ts_routes(lab, "site-a", "site-b", ["10.2.0.0/24"])
-    wait_ts_routes(lab, "site-b", "site-a", ["10.1.0.0/24"])
-    check_bgp_and_traffic(lab, a, b, "vpn-a")
-    wait_for(lambda: route_summary(b, "10.1.0.0/24") in
-             ("nhrp via vpn-a", "bgp via vpn-a"), 10,
-             "site-b route 10.1.0.0/24 via vpn-a")
+    try:
+        lab.wait_established("site-a", "site-b")
+        lab.wait_established("site-b", "site-a")
+        wait_ts_routes(lab, "site-a", "site-b", ["10.2.0.0/24"])
+        wait_ts_routes(lab, "site-b", "site-a", ["10.1.0.0/24"])
+        check_bgp_and_traffic(lab, a, b)
+        wait_for(lambda: route_summary(b, "10.1.0.0/24") in
+                 ("nhrp via vpn-a", "bgp via vpn-a"), 10,
+                 "site-b route 10.1.0.0/24 via vpn-a")
+    except BaseException:
+        print_state(lab)
+        raise

@@ -51,6 +51,17 @@ def labs(request):
     old = signal.signal(signal.SIGALRM, expired)
     signal.alarm(SCENARIO_TIMEOUT)
     make.made = made
+    plugins = request.config.pluginmanager
+    tr = plugins.get_plugin("terminalreporter")
+    capman = plugins.get_plugin("capturemanager")
+
+    def report(line):
+        """A figure for the run's log, printed even when the test passes."""
+        print(line)
+        if tr is not None and capman is not None:
+            with capman.global_and_fixture_disabled():
+                tr.write_line(f"  {line}")
+    make.report = report
     try:
         yield make
     finally:
@@ -194,7 +205,8 @@ def test_active_active(labs):
     assert echoed == 32, f"only {echoed}/32 UDP flows echoed"
     tx = {i: a.if_counters(i)[1] - tx0[i] for i in tx0}
     rx = {i: b.if_counters(i)[1] - rx0[i] for i in rx0}
-    print(f"ECMP: site-a tx per tunnel {tx}, site-b tx per tunnel {rx}")
+    labs.report(f"active-active: ECMP, packets per tunnel: site-a {tx}, "
+                f"site-b {rx}")
     assert all(n >= 5 for n in tx.values()), f"site-a tx per tunnel: {tx}"
     assert all(n >= 5 for n in rx.values()), f"site-b tx per tunnel: {rx}"
 
@@ -206,22 +218,24 @@ def test_active_active(labs):
     keep = {"vpn-b1": ("vpn-b2", "169.254.22.2", "169.254.22.1"),
             "vpn-b2": ("vpn-b1", "169.254.21.2", "169.254.21.1")}[cut_if]
     keep_if, keep_peer_a, keep_peer_b = keep
-    up_a = bgp_peer(a, keep_peer_a)["bgpTimerUpEstablishedEpoch"]
-    up_b = bgp_peer(b, keep_peer_b)["bgpTimerUpEstablishedEpoch"]
+    est_a = bgp_peer(a, keep_peer_a)["connectionsEstablished"]
+    est_b = bgp_peer(b, keep_peer_b)["connectionsEstablished"]
 
     with ContinuousPing(lab.h["h-a"], "10.2.0.10", 0.01, 400) as p:
         time.sleep(1.5)
         b.block(underlay)  # silent: neither end's link state changes
     lost_ms, gap_ms = p.outage()
-    print(f"active-active: cut {underlay} under {cut_if}: continuous ping "
-          f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
+    labs.report(f"active-active: {cut_if}'s underlay cut: continuous ping "
+                f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
     assert lost_ms < 1000, (f"lost {lost_ms} ms of pings (longest gap "
                             f"{gap_ms} ms) when {cut_if}'s underlay was cut")
     # the surviving tunnel's BGP sessions never reset, and carry the routes
     assert bgp_established(a, keep_peer_a)
     assert bgp_established(b, keep_peer_b)
-    assert bgp_peer(a, keep_peer_a)["bgpTimerUpEstablishedEpoch"] == up_a
-    assert bgp_peer(b, keep_peer_b)["bgpTimerUpEstablishedEpoch"] == up_b
+    for r, peer, est in ((a, keep_peer_a, est_a), (b, keep_peer_b, est_b)):
+        n = bgp_peer(r, peer)
+        assert (n["connectionsEstablished"], n["connectionsDropped"]) == (
+            est, est - 1), f"{r.name}: session with {peer} was reset: {n}"
     wait_route(a, "10.2.0.0/24", f"bgp via {keep_if}", timeout=5)
     wait_route(a, "10.2.0.0/24", f"bgp {keep_if}", timeout=5,
                where="kernel")
@@ -267,8 +281,8 @@ def test_private_link_backup(labs):
         time.sleep(1.0)
         site.block("eth1")
     lost_ms, gap_ms = p.outage()
-    print(f"private-link-backup: private link cut: continuous ping lost "
-          f"{lost_ms} ms (longest gap {gap_ms} ms)")
+    labs.report(f"private-link-backup: private link cut: continuous ping "
+                f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
     assert lost_ms < 2000, (f"moving to the tunnel lost {lost_ms} ms of "
                             f"pings (longest gap {gap_ms} ms)")
     wait_route(site, "10.0.0.0/24", "bgp via vpn-hub", timeout=5)
@@ -285,8 +299,9 @@ def test_private_link_backup(labs):
     with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 100) as p:
         pass
     lost_ms, _ = p.outage()
-    print(f"private-link-backup: private link back after {back_s:.1f} s "
-          f"(BFD + BGP); ping then lost {lost_ms} ms")
+    labs.report(f"private-link-backup: private link back in use "
+                f"{back_s:.1f} s after the repair (BFD + BGP); ping then "
+                f"lost {lost_ms} ms")
     split = private_or_vpn(lab)
     assert split["eth1"] >= 100 and split["vpn-hub"] < 50, split
     assert lost_ms < 200, f"lost {lost_ms} ms of pings on the private link"
@@ -390,6 +405,9 @@ def test_static_routes(labs):
     wait_route(a, "10.2.0.0/24", "none", timeout=5)
     wait_route(b, "10.1.0.0/24", "none", timeout=5)
     wait_route(a, "10.2.0.0/24", "none", timeout=5, where="kernel")
+    # zebra shows the interface down (vpnd withdraws the route first)
+    wait_for(lambda: "line protocol is down" in a.cmd(
+        "zebra", "show interface vpn-b"), 5, "vpn-b down in zebra")
     ok, _ = lab.ping("h-a", "10.2.0.10", count=1)
     assert not ok, "site B still reachable with the tunnel down"
 
