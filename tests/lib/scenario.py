@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 
 from topo import REPO, wait_for
 
@@ -343,15 +342,6 @@ class ContinuousPing:
             gap = max(gap, s - prev - 1)
             prev = s
         return round(lost * ms), round(gap * ms)
-
-
-def wait_log(path, needle, timeout):
-    wait_for(lambda: needle in open(path).read(), timeout,
-             f"{needle!r} in {os.path.basename(path)}")
-
-
-def now():
-    return time.monotonic()
 
 
 _ECHO_SERVER = """

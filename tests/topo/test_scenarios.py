@@ -19,8 +19,7 @@ import time
 import pytest
 
 from scenario import (ContinuousPing, Lab, bgp_established, bgp_peer,
-                      kernel_route, ping, read_conf, route_summary,
-                      udp_flows, wait_bgp, wait_route)
+                      ping, udp_flows, wait_bgp, wait_route)
 from topo import Topo, wait_for
 
 # Each scenario must finish within this (seconds); the SIGALRM guard fails
@@ -316,7 +315,7 @@ def test_forced_tunnel(labs):
     the only way back), while vpnd's own IKE/ESP packets to the hub stay
     on the underlay: the tunnel survives its own default route."""
     lab = labs("forced-tunnel", "ft")
-    hub, site = lab.r["hub"], lab.r["site"]
+    site = lab.r["site"]
     lab.wait_established("site", "hub")
     wait_bgp(site, "169.254.21.1")
     wait_route(site, "0.0.0.0/0", "bgp via vpn-hub")
