@@ -79,6 +79,7 @@ def conn(vt):
 
 
 def test_frrinit_starts_and_watches_vpnd(vtysh_bin):
+    before = system_state()
     with Topo("svc") as topo, \
             tempfile.TemporaryDirectory(prefix="vpndt-svc-") as tmp:
         os.chmod(tmp, 0o755)
@@ -102,7 +103,7 @@ def test_frrinit_starts_and_watches_vpnd(vtysh_bin):
                      f"-k '{lib}/watchfrr.sh stop %s'\"\n")
             open(daemons, "w").write(text)
             sh([os.path.join(INIT, "install"), "--pathspace", r.pathspace,
-                "--no-binary"])
+                "--daemons-only"])
             assert 'DAEMONS="$DAEMONS vpnd"' in open(daemons).read()
             with open(os.path.join(etc, "frr.conf"), "w") as f:
                 f.write(FRR_CONF.format(log=log))
@@ -140,22 +141,27 @@ def test_frrinit_starts_and_watches_vpnd(vtysh_bin):
                          f"{dmn} stopped")
         finally:
             shutil.rmtree(etc_dir(r.pathspace), ignore_errors=True)
+    assert system_state() == before
 
 
 def fake_root(tmp):
     """A scratch root with frr's files that the install scripts change."""
     root = os.path.join(tmp, "root")
-    for d in ("usr/bin", "usr/lib/frr", "etc/frr", "var/lib/dpkg"):
+    for d in ("usr/bin", "usr/lib/frr", "etc/frr", "etc/rsyslog.d",
+              "var/lib/dpkg"):
         os.makedirs(os.path.join(root, d))
-    shutil.copy2("/usr/bin/vtysh", os.path.join(root, "usr/bin/vtysh"))
-    shutil.copy2("/etc/frr/daemons", os.path.join(root, "etc/frr/daemons"))
+    for f in ("usr/bin/vtysh", "etc/frr/daemons",
+              "etc/rsyslog.d/45-frr.conf"):
+        shutil.copy2(os.path.join("/", f), os.path.join(root, f))
     return root
 
 
 def system_state():
     """What the tests must leave alone: the system's vtysh and diversions."""
     div = sh(["dpkg-divert", "--list", "/usr/bin/vtysh"])
-    return div, sh(["sha256sum", "/usr/bin/vtysh", "/etc/frr/daemons"])
+    return (div, sorted(os.listdir("/etc/rsyslog.d")),
+            os.path.exists("/usr/lib/frr/vpnd"),
+            sh(["sha256sum", "/usr/bin/vtysh", "/etc/frr/daemons"]))
 
 
 def test_install_uninstall_into_scratch_root(vtysh_bin):
@@ -183,6 +189,8 @@ def test_install_uninstall_into_scratch_root(vtysh_bin):
             assert text.startswith(open("/etc/frr/daemons").read())
             assert text.count("# >>> vpnd:") == 1, text
             assert 'DAEMONS="$DAEMONS vpnd"\nvpnd=yes\n' in text
+            rsyslog = os.path.join(root, "etc/rsyslog.d/46-vpnd.conf")
+            assert "$programname == 'vpnd'" in open(rsyslog).read()
 
         # the daemons file still works for frrcommon.sh (bash, sourced)
         names = sh(["bash", "-c", 'DAEMONS="zebra bgpd"; . "$1"; '
