@@ -176,7 +176,7 @@ def test_install_uninstall_into_scratch_root(vtysh_bin):
 
         for _ in range(2):  # twice: installing again changes nothing
             sh([os.path.join(VTYSH_DIR, "install"), "--root", root])
-            sh([os.path.join(INIT, "install"), "--root", root])
+            sh([os.path.join(INIT, "install"), "--root", root, VPND])
             assert filecmp.cmp(vt, VTYSH, shallow=False)
             assert filecmp.cmp(div, "/usr/bin/vtysh", shallow=False)
             assert os.stat(vt).st_mode & 0o777 == 0o755
