@@ -8,6 +8,7 @@ test_tunnel.py for the basic tunnel.
 import json
 import time
 
+from frrvty import VtyError
 from topo import Topo, wait_for
 from test_tunnel import Pair, carrier, conn_json, ping, vpnd_conf, \
     wait_established
@@ -19,9 +20,12 @@ def routes(r, proto="nhrp", family="ip"):
 
 
 def selected_via(r, prefix, family="ip"):
-    """Interface names of prefix's selected route's nexthops."""
-    j = json.loads(r.cmd("zebra", f"show {family} route {prefix} json")
-                   or "{}")
+    """Protocol and interface names of prefix's selected route."""
+    try:
+        j = json.loads(r.cmd("zebra", f"show {family} route {prefix} json")
+                       or "{}")
+    except VtyError:  # no such route (yet)
+        return None, []
     for entry in j.get(prefix, []):
         if entry.get("selected"):
             return entry["protocol"], sorted(
@@ -39,7 +43,8 @@ def test_static_routes_follow_the_tunnel():
         # installed through zebra, type NHRP ("N"), via the tunnel
         wait_for(lambda: {"10.20.0.0/16", "10.21.1.0/24"} <= set(
             routes(p.r1)), 10, "nhrp routes in zebra")
-        assert selected_via(p.r1, "10.20.0.0/16") == ("nhrp", ["vpn0"])
+        wait_for(lambda: selected_via(p.r1, "10.20.0.0/16") ==
+                 ("nhrp", ["vpn0"]), 5, "10.20.0.0/16 selected via vpn0")
         wait_for(lambda: "2001:db8:20::/48" in routes(p.r1, family="ipv6"),
                  10, "IPv6 nhrp route in zebra")
         assert "N>* 10.20.0.0/16" in p.r1.cmd("zebra", "show ip route")
@@ -115,7 +120,8 @@ def test_underlay_tracking_and_pin():
                  "underlay pinned")
         u = conn_json(p.r1)["underlay"]
         assert u["state"] == "reachable", u
-        assert selected_via(p.r1, "192.0.2.2/32")[0] == "nhrp"
+        wait_for(lambda: selected_via(p.r1, "192.0.2.2/32")[0] == "nhrp",
+                 5, "pin selected in zebra")
         # forced tunnelling: a default route into the tunnel does not
         # capture the tunnel's own packets
         p.r1.start("staticd", "ip route 0.0.0.0/0 vpn0\n")
