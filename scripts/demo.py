@@ -17,10 +17,14 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests",
                                 "lib"))
 from scenario import Lab, bgp_established, route_summary  # noqa: E402
-from topo import FRR_RUN, Topo, netns_kill_all, netns_list, sh  # noqa: E402
+from topo import (FRR_RUN, REPO, Topo, netns_kill_all, netns_list,  # noqa: E402
+                  sh)
 
 PREFIX = "vpndemo"  # namespaces and pathspaces: vpndemo-<name>
 STATE = f"/run/{PREFIX}.json"
+# FRR's vtysh built with vpnd (scripts/setup); -N reads /etc/frr/<pathspace>/
+VTYSH = os.path.join(REPO, "build-vtysh", "vtysh")
+ETC_FRR = "/etc/frr"
 
 PICTURE = """\
   host h-a 10.1.0.10                                    host h-b 10.2.0.10
@@ -110,6 +114,10 @@ def down(quiet=False):
             shutil.rmtree(os.path.join(FRR_RUN, ns), ignore_errors=True)
     if state["dir"]:
         shutil.rmtree(state["dir"], ignore_errors=True)
+    for name in state["routers"]:
+        etc = os.path.join(ETC_FRR, f"{PREFIX}-{name}")
+        if os.path.isdir(etc):
+            shutil.rmtree(etc, ignore_errors=True)
     if os.path.exists(STATE):
         os.unlink(STATE)
     if not quiet:
@@ -132,16 +140,28 @@ def up(keep):
             topo.close()
             say("demo lab torn down")
     if keep:
-        prog = os.path.relpath(__file__)
-        if prog.startswith(".."):
-            prog = os.path.abspath(__file__)
-        say(f"""
-lab kept. Try:
-  ip netns exec {PREFIX}-h-b ping 10.1.0.10            from site B's host
-  vtysh -N {PREFIX}-site-a -c 'show ip bgp summary'    zebra and bgpd
-  {prog} --vty site-a 'show vpn sa'          vpnd
-remove it with: {prog} --down""")
+        say("\nlab kept. Try:")
+        say(f"  ip netns exec {PREFIX}-h-b ping 10.1.0.10")
+        if os.access(VTYSH, os.X_OK):
+            for name in ("site-a", "site-b"):  # vtysh -N reads vtysh.conf
+                etc = os.path.join(ETC_FRR, f"{PREFIX}-{name}")
+                os.makedirs(etc, exist_ok=True)
+                open(os.path.join(etc, "vtysh.conf"), "a").close()
+            say(f"  {rel(VTYSH)} -N {PREFIX}-site-a -c 'show vpn sa'")
+            say(f"  {rel(VTYSH)} -N {PREFIX}-site-b     "
+                "(zebra, bgpd and vpnd)")
+        else:
+            say(f"  vtysh -N {PREFIX}-site-a -c 'show ip bgp summary'   "
+                "(Debian's vtysh: zebra and bgpd)")
+            say(f"  {rel(__file__)} --vty site-a 'show vpn sa'   (vpnd)")
+        say(f"remove it with: {rel(__file__)} --down")
     return 0 if ok else 1
+
+
+def rel(path):
+    """path relative to the current directory when under it."""
+    r = os.path.relpath(path)
+    return os.path.abspath(path) if r.startswith("..") else r
 
 
 def show_lab(topo):
