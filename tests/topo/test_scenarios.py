@@ -59,6 +59,8 @@ def labs(request):
         print(line)
         if tr is not None and capman is not None:
             with capman.global_and_fixture_disabled():
+                if getattr(tr._tw, "width_of_current_line", 1):
+                    tr.write("\n")  # after the progress dots
                 tr.write_line(f"  {line}")
     make.report = report
     try:
