@@ -738,6 +738,35 @@ static void conn_digest(const struct ike_conn *ic, char *out)
 	memcpy(out, h, VPN_SHA1_LEN);
 }
 
+/*
+ * Two gateways that both may initiate usually start together (a site
+ * comes up, both configs load): each initiates, and the tunnel ends up
+ * with two IKE SAs (legitimate, but twice the state and rekeys). The side
+ * with the higher address waits a little first, and does not initiate if
+ * the peer's IKE SA arrived meanwhile (conn_initiate checks).
+ */
+#define FIRST_ATTEMPT_YIELD_MS 2000
+
+static unsigned int first_attempt_delay_ms(const struct vpn_connection *conn)
+{
+	if (conn->mode != VPN_MODE_DEFAULT || !conn->has_local ||
+	    !conn->has_remote)
+		return 0;
+	return ipaddr_cmp(&conn->local, &conn->remote) > 0
+		       ? FIRST_ATTEMPT_YIELD_MS
+		       : 0;
+}
+
+/* A fresh start (configuration, a path or address appearing): both
+ * sides tend to see it at once, so the tie-break above applies. */
+static void conn_attempt_soon(struct vpn_conn_rt *rt)
+{
+	rt->retry_s = RETRY_MIN_S;
+	thread_cancel(&rt->t_retry);
+	thread_add_timer_msec(vpn_master, retry_cb, rt,
+			      first_attempt_delay_ms(rt->conn), &rt->t_retry);
+}
+
 void vpn_ike_conn_update(struct vpn_connection *conn)
 {
 	struct vpn_conn_rt *rt = conn->rt;
@@ -804,8 +833,7 @@ void vpn_ike_conn_update(struct vpn_connection *conn)
 	conn_state_refresh(rt);
 	/* After the rest of this configuration batch (a config file is read
 	 * in one event): connection-mode may come later in it. */
-	thread_cancel(&rt->t_retry);
-	thread_add_event(vpn_master, retry_cb, rt, 0, &rt->t_retry);
+	conn_attempt_soon(rt);
 }
 
 void vpn_ike_conn_delete(struct vpn_connection *conn)
@@ -845,9 +873,7 @@ void vpn_ike_underlay_changed(struct vpn_connection *conn, bool reachable,
 			ike_conn_probe(vpn_ike, &rt->ike);
 		return;
 	}
-	rt->retry_s = RETRY_MIN_S;
-	thread_cancel(&rt->t_retry);
-	conn_initiate(rt);
+	conn_attempt_soon(rt);
 }
 
 void vpn_ike_local_address_up(struct vpn_connection *conn)
@@ -856,9 +882,7 @@ void vpn_ike_local_address_up(struct vpn_connection *conn)
 
 	if (!rt || !rt->ike_ready || conn_has_sa(rt))
 		return;
-	rt->retry_s = RETRY_MIN_S;
-	thread_cancel(&rt->t_retry);
-	thread_add_event(vpn_master, retry_cb, rt, 0, &rt->t_retry);
+	conn_attempt_soon(rt);
 }
 
 void vpn_ike_conn_clear(struct vpn_connection *conn)
