@@ -747,6 +747,50 @@ static struct nc_server_reply *op_kill(struct lyd_node *rpc,
 	return reply_msg(NC_ERR_INVALID_VALUE, NULL, "no such session");
 }
 
+/*
+ * <get-schema>. libnetconf2 2.0.24 has a default callback, but with
+ * libyang 2.1 it hands lyd_new_any() a dictionary string that libyang
+ * inserts into the dictionary again and frees: a use-after-free as the
+ * reply is printed. This one gives libyang a malloc'd string.
+ */
+static struct nc_server_reply *op_get_schema(struct lyd_node *rpc,
+					     struct nc_session *session)
+{
+	struct lyd_node *n, *out = NULL;
+	const char *id = NULL, *version = NULL, *format = NULL;
+	const struct lys_module *mod;
+	LYS_OUTFORMAT fmt = LYS_OUT_YANG;
+	char *text = NULL;
+
+	if ((n = child(rpc, "identifier")))
+		id = lyd_get_value(n);
+	if ((n = child(rpc, "version")) && lyd_get_value(n)[0])
+		version = lyd_get_value(n);
+	if ((n = child(rpc, "format")))
+		format = lyd_get_value(n);
+	if (format && strstr(format, "yin"))
+		fmt = LYS_OUT_YIN;
+	else if (format && !strstr(format, "yang"))
+		return reply_msg(NC_ERR_INVALID_VALUE, NULL,
+				 "get-schema: format yang or yin");
+	mod = version ? ly_ctx_get_module(nc_ctx, id, version)
+		      : ly_ctx_get_module_implemented(nc_ctx, id);
+	if (!mod && !version)
+		mod = ly_ctx_get_module_latest(nc_ctx, id);
+	if (!mod)
+		return reply_msg(NC_ERR_INVALID_VALUE, NULL,
+				 "get-schema: no such schema");
+	if (lys_print_mem(&text, mod, fmt, 0) != LY_SUCCESS ||
+	    lyd_dup_single(rpc, NULL, 0, &out) ||
+	    lyd_new_any(out, NULL, "data", text, 1, LYD_ANYDATA_STRING, 1,
+			NULL)) {
+		lyd_free_all(out);
+		return reply_msg(NC_ERR_OP_FAILED, NULL,
+				 "get-schema: cannot print the schema");
+	}
+	return nc_server_reply_data(out, NC_WD_EXPLICIT, NC_PARAMTYPE_FREE);
+}
+
 static struct nc_server_reply *rpc_clb(struct lyd_node *rpc,
 				       struct nc_session *session)
 {
@@ -963,9 +1007,14 @@ static int listen_on(const char *address)
 
 int nc_srv_prepare(void)
 {
+	struct lysc_node *gs;
 	const char *addr;
 
+	ly_log_clb frr_ly_log = ly_get_log_clb();
+
+	/* libnetconf2 takes libyang's log over too: give it back to FRR. */
 	nc_set_print_clb_session(nc_print_clb);
+	ly_set_log_clb(frr_ly_log, 1);
 	nc_verbosity(NC_VERB_WARNING);
 	if (ctx_build() < 0)
 		return -1;
@@ -979,6 +1028,10 @@ int nc_srv_prepare(void)
 					 NC_WD_ALL | NC_WD_ALL_TAG | NC_WD_TRIM |
 						 NC_WD_EXPLICIT);
 	nc_set_global_rpc_clb(rpc_clb);
+	gs = (struct lysc_node *)lys_find_path(
+		nc_ctx, NULL, "/ietf-netconf-monitoring:get-schema", 0);
+	if (gs)
+		gs->priv = op_get_schema;
 	nc_server_ssh_set_hostkey_clb(hostkey_clb, NULL, NULL);
 	nc_server_ssh_set_pubkey_auth_clb(pubkey_auth_clb, NULL, NULL);
 

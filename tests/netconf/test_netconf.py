@@ -7,6 +7,7 @@ CLI: what NETCONF commits shows in vtysh's 'show running-config', what the
 CLI changes shows in the next <get-config>, and a refused edit changes
 nothing.
 """
+import os
 import re
 import time
 
@@ -16,7 +17,9 @@ from ncclient.operations.rpc import RPCError
 
 import nclib
 from nclib import NC, NS
-from topo import Topo, wait_for
+from topo import REPO, Topo, wait_for
+
+EXAMPLES = os.path.join(REPO, "configs")
 
 BASE_CONF = """vpn
  ike-policy base-ike
@@ -412,3 +415,54 @@ def test_framing_base_1_0(lab, m):
         assert "<ok/>" in read_msg()
     finally:
         t.close()
+
+
+def vpn_section(text):
+    lines = [l for l in text.splitlines() if not l.startswith("!")]
+    start = lines.index("vpn")
+    return lines[start:lines.index("exit", start) + 1]
+
+
+def test_example_documents(lab, m):
+    """configs/netconf/vpnd-example.xml is configs/example/vpnd.conf: copied
+    into running, vtysh shows that file; edit-add-site-c.xml applies."""
+    r, _ = lab
+    doc = open(os.path.join(EXAMPLES, "netconf", "vpnd-example.xml")).read()
+    m.copy_config(source=f'<source xmlns="{NC}"><config>{doc}</config>'
+                  "</source>", target="running")
+    want = vpn_section(open(os.path.join(EXAMPLES, "example",
+                                         "vpnd.conf")).read())
+    assert vpn_section(running_cli(r)) == want
+    edit = open(os.path.join(EXAMPLES, "netconf",
+                             "edit-add-site-c.xml")).read()
+    edit = edit[edit.index("<vpn"):]
+    m.edit_config(target="candidate",
+                  config=f'<config xmlns="{NC}">{edit}</config>')
+    m.commit()
+    run = running_cli(r)
+    assert " connection site-c\n" in run and "connection azure" not in run
+    assert "remote 10.3.0.0/16" not in run and "remote 10.2.0.0/16" in run
+
+
+def test_clean_shutdown_with_open_session():
+    """SIGTERM stops vpnd promptly while a NETCONF session is open; a
+    session that drops mid-way releases its lock."""
+    with Topo("ncsd") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2830)
+        s = nclib.connect(r, keys, port=2830)
+        s.lock("running")
+        s._session._transport.close()  # no close-session: the TCP just goes
+        with nclib.connect(r, keys, port=2830) as s2:
+            wait_for(lambda: s2.lock("running").ok, 10,
+                     "the dropped session's lock to be released")
+            s2.unlock("running")
+        s3 = nclib.connect(r, keys, port=2830)
+        s3.get_config("running")
+        t0 = time.monotonic()
+        assert r.stop("vpnd", timeout=10), \
+            "vpnd did not stop on SIGTERM with a NETCONF session open"
+        print(f"vpnd stopped in {time.monotonic() - t0:.2f}s")
+        s3._session._transport.close()
