@@ -21,6 +21,10 @@ from topo import REPO, Topo, wait_for
 
 EXAMPLES = os.path.join(REPO, "configs")
 
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(nclib.MODULE),
+    reason=f"the NETCONF module is not built ({nclib.MODULE})")
+
 BASE_CONF = """vpn
  ike-policy base-ike
   proposal aes256-sha256-modp2048
@@ -466,3 +470,36 @@ def test_clean_shutdown_with_open_session():
             "vpnd did not stop on SIGTERM with a NETCONF session open"
         print(f"vpnd stopped in {time.monotonic() - t0:.2f}s")
         s3._session._transport.close()
+
+
+def test_with_defaults(m):
+    """basic-mode explicit hides defaults; report-all shows them,
+    report-all-tagged marks them, trim drops them."""
+    filt = ("subtree", f'<vpn xmlns="{NS}"><ike-policy/></vpn>')
+
+    def get(mode=None):
+        return m.get_config("running", filter=filt,
+                            with_defaults=mode).data_xml
+    assert "<lifetime>" not in get(), get()
+    assert "<lifetime>28800</lifetime>" in get("report-all")
+    assert re.search(r'<lifetime [^>]*default="true"[^>]*>28800<',
+                     get("report-all-tagged")), get("report-all-tagged")
+    assert "<lifetime>" not in get("trim")
+    m.edit_config(target="running", config=vpn_config(
+        "<ike-policy><name>base-ike</name><lifetime>14400</lifetime>"
+        "</ike-policy>"))
+    for mode in (None, "trim", "report-all"):
+        assert "<lifetime>14400</lifetime>" in get(mode), (mode, get(mode))
+    assert not re.search(r'<lifetime [^>]*default=', get("report-all-tagged"))
+
+
+def test_kill_session(lab, m):
+    r, keys = lab
+    other = nclib.connect(r, keys)
+    other.lock("candidate")
+    m.kill_session(other.session_id)
+    # the killed session's lock is gone
+    wait_for(lambda: m.lock("candidate").ok, 10, "candidate lock")
+    m.unlock("candidate")
+    err = rpc_error(m.kill_session, m.session_id)
+    assert err.tag == "invalid-value", err

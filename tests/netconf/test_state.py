@@ -1,7 +1,10 @@
 """NETCONF <get>: operational state of a live tunnel (vpnd to vpnd) matches
 'show vpn connection json' and 'show vpn sa json'."""
 import json
+import os
 import subprocess
+
+import pytest
 
 from lxml import etree
 
@@ -11,6 +14,10 @@ from topo import Topo, wait_for
 
 PSK = "netconf-state-key-1"
 V = {"v": NS}
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(nclib.MODULE),
+    reason=f"the NETCONF module is not built ({nclib.MODULE})")
 
 
 def vpnd_conf(local, remote, extra=""):
