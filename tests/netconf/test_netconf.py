@@ -503,3 +503,35 @@ def test_kill_session(lab, m):
     m.unlock("candidate")
     err = rpc_error(m.kill_session, m.session_id)
     assert err.tag == "invalid-value", err
+
+
+def test_bad_requests(lab, m):
+    """Malformed or unknown content is refused; vpnd stays up."""
+    r, _ = lab
+    err = rpc_error(m.edit_config, target="running", config=vpn_config(
+        "<connection><name>base</name><no-such-leaf>1</no-such-leaf>"
+        "</connection>"))
+    assert err.tag in ("unknown-element", "invalid-value"), err
+    assert "no-such-leaf" in (err.message or ""), err.message
+    err = rpc_error(m.edit_config, target="running", config=vpn_config(
+        '<connection xmlns:nc="urn:ietf:params:xml:ns:netconf:base:1.0" '
+        'nc:operation="frobnicate"><name>base</name></connection>'))
+    # libnetconf2 refuses it while parsing the <rpc>
+    assert err.tag in ("bad-attribute", "invalid-value",
+                       "operation-failed"), err
+    assert "frobnicate" in (err.message or ""), err.message
+    err = rpc_error(m.edit_config, target="running", config=vpn_config(
+        "<connection><remote-address>192.0.2.9</remote-address>"
+        "</connection>"))  # no key
+    assert err.tag in ("missing-element", "invalid-value",
+                       "data-missing"), err
+    err = rpc_error(m.edit_config, target="running", config=vpn_config(
+        "<connection><name>base</name><state><carrier>true</carrier>"
+        "</state></connection>"))  # state is not configuration
+    assert err.tag in ("invalid-value", "unknown-element"), err
+    # a filter on an unknown namespace selects nothing
+    data = m.get_config("running", filter=(
+        "subtree", '<nothing xmlns="urn:example:none"/>')).data_xml
+    assert "<vpn" not in data, data
+    assert r.alive("vpnd")
+    assert names(cfg_xml(m), "connection") == ["base"]
