@@ -413,6 +413,7 @@ static int commit(struct nb_config *c, uint32_t sid, struct nc_error *err)
 				  .user = nb_user(sid) };
 	char errmsg[BUFSIZ] = "", comment[64];
 	uint32_t tid = 0;
+	bool cli_pending;
 	int ret;
 
 	if (nb_running_lock_check(ctx.client, ctx.user)) {
@@ -421,6 +422,13 @@ static int commit(struct nb_config *c, uint32_t sid, struct nc_error *err)
 	}
 	if (validate_yang(c, err) < 0)
 		return -1;
+	/* Does the CLI's shared candidate hold edits not committed yet (a
+	 * batch of commands being read)? */
+	cli_pending = vty_shared_candidate_config &&
+		      lyd_compare_siblings(vty_shared_candidate_config->dnode,
+					   running_config->dnode,
+					   LYD_COMPARE_FULL_RECURSION) !=
+			      LY_SUCCESS;
 	snprintf(comment, sizeof(comment), "NETCONF session %u", sid);
 	ret = nb_candidate_commit(&ctx, c, true, comment, &tid, errmsg,
 				  sizeof(errmsg));
@@ -433,9 +441,15 @@ static int commit(struct nb_config *c, uint32_t sid, struct nc_error *err)
 	 * whole after each command: bring it up to date, or the next CLI
 	 * command would undo this commit.
 	 */
-	if (ret == NB_OK && vty_shared_candidate_config)
-		nb_config_replace(vty_shared_candidate_config, running_config,
-				  true);
+	if (ret == NB_OK && vty_shared_candidate_config) {
+		if (!cli_pending)
+			nb_config_replace(vty_shared_candidate_config,
+					  running_config, true);
+		else if (nb_candidate_update(vty_shared_candidate_config) !=
+			 NB_OK)
+			zlog_warn("netconf: the CLI's pending changes could not be merged with session %u's commit",
+				  sid);
+	}
 	if (ret == NB_OK)
 		zlog_info("netconf: session %u committed transaction %u", sid,
 			  tid);
