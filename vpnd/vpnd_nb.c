@@ -95,6 +95,9 @@ const struct frr_yang_module_info vpnd_info = {
 				.apply_finish = vpn_conn_apply_finish,
 				.cli_show = vpn_conn_cli_show,
 				.cli_show_end = vpn_cli_show_sub_end,
+				.get_next = vpn_conn_get_next,
+				.get_keys = vpn_conn_get_keys,
+				.lookup_entry = vpn_conn_lookup_entry,
 			},
 		},
 		{
@@ -206,6 +209,318 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.cli_show = vpn_conn_shutdown_cli_show,
+			},
+		},
+		/* Operational state (vpnd_nb_state.c). */
+		{
+			.xpath = CONN "/state/oper-state",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/state-reason",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/last-error",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/carrier",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/dpd-timeout",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/sa-state",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/initiator",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/initiator-ikesa-spi",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/responder-ikesa-spi",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/local-address",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/remote-address",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/encapsulation-type/espencap",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/encapsulation-type/sport",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/encapsulation-type/dport",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/encryption-algorithm",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/integrity-algorithm",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/prf",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/dh-group",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/current-rekey-time",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/drop-no-sa",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/drop-unknown-spi",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/underlay/state",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/underlay/pinned",
+			.cbs = {
+				.get_elem = vpn_conn_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa",
+			.cbs = {
+				.get_next = vpn_child_sa_get_next,
+				.get_keys = vpn_child_sa_get_keys,
+				.lookup_entry = vpn_child_sa_lookup_entry,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/inbound-spi",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/outbound-spi",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/active",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/encryption-algorithm",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/integrity-algorithm",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/ext-seq-num",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/sa-lifetime-current/time",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/sa-lifetime-current/bytes",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/sa-lifetime-current/packets",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/lifetime-seconds-left",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/lifetime-bytes-left",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/in-packets",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/in-bytes",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/out-packets",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/out-bytes",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/drop-replay",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/drop-integrity",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/drop-malformed",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/ike-sa/child-sa/statistics/drop-other",
+			.cbs = {
+				.get_elem = vpn_child_sa_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/underlay/nexthop",
+			.cbs = {
+				.get_next = vpn_conn_nexthop_get_next,
+				.get_elem = vpn_conn_nexthop_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/route",
+			.cbs = {
+				.get_next = vpn_route_state_get_next,
+				.get_keys = vpn_route_state_get_keys,
+				.lookup_entry = vpn_route_state_lookup_entry,
+			},
+		},
+		{
+			.xpath = CONN "/state/route/prefix",
+			.cbs = {
+				.get_elem = vpn_route_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/route/source",
+			.cbs = {
+				.get_elem = vpn_route_state_get_elem,
+			},
+		},
+		{
+			.xpath = CONN "/state/route/installed",
+			.cbs = {
+				.get_elem = vpn_route_state_get_elem,
+			},
+		},
+		{
+			.xpath = VPN_XPATH "/number-ike-sas/total",
+			.cbs = {
+				.get_elem = vpn_number_ike_sas_get_elem,
+			},
+		},
+		{
+			.xpath = VPN_XPATH "/number-ike-sas/half-open",
+			.cbs = {
+				.get_elem = vpn_number_ike_sas_get_elem,
 			},
 		},
 		{

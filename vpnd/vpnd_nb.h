@@ -33,6 +33,29 @@ int vpn_nb_modify_noop(struct nb_cb_modify_args *args);
 int vpn_nb_destroy_noop(struct nb_cb_destroy_args *args);
 int vpn_nb_move_noop(struct nb_cb_move_args *args);
 
+/* Operational state (vpnd_nb_state.c), read from the show commands' JSON. */
+const void *vpn_conn_get_next(struct nb_cb_get_next_args *args);
+int vpn_conn_get_keys(struct nb_cb_get_keys_args *args);
+const void *vpn_conn_lookup_entry(struct nb_cb_lookup_entry_args *args);
+struct yang_data *vpn_conn_state_get_elem(struct nb_cb_get_elem_args *args);
+const void *vpn_conn_nexthop_get_next(struct nb_cb_get_next_args *args);
+struct yang_data *vpn_conn_nexthop_get_elem(struct nb_cb_get_elem_args *args);
+const void *vpn_child_sa_get_next(struct nb_cb_get_next_args *args);
+int vpn_child_sa_get_keys(struct nb_cb_get_keys_args *args);
+const void *vpn_child_sa_lookup_entry(struct nb_cb_lookup_entry_args *args);
+struct yang_data *vpn_child_sa_get_elem(struct nb_cb_get_elem_args *args);
+const void *vpn_route_state_get_next(struct nb_cb_get_next_args *args);
+int vpn_route_state_get_keys(struct nb_cb_get_keys_args *args);
+const void *vpn_route_state_lookup_entry(struct nb_cb_lookup_entry_args *args);
+struct yang_data *vpn_route_state_get_elem(struct nb_cb_get_elem_args *args);
+struct yang_data *
+vpn_number_ike_sas_get_elem(struct nb_cb_get_elem_args *args);
+
+/* 'show vpn connection NAME json' for one connection, as a new object the
+ * caller puts (vpnd_vty.c). */
+struct vpn_connection;
+struct json_object *vpn_conn_state_json(struct vpn_connection *conn);
+
 /* CLI show callbacks (vpnd_vty.c). */
 void vpn_cli_show(struct vty *vty, const struct lyd_node *dnode,
 		  bool show_defaults);

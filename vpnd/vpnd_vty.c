@@ -916,3 +916,18 @@ void vpn_vty_init(void)
 	install_element(VIEW_NODE, &show_vpn_sa_cmd);
 	install_element(ENABLE_NODE, &clear_vpn_connection_cmd);
 }
+
+/* ------------------------------------------------------------------ */
+/* Accessor for the northbound's operational state (vpnd_nb_state.c)   */
+/* ------------------------------------------------------------------ */
+
+json_object *vpn_conn_state_json(struct vpn_connection *conn)
+{
+	json_object *jconns = json_object_new_object(), *j = NULL;
+
+	show_conn_json(jconns, conn);
+	json_object_object_get_ex(jconns, conn->name, &j);
+	json_object_get(j);
+	json_object_put(jconns);
+	return j;
+}

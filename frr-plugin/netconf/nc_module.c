@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vpnd NETCONF module: the FRR side. Loaded with
+ *
+ *   vpnd -M netconf[:ARGS]        (from FRR's module directory)
+ *   vpnd -M /path/vpnd_netconf.so[:ARGS]
+ *
+ * ARGS is a comma-separated list of
+ *   port=N                 listening port (default 830)
+ *   address=ADDR           listening address (default ::, then 0.0.0.0)
+ *   host-key=FILE          SSH host private key (default
+ *                          /etc/frr/netconf/ssh_host_key)
+ *   authorized-keys=FILE   public keys allowed in, OpenSSH format
+ *                          (default /etc/frr/netconf/authorized_keys)
+ *
+ * The server runs in its own pthread; every northbound operation is a job
+ * run on the main pthread (nc_job_run_main), as FRR's gRPC module does.
+ */
+#include <zebra.h>
+
+#include <lib/version.h>
+#include <pthread.h>
+
+#include "frr_pthread.h"
+#include "hook.h"
+#include "libfrr.h"
+#include "log.h"
+#include "module.h"
+#include "thread.h"
+
+#include "netconf.h"
+
+struct nc_config nc_cfg = {
+	.address = "",
+	.port = 830,
+	.hostkey = "/etc/frr/netconf/ssh_host_key",
+	.authkeys = "/etc/frr/netconf/authorized_keys",
+};
+
+static struct thread_master *main_tm;
+static struct frr_pthread *fpt;
+static _Atomic bool stopping;
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+/* ------------------------------------------------------------------ */
+
+#define NC_LOG_FN(fn, zfn)                                                     \
+	void fn(const char *fmt, ...)                                          \
+	{                                                                      \
+		char buf[1024];                                                \
+		va_list ap;                                                    \
+                                                                               \
+		va_start(ap, fmt);                                             \
+		vsnprintf(buf, sizeof(buf), fmt, ap);                          \
+		va_end(ap);                                                    \
+		zfn("netconf: %s", buf);                                       \
+	}
+
+NC_LOG_FN(nc_log_err, zlog_err)
+NC_LOG_FN(nc_log_info, zlog_info)
+NC_LOG_FN(nc_log_debug, zlog_debug)
+
+/* ------------------------------------------------------------------ */
+/* Jobs on the main pthread                                            */
+/* ------------------------------------------------------------------ */
+
+struct job_wait {
+	struct nc_job *job;
+	pthread_mutex_t mtx;
+	pthread_cond_t cond;
+	bool done;
+};
+
+bool nc_stopping(void)
+{
+	return stopping;
+}
+
+static void job_main(struct thread *t)
+{
+	struct job_wait *w = THREAD_ARG(t);
+
+	nc_ds_run(w->job);
+	pthread_mutex_lock(&w->mtx);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mtx);
+}
+
+void nc_job_run_main(struct nc_job *job)
+{
+	struct job_wait *w;
+	bool done;
+
+	if (stopping) {
+		job->failed = true;
+		nc_error_set(&job->err, 0, NULL, "the daemon is stopping");
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	w->job = job;
+	pthread_mutex_init(&w->mtx, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	thread_add_event(main_tm, job_main, w, 0, NULL);
+
+	pthread_mutex_lock(&w->mtx);
+	while (!w->done && !stopping) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->cond, &w->mtx, &ts);
+	}
+	done = w->done;
+	pthread_mutex_unlock(&w->mtx);
+	if (!done) {
+		/* The main pthread is shutting down and will never run the
+		 * job: leave w to it (freed with the process). */
+		job->failed = true;
+		nc_error_set(&job->err, 0, NULL, "the daemon is stopping");
+		return;
+	}
+	pthread_mutex_destroy(&w->mtx);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* The server pthread                                                  */
+/* ------------------------------------------------------------------ */
+
+static void *nc_pthread_start(void *arg)
+{
+	struct frr_pthread *p = arg;
+
+	frr_pthread_set_name(p);
+	nc_srv_loop();
+	return NULL;
+}
+
+static int nc_pthread_stop(struct frr_pthread *p, void **result)
+{
+	stopping = true;
+	pthread_join(p->thread, result);
+	return 0;
+}
+
+static int nc_fini(void)
+{
+	if (!fpt)
+		return 0;
+	frr_pthread_stop(fpt, NULL);
+	frr_pthread_destroy(fpt);
+	fpt = NULL;
+	nc_srv_cleanup();
+	return 0;
+}
+
+static int nc_start(struct thread_master *tm)
+{
+	static bool started;
+	struct frr_pthread_attr attr = {
+		.start = nc_pthread_start,
+		.stop = nc_pthread_stop,
+	};
+
+	if (started)
+		return 0;
+	started = true;
+
+	if (nc_srv_prepare() < 0) {
+		zlog_err("netconf: the NETCONF server could not start");
+		return 0;
+	}
+	fpt = frr_pthread_new(&attr, "NETCONF", "netconf");
+	if (frr_pthread_run(fpt, NULL) < 0) {
+		zlog_err("netconf: cannot start the server pthread: %s",
+			 safe_strerror(errno));
+		frr_pthread_destroy(fpt);
+		fpt = NULL;
+	}
+	return 0;
+}
+
+static int nc_late_init(struct thread_master *tm)
+{
+	main_tm = tm;
+	hook_register(frr_fini, nc_fini);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Arguments                                                           */
+/* ------------------------------------------------------------------ */
+
+static int nc_parse_args(const char *args)
+{
+	char *copy, *tok, *save = NULL;
+	int ret = 0;
+
+	if (!args || !*args)
+		return 0;
+	copy = strdup(args);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(tok, '=');
+		size_t n;
+
+		if (!val) {
+			fprintf(stderr, "netconf: argument '%s' is not KEY=VALUE\n",
+				tok);
+			ret = -1;
+			continue;
+		}
+		*val++ = '\0';
+		n = strlen(val);
+		if (!strcmp(tok, "port")) {
+			char *end;
+			unsigned long p = strtoul(val, &end, 10);
+
+			if (!*val || *end || p == 0 || p > 65535) {
+				fprintf(stderr, "netconf: port: 1 to 65535\n");
+				ret = -1;
+			}
+			nc_cfg.port = p;
+		} else if (!strcmp(tok, "address") &&
+			   n < sizeof(nc_cfg.address)) {
+			strlcpy(nc_cfg.address, val, sizeof(nc_cfg.address));
+		} else if (!strcmp(tok, "host-key") &&
+			   n < sizeof(nc_cfg.hostkey)) {
+			strlcpy(nc_cfg.hostkey, val, sizeof(nc_cfg.hostkey));
+		} else if (!strcmp(tok, "authorized-keys") &&
+			   n < sizeof(nc_cfg.authkeys)) {
+			strlcpy(nc_cfg.authkeys, val, sizeof(nc_cfg.authkeys));
+		} else {
+			fprintf(stderr,
+				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys)\n",
+				tok);
+			ret = -1;
+		}
+	}
+	free(copy);
+	return ret;
+}
+
+static int nc_module_init(void)
+{
+	if (nc_parse_args(THIS_MODULE->load_args) < 0)
+		return -1;
+	hook_register(frr_late_init, nc_late_init);
+	/* Serve once the configuration file has been read. */
+	hook_register(frr_config_post, nc_start);
+	return 0;
+}
+
+FRR_MODULE_SETUP(.name = "vpnd_netconf", .version = FRR_VERSION,
+		 .description = "vpnd NETCONF server (RFC 6241 over SSH)",
+		 .init = nc_module_init, );
