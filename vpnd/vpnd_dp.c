@@ -39,6 +39,7 @@ struct vpn_dp_worker {
 };
 
 static unsigned int dp_nthreads; /* 0: default */
+static bool dp_split;
 static unsigned int dp_nworkers;
 static struct vpn_dp_worker **dp_workers;
 static atomic_uint_fast64_t dp_gp = 1;
@@ -70,6 +71,16 @@ static struct thread_master *dp_master;
 void vpn_dp_set_threads(unsigned int n)
 {
 	dp_nthreads = MIN(n, VPN_DP_MAX_THREADS);
+}
+
+void vpn_dp_set_split(bool on)
+{
+	dp_split = on;
+}
+
+bool vpn_dp_split(void)
+{
+	return dp_split;
 }
 
 unsigned int vpn_dp_threads(void)

@@ -46,6 +46,11 @@ struct vpn_dp_ep {
 void vpn_dp_set_threads(unsigned int n);
 unsigned int vpn_dp_threads(void);
 
+/* --dp-split: a tunnel's RX on another worker than its TX (default: the
+ * same worker; tunnels are spread over the workers either way). */
+void vpn_dp_set_split(bool on);
+bool vpn_dp_split(void);
+
 /* Start the workers (once; later calls do nothing). After the daemon has
  * forked. Returns -1 if no worker could be started. */
 int vpn_dp_start(struct thread_master *master);

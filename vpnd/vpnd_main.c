@@ -50,9 +50,11 @@ struct zebra_privs_t vpnd_privs = {
 };
 
 #define OPTION_DP_THREADS 1100
+#define OPTION_DP_SPLIT 1101
 
 static struct option longopts[] = {
 	{ "dp-threads", required_argument, NULL, OPTION_DP_THREADS },
+	{ "dp-split", no_argument, NULL, OPTION_DP_SPLIT },
 	{ 0 }
 };
 
@@ -118,7 +120,8 @@ int main(int argc, char **argv, char **envp)
 	frr_preinit(&vpnd_di, argc, argv);
 	frr_opt_add("", longopts,
 		    "      --dp-threads   Datapath worker threads (1-"
-		    "64; default: online CPUs, at most 8)\n");
+		    "64; default: online CPUs, at most 8)\n"
+		    "      --dp-split     A tunnel's receive side on another worker than its send side\n");
 
 	while (1) {
 		int opt = frr_getopt(argc, argv, NULL);
@@ -142,6 +145,9 @@ int main(int argc, char **argv, char **envp)
 			vpn_dp_set_threads((unsigned int)n);
 			break;
 		}
+		case OPTION_DP_SPLIT:
+			vpn_dp_set_split(true);
+			break;
 		default:
 			frr_help_exit(1);
 		}

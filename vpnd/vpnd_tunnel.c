@@ -188,7 +188,6 @@ static struct thread_master *tun_master;
 static struct vpn_spis_head spis; /* main thread only */
 static atomic_uint_fast64_t drop_unknown_spi; /* any thread */
 static unsigned int tun_count;	/* tunnels made: spreads them on workers */
-static bool dp_split = true; /* TX and RX of a tunnel on two workers */
 
 static void tsa_check_volume(struct vpn_tsa *s, bool tx);
 
@@ -305,11 +304,11 @@ struct vpn_tunnel *vpn_tunnel_new(struct vpn_connection *conn,
 	t->fd = fd;
 	strlcpy(t->ifname, ifr.ifr_name, sizeof(t->ifname));
 	atomic_init(&t->state, NULL);
-	/* Tunnels take turns on the workers; with split, a tunnel's RX runs
-	 * on the worker after its TX's. */
+	/* Tunnels take turns on the workers; with --dp-split, a tunnel's RX
+	 * runs on the worker after its TX's. */
 	n = tun_count++;
 	t->txw = vpn_dp_worker(n);
-	t->rxw = vpn_dp_worker(dp_split ? n + 1 : n);
+	t->rxw = vpn_dp_worker(vpn_dp_split() ? n + 1 : n);
 	t->tun_ep.handler = tun_tx;
 	/* Exists with carrier down until a Child SA is installed. */
 	t->carrier = true;
@@ -1229,12 +1228,8 @@ void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t)
 
 void vpn_tunnel_init(struct thread_master *master)
 {
-	const char *split = getenv("VPND_DP_SPLIT");
-
 	tun_master = master;
 	vpn_spis_init(&spis);
-	if (split)
-		dp_split = strcmp(split, "0") != 0;
 }
 
 void vpn_tunnel_terminate(void)
