@@ -50,11 +50,20 @@ struct dp_msg {
 	vpn_dp_main_fn fn;
 	uint32_t spi;
 	struct ike_addr local, remote;
+	bool pooled;
 	size_t len;
 	uint8_t data[];
 };
 
 #define DP_POST_MAX 1024 /* messages queued at most */
+
+/* Messages up to DP_POOL_DATA bytes come from a pool made at start: the
+ * workers do not allocate (larger IKE messages are malloc'ed). */
+#define DP_POOL_SIZE 256
+#define DP_POOL_DATA VPN_DP_PKT
+#define DP_POOL_STRIDE (sizeof(struct dp_msg) + DP_POOL_DATA)
+static uint8_t *pool_mem;
+static struct dp_msg *pool_free; /* under post_mtx */
 
 static pthread_mutex_t post_mtx = PTHREAD_MUTEX_INITIALIZER;
 static struct dp_msg *post_head, **post_tail = &post_head;
@@ -105,6 +114,12 @@ static void *worker_main(void *arg)
 {
 	struct vpn_dp_worker *w = arg;
 	struct epoll_event ev[VPN_DP_BATCH];
+	char name[16];
+
+	/* Named by itself, before anything else (tests count what threads
+	 * of this name allocate). */
+	snprintf(name, sizeof(name), "vpnd-dp%u", w->idx);
+	pthread_setname_np(pthread_self(), name);
 
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		int n;
@@ -160,12 +175,6 @@ static struct vpn_dp_worker *worker_new(unsigned int idx)
 		goto fail;
 	}
 	w->running = true;
-	{
-		char name[16];
-
-		snprintf(name, sizeof(name), "vpnd-dp%u", idx);
-		pthread_setname_np(w->thread, name);
-	}
 	return w;
 fail:
 	if (w->epfd >= 0)
@@ -192,6 +201,14 @@ int vpn_dp_start(struct thread_master *master)
 		return -1;
 	}
 	thread_add_read(dp_master, post_read, NULL, post_efd, &t_post);
+	pool_mem = XCALLOC(MTYPE_VPN_DP_WORKER, DP_POOL_SIZE * DP_POOL_STRIDE);
+	for (unsigned int i = 0; i < DP_POOL_SIZE; i++) {
+		struct dp_msg *m = (struct dp_msg *)(pool_mem +
+						     i * DP_POOL_STRIDE);
+
+		m->next = pool_free;
+		pool_free = m;
+	}
 
 	/* Signals go to the main thread (FRR's handlers). */
 	sigfillset(&all);
@@ -238,11 +255,14 @@ void vpn_dp_stop(void)
 	post_efd = -1;
 	while ((m = post_head)) {
 		post_head = m->next;
-		free(m);
+		if (!m->pooled)
+			free(m);
 	}
 	post_tail = &post_head;
 	post_len = 0;
 	post_signalled = false;
+	pool_free = NULL;
+	XFREE(MTYPE_VPN_DP_WORKER, pool_mem);
 }
 
 struct vpn_dp_worker *vpn_dp_worker(unsigned int i)
@@ -308,19 +328,26 @@ int vpn_dp_post(vpn_dp_main_fn fn, uint32_t spi, const struct ike_addr *local,
 		const struct ike_addr *remote, const uint8_t *data,
 		size_t len)
 {
-	struct dp_msg *m;
+	struct dp_msg *m = NULL;
 	bool signal = false;
 
 	pthread_mutex_lock(&post_mtx);
-	if (post_len >= DP_POST_MAX) {
+	if (post_len >= DP_POST_MAX || post_efd < 0) {
 		pthread_mutex_unlock(&post_mtx);
 		return -1;
+	}
+	if (len <= DP_POOL_DATA && pool_free) {
+		m = pool_free;
+		pool_free = m->next;
 	}
 	post_len++;
 	pthread_mutex_unlock(&post_mtx);
 
-	m = malloc(sizeof(*m) + len);
-	if (!m) {
+	if (m) {
+		m->pooled = true;
+	} else if (len > DP_POOL_DATA && (m = malloc(sizeof(*m) + len))) {
+		m->pooled = false;
+	} else {
 		pthread_mutex_lock(&post_mtx);
 		post_len--;
 		pthread_mutex_unlock(&post_mtx);
@@ -359,6 +386,18 @@ int vpn_dp_post(vpn_dp_main_fn fn, uint32_t spi, const struct ike_addr *local,
 	return 0;
 }
 
+static void msg_free(struct dp_msg *m)
+{
+	if (!m->pooled) {
+		free(m);
+		return;
+	}
+	pthread_mutex_lock(&post_mtx);
+	m->next = pool_free;
+	pool_free = m;
+	pthread_mutex_unlock(&post_mtx);
+}
+
 static void post_read(struct thread *t)
 {
 	struct dp_msg *list, *m;
@@ -378,7 +417,7 @@ static void post_read(struct thread *t)
 	while ((m = list)) {
 		list = m->next;
 		m->fn(m->spi, &m->local, &m->remote, m->data, m->len);
-		free(m);
+		msg_free(m);
 	}
 	thread_add_read(dp_master, post_read, NULL, post_efd, &t_post);
 }

@@ -1114,7 +1114,14 @@ void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t)
 {
 	json_object *jarr = NULL;
 	uint64_t now_ms = vpn_now_ms();
+	char local[INET6_ADDRSTRLEN] = "", remote[INET6_ADDRSTRLEN] = "";
 
+	if (t->sock) {
+		inet_ntop(t->sock->local.family, t->sock->local.addr, local,
+			  sizeof(local));
+		inet_ntop(t->sock->remote.family, t->sock->remote.addr, remote,
+			  sizeof(remote));
+	}
 	if (j) {
 		jarr = json_object_new_array();
 		json_object_string_add(j, "interface", t->ifname);
@@ -1128,6 +1135,16 @@ void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t)
 				    atomic_load(&drop_unknown_spi));
 		json_object_int_add(j, "txWorker", vpn_dp_worker_index(t->txw));
 		json_object_int_add(j, "rxWorker", vpn_dp_worker_index(t->rxw));
+		if (t->sock) {
+			json_object_string_add(j, "espLocalAddress", local);
+			json_object_int_add(j, "espLocalPort",
+					    t->sock->local.port);
+			json_object_string_add(j, "espRemoteAddress", remote);
+			json_object_int_add(j, "espRemotePort",
+					    t->sock->remote.port);
+			json_object_boolean_add(j, "espOwnSocket",
+						t->sock->fd >= 0);
+		}
 		json_object_object_add(j, "childSas", jarr);
 	} else {
 		vty_out(vty, "  Interface %s, carrier %s, datapath workers tx %u rx %u\n",
@@ -1141,6 +1158,12 @@ void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t)
 			ctr_get(&t->drop_no_sa), ctr_get(&t->drop_tun_write),
 			ctr_get(&t->drop_handoff),
 			(uint64_t)atomic_load(&drop_unknown_spi));
+		if (t->sock)
+			vty_out(vty, "  ESP %s:%u <-> %s:%u%s\n", local,
+				t->sock->local.port, remote,
+				t->sock->remote.port,
+				t->sock->fd >= 0 ? ""
+						 : " (through the shared socket)");
 	}
 	for (int i = 0; i < TUN_MAX_SA; i++) {
 		struct vpn_tsa *s = t->sa[i];
