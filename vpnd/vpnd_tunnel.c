@@ -180,8 +180,10 @@ struct vpn_tunnel {
 	ctr_t drop_tun_write;	/* RX: the TUN device refused the packet */
 	ctr_t drop_handoff;	/* main: hand-off ring full */
 
-	/* RX worker only: where a move was last reported. */
+	/* RX worker only: the move last reported, and the socket it was
+	 * reported against (not again until the socket changes). */
 	struct ike_addr moved_to;
+	const struct tun_sock *moved_from;
 };
 
 static struct thread_master *tun_master;
@@ -926,8 +928,10 @@ static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 	if (inner.seq > s->rx_top) {
 		s->rx_top = inner.seq;
 		if (st->sock && !addr_eq(remote, &st->sock->remote) &&
-		    !addr_eq(remote, &t->moved_to)) {
+		    (t->moved_from != st->sock ||
+		     !addr_eq(remote, &t->moved_to))) {
 			t->moved_to = *remote;
+			t->moved_from = st->sock;
 			vpn_dp_post(tun_peer_moved, s->spi_in, local, remote,
 				    NULL, 0);
 		}
