@@ -74,9 +74,11 @@ void vpn_dp_sync(void);
 /* Per-worker scratch memory for one batch (never shared). */
 #define VPN_DP_BATCH 64
 #define VPN_DP_PKT 2048
+#define VPN_DP_RX_MSGS 32 /* datagrams per recvmmsg(), each up to 64 KiB:
+			   * UDP GRO joins packets */
 struct vpn_dp_scratch {
-	uint8_t pkt[VPN_DP_BATCH][VPN_DP_PKT];
-	uint8_t big[65536]; /* one oversized datagram per batch */
+	uint8_t pkt[VPN_DP_BATCH][VPN_DP_PKT]; /* TX: one packet each */
+	uint8_t rx[VPN_DP_RX_MSGS][65536];
 };
 struct vpn_dp_scratch *vpn_dp_scratch(struct vpn_dp_worker *w);
 

@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -134,6 +135,7 @@ struct tun_sock {
 	struct vpn_tunnel *tun;
 	int fd;
 	struct ike_addr local, remote;
+	bool no_gso; /* TX worker only: UDP GSO refused, do without */
 };
 
 /* What the workers see of a tunnel; never changed once published. */
@@ -374,6 +376,12 @@ static struct tun_sock *sock_new(struct vpn_tunnel *t,
 	ts->local = *local;
 	ts->remote = *remote;
 	ts->fd = vpn_udp_open_connected(local, remote);
+	if (ts->fd >= 0) {
+		int on = 1;
+
+		/* joined packets (GRO) come with their size: sock_rx */
+		setsockopt(ts->fd, SOL_UDP, UDP_GRO, &on, sizeof(on));
+	}
 	if (ts->fd >= 0 && vpn_dp_watch(t->rxw, ts->fd, &ts->ep) < 0) {
 		close(ts->fd);
 		ts->fd = -1;
@@ -774,19 +782,19 @@ check:
 /* Datapath: TX worker                                                 */
 /* ------------------------------------------------------------------ */
 
-static void tun_send(struct tun_sock *ts, struct iovec *out, unsigned int n)
+/* UDP GSO (UDP_SEGMENT): a run of equal-size ESP packets leaves as one
+ * datagram that the kernel, or the NIC, cuts into packets again; over a
+ * veth it stays whole up to a receiver that asked for UDP GRO. */
+#define GSO_MAX_BYTES 65000
+#define GSO_MAX_SEGS 64
+
+/* Returns how many messages went (or were given up); fewer than n when
+ * GSO was refused (ts->no_gso is then set) or the socket is full. */
+static unsigned int tun_send_msgs(struct tun_sock *ts, struct mmsghdr *msgs,
+				  unsigned int n)
 {
-	struct mmsghdr msgs[TUN_BATCH];
 	unsigned int done = 0;
 
-	if (ts->fd < 0) {
-		vpn_udp_send_batch(&ts->local, &ts->remote, out, n);
-		return;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		msgs[i] = (struct mmsghdr){
-			.msg_hdr = { .msg_iov = &out[i], .msg_iovlen = 1 },
-		};
 	while (done < n) {
 		int r = sendmmsg(ts->fd, msgs + done, n - done, MSG_DONTWAIT);
 
@@ -796,6 +804,12 @@ static void tun_send(struct tun_sock *ts, struct iovec *out, unsigned int n)
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && (errno == EIO || errno == EINVAL) &&
+		    msgs[done].msg_hdr.msg_controllen) {
+			/* the route's device cannot take GSO: without */
+			ts->no_gso = true;
+			return done;
+		}
 		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 			/* an ICMP error reported on the connected socket
 			 * (ECONNREFUSED...): it applied to an earlier
@@ -804,6 +818,59 @@ static void tun_send(struct tun_sock *ts, struct iovec *out, unsigned int n)
 			continue;
 		}
 		break; /* socket buffer full: the rest is dropped */
+	}
+	return done;
+}
+
+static void tun_send(struct tun_sock *ts, struct iovec *out, unsigned int n)
+{
+	struct mmsghdr msgs[TUN_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cm[TUN_BATCH];
+	unsigned int nmsg = 0, done;
+
+	if (ts->fd < 0) {
+		vpn_udp_send_batch(&ts->local, &ts->remote, out, n);
+		return;
+	}
+	for (unsigned int i = 0; i < n;) {
+		size_t seg = out[i].iov_len, total = seg;
+		unsigned int j = i + 1;
+
+		/* equal sizes; a shorter one may end the run */
+		while (!ts->no_gso && j < n && j - i < GSO_MAX_SEGS &&
+		       out[j].iov_len <= seg &&
+		       total + out[j].iov_len <= GSO_MAX_BYTES) {
+			total += out[j].iov_len;
+			if (out[j++].iov_len < seg)
+				break;
+		}
+		msgs[nmsg] = (struct mmsghdr){
+			.msg_hdr = { .msg_iov = &out[i], .msg_iovlen = j - i },
+		};
+		if (j - i > 1) {
+			struct cmsghdr *c = &cm[nmsg].align;
+			uint16_t gso = (uint16_t)seg;
+
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(gso));
+			memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+			msgs[nmsg].msg_hdr.msg_control = cm[nmsg].buf;
+			msgs[nmsg].msg_hdr.msg_controllen = sizeof(cm[nmsg].buf);
+		}
+		nmsg++;
+		i = j;
+	}
+	done = tun_send_msgs(ts, msgs, nmsg);
+	if (done < nmsg && ts->no_gso && msgs[done].msg_hdr.msg_controllen) {
+		/* GSO refused just now: the rest again, one by one */
+		unsigned int off = (unsigned int)(msgs[done].msg_hdr.msg_iov -
+						  out);
+
+		tun_send(ts, out + off, n - off);
 	}
 }
 
@@ -982,7 +1049,9 @@ static void addr_from_sockaddr(struct ike_addr *a,
 	}
 }
 
-/* The tunnel's socket is readable: batches of datagrams (recvmmsg). */
+/* The tunnel's socket is readable: batches of datagrams (recvmmsg); with
+ * UDP GRO a datagram may hold several packets of gso_size bytes (the
+ * last one shorter). */
 static void sock_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 {
 	struct tun_sock *ts = container_of(ep, struct tun_sock, ep);
@@ -990,39 +1059,56 @@ static void sock_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 	struct tun_state *st =
 		atomic_load_explicit(&t->state, memory_order_acquire);
 	struct vpn_dp_scratch *sc = vpn_dp_scratch(w);
-	struct sockaddr_storage from[TUN_BATCH];
-	struct mmsghdr msgs[TUN_BATCH];
-	struct iovec iov[TUN_BATCH];
+	struct sockaddr_storage from[VPN_DP_RX_MSGS];
+	struct mmsghdr msgs[VPN_DP_RX_MSGS];
+	struct iovec iov[VPN_DP_RX_MSGS];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm[VPN_DP_RX_MSGS];
 
 	for (int round = 0; round < TUN_ROUNDS; round++) {
 		int n;
 
-		for (int i = 0; i < TUN_BATCH; i++) {
-			/* the last slot takes anything, up to 64 KiB */
-			iov[i].iov_base =
-				i == TUN_BATCH - 1 ? sc->big : sc->pkt[i];
-			iov[i].iov_len = i == TUN_BATCH - 1 ? sizeof(sc->big)
-							   : sizeof(sc->pkt[i]);
+		for (int i = 0; i < VPN_DP_RX_MSGS; i++) {
+			iov[i].iov_base = sc->rx[i];
+			iov[i].iov_len = sizeof(sc->rx[i]);
 			msgs[i].msg_hdr = (struct msghdr){
 				.msg_name = &from[i],
 				.msg_namelen = sizeof(from[i]),
 				.msg_iov = &iov[i],
 				.msg_iovlen = 1,
+				.msg_control = cm[i].buf,
+				.msg_controllen = sizeof(cm[i].buf),
 			};
 		}
-		n = recvmmsg(ts->fd, msgs, TUN_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(ts->fd, msgs, VPN_DP_RX_MSGS, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break; /* nothing, or an ICMP error (now cleared) */
 		for (int i = 0; i < n; i++) {
+			struct msghdr *mh = &msgs[i].msg_hdr;
 			struct ike_addr remote;
+			size_t len = msgs[i].msg_len, seg = len;
+			uint8_t *buf = iov[i].iov_base;
 
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			if (mh->msg_flags & MSG_TRUNC)
 				continue;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c;
+			     c = CMSG_NXTHDR(mh, c))
+				if (c->cmsg_level == SOL_UDP &&
+				    c->cmsg_type == UDP_GRO) {
+					int g;
+
+					memcpy(&g, CMSG_DATA(c), sizeof(g));
+					if (g > 0)
+						seg = (size_t)g;
+				}
 			addr_from_sockaddr(&remote, &from[i]);
-			rx_datagram(t, st, &ts->local, &remote,
-				    iov[i].iov_base, msgs[i].msg_len);
+			for (size_t off = 0; off < len; off += seg)
+				rx_datagram(t, st, &ts->local, &remote,
+					    buf + off, MIN(seg, len - off));
 		}
-		if (n < TUN_BATCH)
+		if (n < VPN_DP_RX_MSGS)
 			break;
 	}
 	/* Per batch: the inbound volume counts towards the lifetime. */

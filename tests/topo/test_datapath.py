@@ -343,6 +343,8 @@ def test_no_allocation_per_packet():
                 f"threads for {packets} packets"
 
 
+@pytest.mark.skipif(not shutil.which("nft"), reason="nft missing "
+                    "(scripts/packages/dp.txt)")
 def test_nat_port_change():
     """r2 behind a NAT that changes its port: r1's tunnel follows the
     authenticated ESP to the new port, and traffic goes on both ways."""
