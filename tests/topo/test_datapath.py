@@ -26,13 +26,14 @@ HAVE_IPERF = shutil.which("iperf3") is not None
 
 
 def conn_block(name, local, remote, ifname, extra=""):
+    """One connection of vpnd.conf."""
     return (f" connection {name}\n  local-address {local}\n"
             f"  remote-address {remote}\n  pre-shared-key {PSK}\n"
             f"  interface {ifname}\n{extra} exit\n")
 
 
-def vpnd_conf(*conns):
-    return "vpn\n" + "".join(conns) + "exit\n"
+def vpnd_conf(*conns, policies=""):
+    return "vpn\n" + policies + "".join(conns) + "exit\n"
 
 
 def sa_list(r):
@@ -118,7 +119,7 @@ class TwoTunnels:
     """r1 and r2 joined by one veth carrying two address pairs; one
     connection (and tunnel interface) per pair."""
 
-    def __init__(self, topo, extra_args=(), preload=None):
+    def __init__(self, topo, extra_args=(), preload=None, esp_lifetime=None):
         self.r1 = topo.add_router("r1")
         self.r2 = topo.add_router("r2")
         a_if, b_if = topo.add_link(self.r1, self.r2, "192.0.2.1/24",
@@ -129,12 +130,19 @@ class TwoTunnels:
             r.start("zebra", f"interface vpn0\n ip address 169.254.21.{n}/30\n"
                     f"exit\ninterface vpn1\n ip address 169.254.22.{n}/30\n"
                     "exit\n")
+        pol, use = "", ""
+        if esp_lifetime:
+            pol = (" ipsec-policy short\n  proposal aes256gcm16\n"
+                   f"  lifetime {esp_lifetime}\n exit\n")
+            use = "  ipsec-policy short\n"
         self.c1 = vpnd_conf(
-            conn_block("t0", "192.0.2.1", "192.0.2.2", "vpn0"),
-            conn_block("t1", "198.51.100.1", "198.51.100.2", "vpn1"))
+            conn_block("t0", "192.0.2.1", "192.0.2.2", "vpn0", use),
+            conn_block("t1", "198.51.100.1", "198.51.100.2", "vpn1", use),
+            policies=pol)
         self.c2 = vpnd_conf(
-            conn_block("t0", "192.0.2.2", "192.0.2.1", "vpn0"),
-            conn_block("t1", "198.51.100.2", "198.51.100.1", "vpn1"))
+            conn_block("t0", "192.0.2.2", "192.0.2.1", "vpn0", use),
+            conn_block("t1", "198.51.100.2", "198.51.100.1", "vpn1", use),
+            policies=pol)
         env = {}
         if preload:
             env = preload
@@ -411,3 +419,37 @@ table ip nat {{
         assert ok, out
         log = open(r1.log_path("vpnd")).read()
         assert "peer moved to 192.0.2.254 port 42000" in log
+
+
+def test_rekey_loses_nothing():
+    """Child SAs rekeyed every few seconds while pings flow both ways
+    through both workers' tunnels: not one is lost (make-before-break,
+    and an SA is wiped only once no worker uses it)."""
+    with Topo("dprk") as topo:
+        p = TwoTunnels(topo, extra_args=("--dp-threads", "2"),
+                       esp_lifetime=3)
+        for c in ("t0", "t1"):
+            wait_tunnel(p.r1, c)
+        for dst in ("169.254.21.2", "169.254.22.2"):
+            wait_for(lambda: ping(p.r1, dst, count=1)[0], 15, f"ping {dst}")
+        installed = open(p.r1.log_path("vpnd")).read().count(
+            "Child SA installed")
+        res = {}
+
+        def flood(dst):
+            r = subprocess.run(["ip", "netns", "exec", p.r1.ns, "ping",
+                                "-n", "-q", "-c", "400", "-i", "0.02",
+                                "-W", "2", dst], capture_output=True,
+                               text=True, timeout=60)
+            res[dst] = r.stdout
+        jobs = [threading.Thread(target=flood, args=(d,))
+                for d in ("169.254.21.2", "169.254.22.2")]
+        for j in jobs:
+            j.start()
+        for j in jobs:
+            j.join(70)
+        rekeys = open(p.r1.log_path("vpnd")).read().count(
+            "Child SA installed") - installed
+        assert rekeys >= 2, f"only {rekeys} Child SAs installed meanwhile"
+        for dst, out in res.items():
+            assert " 0% packet loss" in out, f"ping {dst}: {out}"
