@@ -9,10 +9,11 @@
  * datapath workers (vpnd_dp.c), never on the main thread:
  *
  *   TX worker  TUN read (batches of 64) -> esp_encap in place -> one
- *              sendmmsg() on the tunnel's socket
- *   RX worker  recvmmsg() on the tunnel's socket -> SPI among the
- *              tunnel's SAs -> esp_decap in place -> traffic selector
- *              check -> TUN write
+ *              sendmmsg() on the tunnel's socket, runs of equal-size
+ *              packets as one UDP GSO datagram each
+ *   RX worker  recvmmsg() on the tunnel's socket (UDP GRO) -> SPI among
+ *              the tunnel's SAs -> esp_decap in place -> traffic
+ *              selector check -> TUN write
  *
  * A tunnel's TX and RX may run on different workers (vpn_tunnel_new()
  * says which); one esp_sa is used by one of them only (outbound SA: TX,
