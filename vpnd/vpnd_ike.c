@@ -233,6 +233,50 @@ int vpn_udp_send_batch(const struct ike_addr *local,
 	return 0;
 }
 
+/* A socket of one tunnel: bound to local (port included) beside the
+ * shared socket, connected to remote, so that the kernel gives it that
+ * peer's datagrams (a connected socket outranks the shared one). */
+int vpn_udp_open_connected(const struct ike_addr *local,
+			   const struct ike_addr *remote)
+{
+	struct sockaddr_storage ss;
+	int on = 1, ret = -1;
+	int fd = socket(local->family,
+			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		goto out;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	if (local->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	setsockopt_so_recvbuf(fd, 4 * 1024 * 1024);
+	setsockopt_so_sendbuf(fd, 4 * 1024 * 1024);
+	frr_with_privs (&vpnd_privs) {
+		ret = bind(fd, (struct sockaddr *)&ss, sockaddr_from(&ss, local));
+	}
+	if (ret == 0)
+		ret = connect(fd, (struct sockaddr *)&ss,
+			      sockaddr_from(&ss, remote));
+out:
+	if (ret < 0) {
+		zlog_warn("vpnd: cannot open a connected UDP socket (%s)",
+			  safe_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* An IKE message (non-ESP marker removed) that a tunnel's socket got. */
+void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
+		   uint8_t *buf, size_t len)
+{
+	if (vpn_ike)
+		ike_input(vpn_ike, local, remote, buf, len);
+}
+
 static void sock_read(struct thread *t);
 
 static void sock_schedule(struct vpn_sock *s)

@@ -49,7 +49,7 @@ void vpn_ike_conn_clear(struct vpn_connection *conn);
 #define VPN_UDP_BATCH 64
 
 /* Send n datagrams (one iovec each) from local to remote with one
- * sendmmsg(). */
+ * sendmmsg() on the shared socket. Any thread. */
 int vpn_udp_send_batch(const struct ike_addr *local,
 		       const struct ike_addr *remote, struct iovec *pkts,
 		       unsigned int n);
@@ -58,6 +58,16 @@ int vpn_udp_send_batch(const struct ike_addr *local,
  * `marker` the 4-byte non-ESP marker is prepended (IKE on port 4500). */
 int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
 		 const uint8_t *buf, size_t len, bool marker);
+
+/* A UDP socket bound to local and connected to remote (ports included),
+ * beside the shared socket of local's port; -1 on failure (logged). */
+int vpn_udp_open_connected(const struct ike_addr *local,
+			   const struct ike_addr *remote);
+
+/* An IKE datagram (non-ESP marker removed) received on another socket
+ * than the shared ones (a tunnel's); main thread only. */
+void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
+		   uint8_t *buf, size_t len);
 
 /* A Child SA reached its volume lifetime: rekey it. */
 void vpn_ike_rekey_child(uint32_t spi_in);

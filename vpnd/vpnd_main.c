@@ -24,6 +24,7 @@
 #include "vpnd_zebra.h"
 #include "vpnd_ike.h"
 #include "vpnd_tunnel.h"
+#include "vpnd_dp.h"
 #include "crypto/crypto.h"
 
 #define VPND_VTY_PORT 2630
@@ -48,7 +49,14 @@ struct zebra_privs_t vpnd_privs = {
 	.cap_num_i = 0,
 };
 
-static struct option longopts[] = { { 0 } };
+#define OPTION_DP_THREADS 1100
+#define OPTION_DP_SPLIT 1101
+
+static struct option longopts[] = {
+	{ "dp-threads", required_argument, NULL, OPTION_DP_THREADS },
+	{ "dp-split", no_argument, NULL, OPTION_DP_SPLIT },
+	{ 0 }
+};
 
 struct thread_master *master;
 
@@ -110,7 +118,10 @@ FRR_DAEMON_INFO(vpnd, VPND,
 int main(int argc, char **argv, char **envp)
 {
 	frr_preinit(&vpnd_di, argc, argv);
-	frr_opt_add("", longopts, "");
+	frr_opt_add("", longopts,
+		    "      --dp-threads   Datapath worker threads (1-"
+		    "64; default: online CPUs, at most 8)\n"
+		    "      --dp-split     A tunnel's receive side on another worker than its send side\n");
 
 	while (1) {
 		int opt = frr_getopt(argc, argv, NULL);
@@ -119,6 +130,23 @@ int main(int argc, char **argv, char **envp)
 			break;
 		switch (opt) {
 		case 0:
+			break;
+		case OPTION_DP_THREADS: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*optarg == '\0' || *end || n < 1 ||
+			    n > VPN_DP_MAX_THREADS) {
+				fprintf(stderr,
+					"vpnd: --dp-threads takes a number from 1 to %d\n",
+					VPN_DP_MAX_THREADS);
+				exit(1);
+			}
+			vpn_dp_set_threads((unsigned int)n);
+			break;
+		}
+		case OPTION_DP_SPLIT:
+			vpn_dp_set_split(true);
 			break;
 		default:
 			frr_help_exit(1);

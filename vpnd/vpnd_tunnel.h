@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vpnd: tunnel interfaces and the ESP datapath between them and the UDP
- * socket: one TUN device per connection, created when the connection names
- * an interface and kept (carrier down) while no Child SA is installed.
+ * sockets: one TUN device per connection, created when the connection
+ * names an interface and kept (carrier down) while no Child SA is
+ * installed. Packets are carried by the datapath worker threads
+ * (vpnd_dp.h); every function here is for the main thread.
  */
 #ifndef VPND_TUNNEL_H
 #define VPND_TUNNEL_H
@@ -37,7 +39,8 @@ int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in);
 /* An inbound SPI not in use by any SA. */
 uint32_t vpn_tunnel_alloc_spi(void);
 
-/* ESP in UDP arrived on port 4500. */
+/* ESP in UDP arrived on the shared port 4500 socket: handed to the RX
+ * worker of the tunnel that owns the SPI (or counted as unknown). */
 void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 		   uint8_t *buf, size_t len);
 

@@ -17,7 +17,8 @@ ctx fields: topo, a, b (tests/lib/topo.Router; a initiates), a_if, b_if
 (the veth), under_a, under_b (veth addresses, 192.0.2.1/2), inner_a,
 inner_b (already on lo in a and b), ts_a, ts_b (the /24s around them),
 psk (random, never print it), ike, esp (proposal strings, same as the
-strongSwan case), vpnd (binary), timeout (seconds allowed to pass traffic),
+strongSwan case), vpnd (binary), vpnd_args (extra vpnd options, from
+--vpnd-args), timeout (seconds allowed to pass traffic),
 notes (dict: notes["vpnd"] is printed next to the figure), ping_ok(router,
 src, dst).
 """
@@ -69,7 +70,8 @@ def _wait(pred, timeout, interval=0.2):
 def up(ctx):
     for side, r in (("b", ctx.b), ("a", ctx.a)):
         r.start("zebra", "")
-        r.start("vpnd", conf(ctx, side))
+        r.start("vpnd", conf(ctx, side),
+                extra=getattr(ctx, "vpnd_args", ()))
     for r in (ctx.a, ctx.b):
         if not _wait(lambda r=r: IFNAME in r.exec(["ip", "-o", "link"]),
                      ctx.timeout):
@@ -88,7 +90,24 @@ def up(ctx):
         raise ctx.Unavailable(
             f"no traffic through vpnd within {ctx.timeout:.0f}s "
             f"(logs: {ctx.a.log_path('vpnd')}, {ctx.b.log_path('vpnd')})")
+    ctx.notes["vpnd"] = _workers_note(ctx)
     return ctx.inner_a, ctx.inner_b
+
+
+def _workers_note(ctx):
+    """Which datapath workers carry the tunnel on each side."""
+    import json
+    parts = []
+    for r in (ctx.a, ctx.b):
+        try:
+            sas = json.loads(r.cmd("vpnd", "show vpn sa json"))["ikeSas"]
+            s = next(s for s in sas if "txWorker" in s)
+            parts.append(f"{r.name}: tx worker {s['txWorker']}, "
+                         f"rx worker {s['rxWorker']}")
+        except Exception:  # noqa: BLE001 - a note only
+            continue
+    args = " ".join(getattr(ctx, "vpnd_args", ())) or "default options"
+    return f"[{args}] " + "; ".join(parts)
 
 
 def down(ctx):
