@@ -998,6 +998,11 @@ struct show_ctx {
 	json_object *jconn;
 };
 
+static bool sa_owns_child(uint32_t spi_in, const void *sa)
+{
+	return ike_sa_has_child(sa, spi_in);
+}
+
 static void show_sa_cb(struct ike_sa *sa, void *arg)
 {
 	struct show_ctx *c = arg;
@@ -1045,7 +1050,7 @@ static void show_sa_cb(struct ike_sa *sa, void *arg)
 			json_object_int_add(j, "rekeySeconds", rekey_s);
 		}
 		if (rt->tun)
-			vpn_tunnel_show(c->vty, j, rt->tun);
+			vpn_tunnel_show(c->vty, j, rt->tun, sa_owns_child, sa);
 		if (c->jconn)
 			json_object_object_add(c->jconn, "ikeSa", j);
 		else
@@ -1067,7 +1072,7 @@ static void show_sa_cb(struct ike_sa *sa, void *arg)
 			tname(VPN_TT_PRF, st.prf, 0),
 			tname(VPN_TT_DH, st.dh, 0), rekey_s);
 	if (rt->tun)
-		vpn_tunnel_show(c->vty, NULL, rt->tun);
+		vpn_tunnel_show(c->vty, NULL, rt->tun, sa_owns_child, sa);
 }
 
 void vpn_ike_show_sa(struct vty *vty, json_object *json)

@@ -1201,7 +1201,9 @@ void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 /* show                                                                */
 /* ------------------------------------------------------------------ */
 
-void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t)
+void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t,
+		     bool (*keep)(uint32_t spi_in, const void *arg),
+		     const void *arg)
 {
 	json_object *jarr = NULL;
 	uint64_t now_ms = vpn_now_ms();
@@ -1262,7 +1264,7 @@ void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t)
 		uint64_t in_p, in_b, out_p, out_b, used, d_other;
 		long age, left;
 
-		if (!s)
+		if (!s || (keep && !keep(s->spi_in, arg)))
 			continue;
 		te = (struct vpn_transform){ VPN_TT_ENCR, s->encr, s->keybits };
 		ti = (struct vpn_transform){ VPN_TT_INTEG, s->integ, 0 };

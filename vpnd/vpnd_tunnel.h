@@ -45,6 +45,10 @@ void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 		   uint8_t *buf, size_t len);
 
 /* Counters and SAs for show commands (json: add to j). */
-void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t);
+/* Counters and SAs for show commands (json: add to j); with `keep`, only
+ * the SAs whose inbound SPI it accepts (those of one IKE SA). */
+void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t,
+		     bool (*keep)(uint32_t spi_in, const void *arg),
+		     const void *arg);
 
 #endif /* VPND_TUNNEL_H */

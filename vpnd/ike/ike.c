@@ -1044,6 +1044,11 @@ static struct ike_child *child_by_spi_in(struct ike_sa *sa, uint32_t spi_in)
 	return NULL;
 }
 
+bool ike_sa_has_child(const struct ike_sa *sa, uint32_t spi_in)
+{
+	return child_by_spi_in((struct ike_sa *)sa, spi_in) != NULL;
+}
+
 /* The newest Child SA not already replaced. */
 static struct ike_child *child_current(struct ike_sa *sa)
 {

@@ -184,6 +184,8 @@ struct ike_sa_status {
 };
 void ike_sa_get_status(const struct ike_sa *sa, struct ike_sa_status *st);
 struct ike_conn *ike_sa_conn(const struct ike_sa *sa);
+/* Does the IKE SA own the Child SA with this inbound SPI? */
+bool ike_sa_has_child(const struct ike_sa *sa, uint32_t spi_in);
 const char *ike_sa_state_str(enum ike_sa_state st);
 
 /* Identity helpers: "1.2.3.4", "2001:db8::1" -> IP; "keyid:xx" -> KEY_ID;
