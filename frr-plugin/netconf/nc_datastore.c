@@ -645,34 +645,34 @@ static int job_validate(struct nc_job *job)
 	return ret;
 }
 
+/* lock-denied, naming the session that holds the lock (0: not NETCONF). */
+static int lock_denied(struct nc_error *err, uint32_t holder, const char *msg)
+{
+	nc_error_set(err, NC_ERR_LOCK_DENIED, NULL, msg);
+	err->type = NC_ERR_TYPE_PROT;
+	err->has_sid = true;
+	err->sid = holder;
+	return -1;
+}
+
 static int job_lock(struct nc_job *job)
 {
 	struct nc_error *err = &job->err;
 
 	if (job->target == NC_DS_RUNNING) {
-		if (nb_running_lock(NB_CLIENT_NETCONF, nb_user(job->sid))) {
-			nc_error_set(err, NC_ERR_LOCK_DENIED, NULL,
-				     running_lock_sid
-					     ? "running is locked by another NETCONF session"
-					     : "running is locked by another client (CLI)");
-			err->type = NC_ERR_TYPE_PROT;
-			err->has_sid = true;
-			err->sid = running_lock_sid;
-			return -1;
-		}
+		if (nb_running_lock(NB_CLIENT_NETCONF, nb_user(job->sid)))
+			return lock_denied(err, running_lock_sid,
+					   running_lock_sid
+						   ? "running is locked by another NETCONF session"
+						   : "running is locked by another client (CLI)");
 		running_lock_sid = job->sid;
 		return 0;
 	}
-	if (cand_lock_sid || njournal) {
-		nc_error_set(err, NC_ERR_LOCK_DENIED, NULL,
-			     cand_lock_sid
-				     ? "candidate is locked by another NETCONF session"
-				     : "candidate has changes not committed yet");
-		err->type = NC_ERR_TYPE_PROT;
-		err->has_sid = true;
-		err->sid = cand_lock_sid;
-		return -1;
-	}
+	if (cand_lock_sid || njournal)
+		return lock_denied(err, cand_lock_sid,
+				   cand_lock_sid
+					   ? "candidate is locked by another NETCONF session"
+					   : "candidate has changes not committed yet");
 	cand_lock_sid = job->sid;
 	return 0;
 }
