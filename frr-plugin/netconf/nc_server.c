@@ -669,48 +669,44 @@ static struct nc_server_reply *op_edit(struct lyd_node *rpc, uint32_t sid)
 	return reply;
 }
 
+/* copy-config and validate: <source> is a datastore or an inline
+ * <config>, then the job runs on the main thread. */
+static struct nc_server_reply *run_from_source(struct lyd_node *rpc,
+					       struct nc_job *job)
+{
+	struct nc_server_reply *reply;
+
+	job->source = datastore(rpc, "source");
+	if (job->source == NC_DS_NONE)
+		return reply_msg(NC_ERR_INVALID_VALUE, NULL,
+				 "source: running, candidate or config");
+	if (job->source == NC_DS_CONFIG) {
+		job->edit = config_edit(child(child(rpc, "source"), "config"),
+					EOP_MERGE, true, &job->err);
+		if (!job->edit)
+			return reply_error(&job->err);
+	}
+	reply = run_job(job);
+	nc_edit_free(job->edit);
+	return reply;
+}
+
 static struct nc_server_reply *op_copy(struct lyd_node *rpc, uint32_t sid)
 {
 	struct nc_job job = { .type = J_COPY, .sid = sid };
-	struct nc_server_reply *reply;
 
 	job.target = datastore(rpc, "target");
-	job.source = datastore(rpc, "source");
 	if (job.target != NC_DS_RUNNING && job.target != NC_DS_CANDIDATE)
 		return reply_msg(NC_ERR_INVALID_VALUE, NULL,
 				 "target: running or candidate");
-	if (job.source == NC_DS_NONE)
-		return reply_msg(NC_ERR_INVALID_VALUE, NULL,
-				 "source: running, candidate or config");
-	if (job.source == NC_DS_CONFIG) {
-		job.edit = config_edit(child(child(rpc, "source"), "config"),
-				       EOP_MERGE, true, &job.err);
-		if (!job.edit)
-			return reply_error(&job.err);
-	}
-	reply = run_job(&job);
-	nc_edit_free(job.edit);
-	return reply;
+	return run_from_source(rpc, &job);
 }
 
 static struct nc_server_reply *op_validate(struct lyd_node *rpc, uint32_t sid)
 {
 	struct nc_job job = { .type = J_VALIDATE, .sid = sid };
-	struct nc_server_reply *reply;
 
-	job.source = datastore(rpc, "source");
-	if (job.source == NC_DS_NONE)
-		return reply_msg(NC_ERR_INVALID_VALUE, NULL,
-				 "source: running, candidate or config");
-	if (job.source == NC_DS_CONFIG) {
-		job.edit = config_edit(child(child(rpc, "source"), "config"),
-				       EOP_MERGE, true, &job.err);
-		if (!job.edit)
-			return reply_error(&job.err);
-	}
-	reply = run_job(&job);
-	nc_edit_free(job.edit);
-	return reply;
+	return run_from_source(rpc, &job);
 }
 
 static struct nc_server_reply *op_target(struct lyd_node *rpc, uint32_t sid,
