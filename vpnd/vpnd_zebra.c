@@ -642,24 +642,6 @@ static int vpn_if_addr(ZAPI_CALLBACK_ARGS)
 	return 0;
 }
 
-bool vpn_zebra_local_address_present(const struct vpn_connection *conn)
-{
-	struct vrf *vrf = vrf_lookup_by_id(VRF_DEFAULT);
-	struct interface *ifp;
-
-	if (!conn->has_local || !vrf || !zebra_up())
-		return true;
-	FOR_ALL_INTERFACES (vrf, ifp) {
-		struct connected *ifc;
-		struct listnode *node;
-
-		for (ALL_LIST_ELEMENTS_RO(ifp->connected, node, ifc))
-			if (addr_is(ifc->address, &conn->local))
-				return true;
-	}
-	return false;
-}
-
 /* ------------------------------------------------------------------ */
 /* zclient                                                             */
 /* ------------------------------------------------------------------ */

@@ -28,8 +28,6 @@ void vpn_zebra_set_ts(struct vpn_connection *conn, const struct prefix *ts,
 		      unsigned int n);
 /* zebra says no underlay route reaches the remote-address. */
 bool vpn_zebra_underlay_lost(struct vpn_connection *conn);
-/* The local-address is on an interface (true when unknown). */
-bool vpn_zebra_local_address_present(const struct vpn_connection *conn);
 /* Underlay and routes for 'show vpn connection' (json: add to j). */
 void vpn_zebra_show_conn(struct vty *vty, json_object *j,
 			 struct vpn_connection *conn);
