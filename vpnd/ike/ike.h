@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "ike/message.h"
 #include "ike/proposal.h"
@@ -36,6 +38,27 @@ struct ike_addr {
 	uint8_t addr[16];
 	uint16_t port;
 };
+
+/* Bytes of addr in use: 4 for AF_INET, else 16. */
+static inline size_t ike_addr_len(const struct ike_addr *a)
+{
+	return a->family == AF_INET ? 4 : 16;
+}
+
+/* Same family and address (ports not compared). */
+static inline bool ike_addr_same_ip(const struct ike_addr *a,
+				    const struct ike_addr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->addr, b->addr, ike_addr_len(a)) == 0;
+}
+
+/* Same family, address and port. */
+static inline bool ike_addr_eq(const struct ike_addr *a,
+			       const struct ike_addr *b)
+{
+	return ike_addr_same_ip(a, b) && a->port == b->port;
+}
 
 /* One connection's configuration, owned by the host. */
 struct ike_conn {
