@@ -21,255 +21,24 @@
 #include "vpnd_ike.h"
 #include "vpnd_tunnel.h"
 #include "vpnd_zebra.h"
+#include "vpnd_udp.h"
+#include "vpnd_util.h"
 
 DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
 
-extern struct zebra_privs_t vpnd_privs;
-
-struct vpn_sock {
-	int fd;
-	int family;
-	uint16_t port;
-	struct thread *t_read;
-};
-
 static struct thread_master *vpn_master;
 static struct ike_engine *vpn_ike;
-static struct vpn_sock socks[4] = {
-	{ -1, AF_INET, IKE_PORT },
-	{ -1, AF_INET, IKE_NATT_PORT },
-	{ -1, AF_INET6, IKE_PORT },
-	{ -1, AF_INET6, IKE_NATT_PORT },
-};
 static struct thread *t_tick;
 
 #define RETRY_MIN_S 2
 #define RETRY_MAX_S 30
 
 /* ------------------------------------------------------------------ */
-/* Addresses                                                           */
+/* Engine host callbacks                                               */
 /* ------------------------------------------------------------------ */
 
-static void ike_addr_from_ipaddr(struct ike_addr *a, const struct ipaddr *ip)
-{
-	memset(a, 0, sizeof(*a));
-	if (IS_IPADDR_V4(ip)) {
-		a->family = AF_INET;
-		memcpy(a->addr, &ip->ipaddr_v4, 4);
-	} else {
-		a->family = AF_INET6;
-		memcpy(a->addr, &ip->ipaddr_v6, 16);
-	}
-}
-
-static socklen_t sockaddr_from(struct sockaddr_storage *ss,
-			       const struct ike_addr *a)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(a->port);
-		memcpy(&s->sin_addr, a->addr, 4);
-		return sizeof(*s);
-	}
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(a->port);
-	memcpy(&s6->sin6_addr, a->addr, 16);
-	return sizeof(*s6);
-}
-
-static void ike_addr_from_sockaddr(struct ike_addr *a,
-				   const struct sockaddr_storage *ss)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		a->family = AF_INET;
-		a->port = ntohs(s->sin_port);
-		memcpy(a->addr, &s->sin_addr, 4);
-	} else {
-		const struct sockaddr_in6 *s6 =
-			(const struct sockaddr_in6 *)ss;
-
-		a->family = AF_INET6;
-		a->port = ntohs(s6->sin6_port);
-		memcpy(a->addr, &s6->sin6_addr, 16);
-	}
-}
-
-/* The source address the kernel would use towards `remote`. */
-static int source_for(const struct ike_addr *remote, struct ike_addr *local)
-{
-	struct sockaddr_storage ss, me;
-	socklen_t len = sockaddr_from(&ss, remote), mlen = sizeof(me);
-	int fd = socket(remote->family, SOCK_DGRAM, 0);
-	int ret = -1;
-
-	if (fd < 0)
-		return -1;
-	((struct sockaddr_in *)&ss)->sin_port = htons(IKE_PORT);
-	if (connect(fd, (struct sockaddr *)&ss, len) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&me, &mlen) == 0) {
-		ike_addr_from_sockaddr(local, &me);
-		ret = 0;
-	}
-	close(fd);
-	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/* Sockets                                                             */
-/* ------------------------------------------------------------------ */
-
-static struct vpn_sock *sock_for(uint8_t family, uint16_t port)
-{
-	for (size_t i = 0; i < array_size(socks); i++)
-		if (socks[i].family == family && socks[i].port == port &&
-		    socks[i].fd >= 0)
-			return &socks[i];
-	return NULL;
-}
-
-/* Control message choosing the source address: the connection's own. */
-static void pktinfo_set(struct msghdr *msg, void *cbuf, size_t cbuflen,
-			const struct ike_addr *local)
-{
-	struct cmsghdr *cm;
-
-	memset(cbuf, 0, cbuflen);
-	msg->msg_control = cbuf;
-	if (local->family == AF_INET) {
-		struct in_pktinfo *pi;
-
-		msg->msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(msg);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi_spec_dst, local->addr, 4);
-	} else {
-		struct in6_pktinfo *pi;
-
-		msg->msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(msg);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi6_addr, local->addr, 16);
-	}
-}
-
-int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
-		 const uint8_t *buf, size_t len, bool marker)
-{
-	struct vpn_sock *s = sock_for(remote->family, local->port);
-	static const uint8_t zero[4];
-	struct sockaddr_storage to;
-	struct iovec iov[2];
-	struct msghdr msg = {};
-	union {
-		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf;
-	int n = 0;
-
-	if (!s)
-		return -1;
-	if (marker)
-		iov[n++] = (struct iovec){ (void *)zero, 4 };
-	iov[n++] = (struct iovec){ (void *)buf, len };
-	msg.msg_name = &to;
-	msg.msg_namelen = sockaddr_from(&to, remote);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = n;
-	pktinfo_set(&msg, &cbuf, sizeof(cbuf), local);
-	return sendmsg(s->fd, &msg, MSG_DONTWAIT) < 0 ? -1 : 0;
-}
-
-/* Send `n` datagrams from local to remote in one system call. */
-int vpn_udp_send_batch(const struct ike_addr *local,
-		       const struct ike_addr *remote, struct iovec *pkts,
-		       unsigned int n)
-{
-	struct vpn_sock *s = sock_for(remote->family, local->port);
-	struct mmsghdr msgs[VPN_UDP_BATCH];
-	struct sockaddr_storage to;
-	socklen_t tolen;
-	union {
-		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf;
-	struct msghdr proto = {};
-	unsigned int done = 0;
-
-	if (!s || n == 0)
-		return -1;
-	tolen = sockaddr_from(&to, remote);
-	pktinfo_set(&proto, &cbuf, sizeof(cbuf), local);
-	if (n > VPN_UDP_BATCH)
-		n = VPN_UDP_BATCH;
-	for (unsigned int i = 0; i < n; i++) {
-		msgs[i].msg_hdr = proto;
-		msgs[i].msg_hdr.msg_name = &to;
-		msgs[i].msg_hdr.msg_namelen = tolen;
-		msgs[i].msg_hdr.msg_iov = &pkts[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_len = 0;
-	}
-	while (done < n) {
-		int r = sendmmsg(s->fd, msgs + done, n - done, MSG_DONTWAIT);
-
-		if (r <= 0)
-			return -1; /* socket full: the rest is dropped */
-		done += (unsigned int)r;
-	}
-	return 0;
-}
-
-/* A socket of one tunnel: bound to local (port included) beside the
- * shared socket, connected to remote, so that the kernel gives it that
- * peer's datagrams (a connected socket outranks the shared one). */
-int vpn_udp_open_connected(const struct ike_addr *local,
-			   const struct ike_addr *remote)
-{
-	struct sockaddr_storage ss;
-	int on = 1, ret = -1;
-	int fd = socket(local->family,
-			SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		goto out;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
-	if (local->family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	setsockopt_so_recvbuf(fd, 4 * 1024 * 1024);
-	setsockopt_so_sendbuf(fd, 4 * 1024 * 1024);
-	frr_with_privs (&vpnd_privs) {
-		ret = bind(fd, (struct sockaddr *)&ss, sockaddr_from(&ss, local));
-	}
-	if (ret == 0)
-		ret = connect(fd, (struct sockaddr *)&ss,
-			      sockaddr_from(&ss, remote));
-out:
-	if (ret < 0) {
-		zlog_warn("vpnd: cannot open a connected UDP socket (%s)",
-			  safe_strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* An IKE message (non-ESP marker removed) that a tunnel's socket got. */
+/* The IKE receiver of the UDP layer: every IKE datagram, whichever
+ * socket it came on. */
 void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
 		   uint8_t *buf, size_t len)
 {
@@ -277,148 +46,11 @@ void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
 		ike_input(vpn_ike, local, remote, buf, len);
 }
 
-static void sock_read(struct thread *t);
-
-static void sock_schedule(struct vpn_sock *s)
-{
-	thread_add_read(vpn_master, sock_read, s, s->fd, &s->t_read);
-}
-
-static void sock_dispatch(struct vpn_sock *s, struct msghdr *msg,
-			  uint8_t *buf, size_t n)
-{
-	struct ike_addr local = { .family = s->family, .port = s->port },
-			remote;
-
-	ike_addr_from_sockaddr(&remote, msg->msg_name);
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm;
-	     cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
-			memcpy(local.addr,
-			       &((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr,
-			       4);
-		else if (cm->cmsg_level == IPPROTO_IPV6 &&
-			 cm->cmsg_type == IPV6_PKTINFO)
-			memcpy(local.addr,
-			       &((struct in6_pktinfo *)CMSG_DATA(cm))
-					->ipi6_addr,
-			       16);
-	}
-	if (s->port == IKE_NATT_PORT) {
-		if (n == 1 && buf[0] == 0xff)
-			return; /* NAT keepalive */
-		if (n >= 4 && !buf[0] && !buf[1] && !buf[2] && !buf[3])
-			ike_input(vpn_ike, &local, &remote, buf + 4, n - 4);
-		else if (n >= 8)
-			vpn_esp_input(&local, &remote, buf, n);
-		return;
-	}
-	ike_input(vpn_ike, &local, &remote, buf, n);
-}
-
-/* Receive batches of datagrams (recvmmsg) per wake-up. */
-static void sock_read(struct thread *t)
-{
-	struct vpn_sock *s = THREAD_ARG(t);
-	static uint8_t bufs[VPN_UDP_BATCH][2048];
-	static uint8_t big[65536];
-	static struct sockaddr_storage from[VPN_UDP_BATCH];
-	static union {
-		char v4[CMSG_SPACE(sizeof(struct in_pktinfo))];
-		char v6[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf[VPN_UDP_BATCH];
-	struct mmsghdr msgs[VPN_UDP_BATCH];
-	struct iovec iov[VPN_UDP_BATCH];
-
-	for (int round = 0; round < 4; round++) {
-		int n;
-
-		for (int i = 0; i < VPN_UDP_BATCH; i++) {
-			/* the last slot takes anything, up to 64 KiB */
-			iov[i].iov_base = i == VPN_UDP_BATCH - 1 ? big : bufs[i];
-			iov[i].iov_len = i == VPN_UDP_BATCH - 1
-						 ? sizeof(big)
-						 : sizeof(bufs[i]);
-			msgs[i].msg_hdr = (struct msghdr){
-				.msg_name = &from[i],
-				.msg_namelen = sizeof(from[i]),
-				.msg_iov = &iov[i],
-				.msg_iovlen = 1,
-				.msg_control = &cbuf[i],
-				.msg_controllen = sizeof(cbuf[i]),
-			};
-		}
-		n = recvmmsg(s->fd, msgs, VPN_UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-				continue;
-			sock_dispatch(s, &msgs[i].msg_hdr, iov[i].iov_base,
-				      msgs[i].msg_len);
-		}
-		if (n < VPN_UDP_BATCH)
-			break;
-	}
-	sock_schedule(s);
-}
-
-static void sock_open(struct vpn_sock *s)
-{
-	struct sockaddr_storage ss;
-	struct ike_addr any = { .family = s->family, .port = s->port };
-	int on = 1;
-
-	s->fd = socket(s->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
-	if (s->fd < 0) {
-		zlog_warn("vpnd: cannot open UDP socket (%s)",
-			  safe_strerror(errno));
-		return;
-	}
-	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (s->family == AF_INET) {
-		setsockopt(s->fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
-	} else {
-		setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-		setsockopt(s->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
-			   sizeof(on));
-	}
-	/* Large buffers: the datapath shares the 4500 socket. */
-	setsockopt_so_recvbuf(s->fd, 4 * 1024 * 1024);
-	setsockopt_so_sendbuf(s->fd, 4 * 1024 * 1024);
-	frr_with_privs (&vpnd_privs) {
-		if (bind(s->fd, (struct sockaddr *)&ss,
-			 sockaddr_from(&ss, &any)) < 0) {
-			zlog_warn("vpnd: cannot bind UDP port %u for %s (%s)",
-				  s->port, s->family == AF_INET ? "IPv4"
-								: "IPv6",
-				  safe_strerror(errno));
-			close(s->fd);
-			s->fd = -1;
-		}
-	}
-	if (s->fd >= 0)
-		sock_schedule(s);
-}
-
-/* ------------------------------------------------------------------ */
-/* Engine host callbacks                                               */
-/* ------------------------------------------------------------------ */
-
 static void h_send(void *host, const struct ike_addr *local,
 		   const struct ike_addr *remote, const uint8_t *buf,
 		   size_t len)
 {
 	vpn_udp_send(local, remote, buf, len, local->port == IKE_NATT_PORT);
-}
-
-uint64_t vpn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static uint64_t h_now(void *host)
@@ -669,7 +301,7 @@ static void conn_initiate(struct vpn_conn_rt *rt)
 		return;
 	}
 	if (!rt->conn->has_local &&
-	    source_for(&rt->ike.remote, &rt->ike.local) < 0) {
+	    vpn_udp_source_for(&rt->ike.remote, &rt->ike.local) < 0) {
 		strlcpy(rt->last_error, "no route to remote-address",
 			sizeof(rt->last_error));
 		thread_add_timer(vpn_master, retry_cb, rt, rt->retry_s,
@@ -728,9 +360,9 @@ static bool conn_build(struct vpn_connection *conn, struct ike_conn *ic,
 		*why = "ipsec-policy has no proposals";
 		return false;
 	}
-	ike_addr_from_ipaddr(&ic->remote, &conn->remote);
+	vpn_addr_from_ipaddr(&ic->remote, &conn->remote);
 	if (conn->has_local)
-		ike_addr_from_ipaddr(&ic->local, &conn->local);
+		vpn_addr_from_ipaddr(&ic->local, &conn->local);
 	else
 		ic->local.family = ic->remote.family;
 	if (conn->local_id[0] &&
@@ -957,8 +589,8 @@ void vpn_ike_init(struct thread_master *master)
 {
 	vpn_master = master;
 	vpn_ike = ike_engine_new(&vpn_ike_ops, NULL);
-	for (size_t i = 0; i < array_size(socks); i++)
-		sock_open(&socks[i]);
+	vpn_udp_init(master);
+	vpn_udp_set_ike_receiver(vpn_ike_input);
 	thread_add_timer_msec(master, tick_cb, NULL, 100, &t_tick);
 }
 
@@ -969,12 +601,7 @@ void vpn_ike_terminate(void)
 	frr_each (vpn_conns, &vpn.conns, conn)
 		vpn_ike_conn_delete(conn);
 	thread_cancel(&t_tick);
-	for (size_t i = 0; i < array_size(socks); i++) {
-		thread_cancel(&socks[i].t_read);
-		if (socks[i].fd >= 0)
-			close(socks[i].fd);
-		socks[i].fd = -1;
-	}
+	vpn_udp_terminate();
 	if (vpn_ike)
 		ike_engine_free(vpn_ike);
 	vpn_ike = NULL;

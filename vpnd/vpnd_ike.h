@@ -46,24 +46,6 @@ void vpn_ike_local_address_up(struct vpn_connection *conn);
 /* 'clear vpn connection NAME': drop its SAs and start again. */
 void vpn_ike_conn_clear(struct vpn_connection *conn);
 
-#define VPN_UDP_BATCH 64
-
-/* Send n datagrams (one iovec each) from local to remote with one
- * sendmmsg() on the shared socket. Any thread. */
-int vpn_udp_send_batch(const struct ike_addr *local,
-		       const struct ike_addr *remote, struct iovec *pkts,
-		       unsigned int n);
-
-/* Send a UDP datagram from local to remote (ports included); with
- * `marker` the 4-byte non-ESP marker is prepended (IKE on port 4500). */
-int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,
-		 const uint8_t *buf, size_t len, bool marker);
-
-/* A UDP socket bound to local and connected to remote (ports included),
- * beside the shared socket of local's port; -1 on failure (logged). */
-int vpn_udp_open_connected(const struct ike_addr *local,
-			   const struct ike_addr *remote);
-
 /* An IKE datagram (non-ESP marker removed) received on another socket
  * than the shared ones (a tunnel's); main thread only. */
 void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
@@ -71,9 +53,6 @@ void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
 
 /* A Child SA reached its volume lifetime: rekey it. */
 void vpn_ike_rekey_child(uint32_t spi_in);
-
-/* Monotonic clock in milliseconds (the IKE engine's time). */
-uint64_t vpn_now_ms(void);
 
 /* 'show vpn sa [json]'. */
 void vpn_ike_show_sa(struct vty *vty, json_object *json);

@@ -52,13 +52,13 @@
 #include "vpnd_dp.h"
 #include "vpnd_ike.h"
 #include "vpnd_tunnel.h"
+#include "vpnd_udp.h"
+#include "vpnd_util.h"
 #include "esp/esp.h"
 
 DEFINE_MTYPE_STATIC(VPND, VPN_TUNNEL, "VPN tunnel");
 DEFINE_MTYPE_STATIC(VPND, VPN_ESP_SA, "VPN ESP SA");
 DEFINE_MTYPE_STATIC(VPND, VPN_TUN_STATE, "VPN tunnel datapath state");
-
-extern struct zebra_privs_t vpnd_privs;
 
 #define TUN_MAX_SA 4
 #define TUN_BATCH VPN_DP_BATCH
