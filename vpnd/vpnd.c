@@ -10,7 +10,7 @@
 #include "lib/log.h"
 
 #include "vpnd.h"
-#include "vpnd_ike.h"
+#include "vpnd_conn.h"
 
 DEFINE_MGROUP(VPND, "vpnd");
 DEFINE_MTYPE_STATIC(VPND, VPN_POLICY, "VPN policy");
@@ -217,7 +217,7 @@ struct vpn_connection *vpn_connection_create(const char *name)
 
 void vpn_connection_delete(struct vpn_connection *conn)
 {
-	vpn_ike_conn_delete(conn);
+	vpn_conn_delete(conn);
 	vpn_conns_del(&vpn.conns, conn);
 	XFREE(MTYPE_VPN_TS, conn->ts);
 	XFREE(MTYPE_VPN_TS, conn->routes);
@@ -254,35 +254,60 @@ void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk)
 		strlcpy(conn->psk, psk, sizeof(conn->psk));
 }
 
-uint16_t vpn_connection_dpd_timeout(const struct vpn_connection *conn)
+/* Why a complete connection still cannot negotiate (NULL: it can). */
+static const char *conn_unusable(const struct vpn_connection *conn,
+				 const struct vpn_policy **ike,
+				 const struct vpn_policy **esp)
 {
-	if (conn->dpd_timeout)
-		return conn->dpd_timeout;
-	if (conn->dpd_interval * 3 > VPN_DPD_TIMEOUT_DEFAULT)
-		return conn->dpd_interval * 3;
-	return VPN_DPD_TIMEOUT_DEFAULT;
+	uint8_t type, id[VPN_ID_MAX];
+	size_t len;
+
+	*ike = vpn_policy_resolve(VPN_PROPOSAL_IKE, conn->ike_policy);
+	*esp = vpn_policy_resolve(VPN_PROPOSAL_ESP, conn->ipsec_policy);
+	if (!*ike || (*ike)->nproposals == 0)
+		return "ike-policy has no proposals";
+	if (!*esp || (*esp)->nproposals == 0)
+		return "ipsec-policy has no proposals";
+	if (conn->local_id[0] && ike_id_parse(conn->local_id, &type, id, &len) < 0)
+		return "bad local-id";
+	if (conn->remote_id[0] &&
+	    ike_id_parse(conn->remote_id, &type, id, &len) < 0)
+		return "bad remote-id";
+	return NULL;
+}
+
+/* Why the connection is incomplete (NULL: it is not). */
+static const char *conn_incomplete(const struct vpn_connection *conn)
+{
+	if (!conn->has_remote)
+		return "no remote-address";
+	if (!conn->psk[0])
+		return "no pre-shared-key";
+	if (!conn->ifname[0])
+		return "no interface";
+	return NULL;
 }
 
 void vpn_connection_update(struct vpn_connection *conn)
 {
+	const struct vpn_policy *ike = NULL, *esp = NULL;
+
 	conn->state_reason = NULL;
 	if (conn->shutdown) {
 		conn->state = VPN_STATE_SHUTDOWN;
-		vpn_ike_conn_update(conn);
+		vpn_conn_update(conn, NULL, NULL);
 		return;
 	}
-	if (!conn->has_remote)
-		conn->state_reason = "no remote-address";
-	else if (!conn->psk[0])
-		conn->state_reason = "no pre-shared-key";
-	else if (!conn->ifname[0])
-		conn->state_reason = "no interface";
-	if (conn->state_reason)
+	conn->state_reason = conn_incomplete(conn);
+	if (!conn->state_reason)
+		conn->state_reason = conn_unusable(conn, &ike, &esp);
+	if (conn->state_reason) {
 		conn->state = VPN_STATE_INCOMPLETE;
-	else if (conn->state == VPN_STATE_SHUTDOWN ||
-		 conn->state == VPN_STATE_INCOMPLETE)
-		conn->state = VPN_STATE_IDLE;
-	vpn_ike_conn_update(conn);
+		vpn_conn_update(conn, NULL, NULL);
+		return;
+	}
+	conn->state = VPN_STATE_IDLE;
+	vpn_conn_update(conn, ike, esp);
 }
 
 const char *vpn_conn_state_str(enum vpn_conn_state state)

@@ -4,7 +4,8 @@
  *
  * These are the applied form of the northbound running configuration: the
  * northbound callbacks (vpnd_nb_config.c) build them from the YANG data
- * tree, and everything else in the daemon reads them.
+ * tree, and everything else in the daemon reads them. vpnd.c hands each
+ * change to the connection manager (vpnd_conn.h) and calls nothing else.
  */
 #ifndef VPND_H
 #define VPND_H
@@ -14,8 +15,8 @@
 #include "prefix.h"
 #include "memory.h"
 #include "ike/proposal.h"
+#include "vpnd_util.h"
 
-DECLARE_MGROUP(VPND);
 
 #define VPN_NAME_MAX 64
 #define VPN_ID_MAX 256
@@ -84,10 +85,14 @@ struct vpn_connection {
 	enum vpn_conn_mode mode;
 	bool shutdown;
 
+	/* From the configuration alone: shutdown, incomplete (with the
+	 * reason, a static string) or idle (complete). What happens at run
+	 * time is the connection manager's (vpn_conn_get_oper). */
 	enum vpn_conn_state state;
-	const char *state_reason; /* why incomplete; static string */
+	const char *state_reason;
 
-	/* Runtime (vpnd_ike.c, vpnd_tunnel.c). */
+	/* Runtime state: owned by the connection manager (vpnd_conn.c),
+	 * opaque to everyone else. */
 	struct vpn_conn_rt *rt;
 };
 
@@ -145,7 +150,18 @@ void vpn_connection_set_routes(struct vpn_connection *conn,
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk);
 /* Re-evaluate after a configuration change. */
 void vpn_connection_update(struct vpn_connection *conn);
-uint16_t vpn_connection_dpd_timeout(const struct vpn_connection *conn);
+
+/* The DPD timeout in force: configured, else the default or three
+ * intervals, whichever is longer. */
+static inline uint16_t
+vpn_connection_dpd_timeout(const struct vpn_connection *conn)
+{
+	if (conn->dpd_timeout)
+		return conn->dpd_timeout;
+	if (conn->dpd_interval * 3 > VPN_DPD_TIMEOUT_DEFAULT)
+		return conn->dpd_interval * 3;
+	return VPN_DPD_TIMEOUT_DEFAULT;
+}
 
 const char *vpn_conn_state_str(enum vpn_conn_state state);
 const char *vpn_conn_mode_str(enum vpn_conn_mode mode);

@@ -1,63 +1,51 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vpnd: the FRR side of IKE: UDP sockets on ports 500 and 4500, timers,
- * and the link between configured connections and the IKE engine.
+ * vpnd: the IKE engine's host. It holds the one struct ike_engine of the
+ * daemon and gives it what ike_ops asks for: sends through the UDP layer
+ * (vpnd_udp.h), the clock, the 100 ms tick, log lines through zlog. It
+ * is the UDP layer's IKE receiver.
+ *
+ * It knows nothing of configuration: the engine's questions and events
+ * (which connection is this datagram for, a Child SA is up or down, an
+ * IKE SA ended, a new SPI is needed) go up to the connection manager
+ * through the struct vpn_ike_events it registers at init. Calls go down
+ * only: to vpnd_udp and the engine.
  */
-#ifndef VPND_IKE_GLUE_H
-#define VPND_IKE_GLUE_H
+#ifndef VPND_IKE_HOST_H
+#define VPND_IKE_HOST_H
 
 #include "thread.h"
-#include "json.h"
-#include "vty.h"
 
 #include "ike/ike.h"
 
-struct vpn_connection;
-struct vpn_tunnel;
-
-/* Runtime state of one configured connection. */
-struct vpn_conn_rt {
-	struct vpn_connection *conn;
-	struct ike_conn ike;
-	bool ike_ready;		/* ike is complete and usable */
-	char cfg_digest[32];	/* changes force a new IKE SA */
-	struct vpn_tunnel *tun; /* TUN interface and its ESP SAs */
-	bool carrier;		/* tunnel carrier (routes follow it) */
-	struct vpn_zroute *zr;	/* zebra state (vpnd_zebra.c) */
-	struct thread *t_retry;
-	unsigned int retry_s;	/* next retry delay */
-	unsigned int nchildren; /* installed Child SAs */
-	char last_error[160];	/* last failure, for show */
+/* Upward: the connection manager's side of ike_ops (vpnd_conn.c). */
+struct vpn_ike_events {
+	uint32_t (*alloc_spi)(void);
+	struct ike_conn *(*find_conn)(const struct ike_addr *local,
+				      const struct ike_addr *remote);
+	void (*child_up)(struct ike_sa *sa, const struct ike_child_info *ci);
+	void (*child_down)(struct ike_sa *sa, uint32_t spi_in);
+	void (*sa_event)(struct ike_sa *sa, const char *reason);
 };
 
-void vpn_ike_init(struct thread_master *master);
+void vpn_ike_init(struct thread_master *master,
+		  const struct vpn_ike_events *events);
 void vpn_ike_terminate(void);
 
-/* The connection's configuration changed (or it was just created). */
-void vpn_ike_conn_update(struct vpn_connection *conn);
-/* The connection is being deleted. */
-void vpn_ike_conn_delete(struct vpn_connection *conn);
-/* zebra: the underlay path to the remote-address was lost (reachable
- * false), appeared, or changed (reachable, known_before). */
-void vpn_ike_underlay_changed(struct vpn_connection *conn, bool reachable,
-			      bool known_before);
-/* zebra: the connection's local-address appeared on an interface. */
-void vpn_ike_local_address_up(struct vpn_connection *conn);
-/* 'clear vpn connection NAME': drop its SAs and start again. */
-void vpn_ike_conn_clear(struct vpn_connection *conn);
-
-/* An IKE datagram (non-ESP marker removed) received on another socket
- * than the shared ones (a tunnel's); main thread only. */
-void vpn_ike_input(const struct ike_addr *local, const struct ike_addr *remote,
-		   uint8_t *buf, size_t len);
-
-/* A Child SA reached its volume lifetime: rekey it. */
+/* The engine's operations on one connection's IKE SAs. */
+void vpn_ike_initiate(struct ike_conn *ic);
+/* Delete its IKE SAs (DELETE sent unless silent). */
+void vpn_ike_conn_down(struct ike_conn *ic, bool silent);
+/* A liveness check now (the underlay path changed). */
+void vpn_ike_conn_probe(struct ike_conn *ic);
+/* ic is going away: the engine forgets it without sending anything. */
+void vpn_ike_conn_forget(struct ike_conn *ic);
+/* Has ic an IKE SA that is not dead (any state)? */
+bool vpn_ike_conn_has_sa(struct ike_conn *ic);
+/* Rekey the Child SA with this inbound SPI (volume lifetime). */
 void vpn_ike_rekey_child(uint32_t spi_in);
 
-/* 'show vpn sa [json]'. */
-void vpn_ike_show_sa(struct vty *vty, json_object *json);
-/* IKE details for 'show vpn connection'. */
-void vpn_ike_show_conn(struct vty *vty, json_object *j,
-		       struct vpn_connection *conn);
+/* Every IKE SA of ic (NULL: of every connection), for state readers. */
+void vpn_ike_foreach_sa(struct ike_conn *ic, ike_sa_iter_cb cb, void *arg);
 
-#endif /* VPND_IKE_GLUE_H */
+#endif /* VPND_IKE_HOST_H */

@@ -21,9 +21,7 @@
 #include "vpnd.h"
 #include "vpnd_nb.h"
 #include "vpnd_vty.h"
-#include "vpnd_zebra.h"
-#include "vpnd_ike.h"
-#include "vpnd_tunnel.h"
+#include "vpnd_conn.h"
 #include "vpnd_dp.h"
 #include "crypto/crypto.h"
 
@@ -71,10 +69,8 @@ static void sighup(void)
 static void sigint(void)
 {
 	zlog_notice("Terminating on signal");
-	vpn_zebra_stop();
-	vpn_ike_terminate();
+	vpn_conn_terminate();
 	vpn_terminate();
-	vpn_tunnel_terminate();
 	frr_fini();
 	exit(0);
 }
@@ -162,9 +158,7 @@ int main(int argc, char **argv, char **envp)
 
 	vrf_init(NULL, NULL, NULL, NULL);
 	vpn_init();
-	vpn_tunnel_init(master);
-	vpn_ike_init(master);
-	vpn_zebra_init(master);
+	vpn_conn_init(master);
 	vpn_vty_init();
 
 	frr_config_fork();

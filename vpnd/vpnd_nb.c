@@ -30,7 +30,7 @@ const struct frr_yang_module_info vpnd_info = {
 				.create = vpn_policy_create_cb,
 				.destroy = vpn_policy_destroy_cb,
 				.apply_finish = vpn_policy_apply_finish,
-				.cli_show = vpn_ike_policy_cli_show,
+				.cli_show = vpn_list_cli_show,
 				.cli_show_end = vpn_cli_show_sub_end,
 			},
 		},
@@ -40,14 +40,14 @@ const struct frr_yang_module_info vpnd_info = {
 				.create = vpn_policy_proposal_create,
 				.destroy = vpn_nb_destroy_noop,
 				.move = vpn_nb_move_noop,
-				.cli_show = vpn_proposal_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
 			.xpath = VPN_XPATH "/ike-policy/lifetime",
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
-				.cli_show = vpn_ike_lifetime_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -56,7 +56,7 @@ const struct frr_yang_module_info vpnd_info = {
 				.create = vpn_policy_create_cb,
 				.destroy = vpn_policy_destroy_cb,
 				.apply_finish = vpn_policy_apply_finish,
-				.cli_show = vpn_ipsec_policy_cli_show,
+				.cli_show = vpn_list_cli_show,
 				.cli_show_end = vpn_cli_show_sub_end,
 			},
 		},
@@ -66,7 +66,7 @@ const struct frr_yang_module_info vpnd_info = {
 				.create = vpn_policy_proposal_create,
 				.destroy = vpn_nb_destroy_noop,
 				.move = vpn_nb_move_noop,
-				.cli_show = vpn_proposal_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -93,7 +93,7 @@ const struct frr_yang_module_info vpnd_info = {
 				.create = vpn_conn_create,
 				.destroy = vpn_conn_destroy,
 				.apply_finish = vpn_conn_apply_finish,
-				.cli_show = vpn_conn_cli_show,
+				.cli_show = vpn_list_cli_show,
 				.cli_show_end = vpn_cli_show_sub_end,
 				.get_next = vpn_conn_get_next,
 				.get_keys = vpn_conn_get_keys,
@@ -105,7 +105,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -113,7 +113,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -121,7 +121,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -129,7 +129,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -137,21 +137,21 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
 			.xpath = CONN "/ike-policy",
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
 			.xpath = CONN "/ipsec-policy",
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -159,7 +159,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -175,7 +175,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.cbs = {
 				.create = vpn_nb_create_noop,
 				.destroy = vpn_nb_destroy_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{
@@ -201,7 +201,7 @@ const struct frr_yang_module_info vpnd_info = {
 			.xpath = CONN "/connection-mode",
 			.cbs = {
 				.modify = vpn_nb_modify_noop,
-				.cli_show = vpn_conn_leaf_cli_show,
+				.cli_show = vpn_leaf_cli_show,
 			},
 		},
 		{

@@ -33,7 +33,7 @@ int vpn_nb_modify_noop(struct nb_cb_modify_args *args);
 int vpn_nb_destroy_noop(struct nb_cb_destroy_args *args);
 int vpn_nb_move_noop(struct nb_cb_move_args *args);
 
-/* Operational state (vpnd_nb_state.c), read from the show commands' JSON. */
+/* Operational state (vpnd_nb_state.c), read through vpnd_state.h. */
 const void *vpn_conn_get_next(struct nb_cb_get_next_args *args);
 int vpn_conn_get_keys(struct nb_cb_get_keys_args *args);
 const void *vpn_conn_lookup_entry(struct nb_cb_lookup_entry_args *args);
@@ -51,30 +51,17 @@ struct yang_data *vpn_route_state_get_elem(struct nb_cb_get_elem_args *args);
 struct yang_data *
 vpn_number_ike_sas_get_elem(struct nb_cb_get_elem_args *args);
 
-/* 'show vpn connection NAME json' for one connection, as a new object the
- * caller puts (vpnd_vty.c). */
-struct vpn_connection;
-struct json_object *vpn_conn_state_json(struct vpn_connection *conn);
-
 /* CLI show callbacks (vpnd_vty.c). */
 void vpn_cli_show(struct vty *vty, const struct lyd_node *dnode,
 		  bool show_defaults);
 void vpn_cli_show_end(struct vty *vty, const struct lyd_node *dnode);
 void vpn_cli_show_sub_end(struct vty *vty, const struct lyd_node *dnode);
-void vpn_ike_policy_cli_show(struct vty *vty, const struct lyd_node *dnode,
-			     bool show_defaults);
-void vpn_ipsec_policy_cli_show(struct vty *vty, const struct lyd_node *dnode,
-			       bool show_defaults);
-void vpn_proposal_cli_show(struct vty *vty, const struct lyd_node *dnode,
-			   bool show_defaults);
-void vpn_ike_lifetime_cli_show(struct vty *vty, const struct lyd_node *dnode,
-			       bool show_defaults);
 void vpn_ipsec_lifetime_cli_show(struct vty *vty, const struct lyd_node *dnode,
 				 bool show_defaults);
-void vpn_conn_cli_show(struct vty *vty, const struct lyd_node *dnode,
+void vpn_list_cli_show(struct vty *vty, const struct lyd_node *dnode,
 		       bool show_defaults);
-void vpn_conn_leaf_cli_show(struct vty *vty, const struct lyd_node *dnode,
-			    bool show_defaults);
+void vpn_leaf_cli_show(struct vty *vty, const struct lyd_node *dnode,
+		       bool show_defaults);
 void vpn_conn_ts_cli_show(struct vty *vty, const struct lyd_node *dnode,
 			  bool show_defaults);
 void vpn_conn_dpd_cli_show(struct vty *vty, const struct lyd_node *dnode,

@@ -3,23 +3,25 @@
  * vpnd: northbound operational-state callbacks (the config false nodes of
  * yang/vpnd.yang).
  *
- * The values are read from the JSON objects that 'show vpn connection
- * json' and 'show vpn sa json' print (vpnd_vty.c, vpnd_ike.c,
- * vpnd_tunnel.c, vpnd_zebra.c build them), so NETCONF <get> and the CLI
- * always agree, and this file knows nothing of the datapath's internals.
- * Each connection's object is built once per event-loop task and freed
- * after it: one <get> reads one consistent snapshot per connection.
+ * The values come from the accessor layer (vpnd_state.h), the same
+ * structs the show commands print, so NETCONF <get> and the CLI agree.
+ * Each connection's state is read once per event-loop task and freed
+ * after it: one <get> sees one consistent snapshot per connection, and
+ * list entries (Child SAs, routes, nexthops) point into it.
  */
 #include <zebra.h>
 
 #include "northbound.h"
-#include "json.h"
 #include "thread.h"
 #include "yang.h"
+#include "lib/memory.h"
 
 #include "vpnd.h"
 #include "vpnd_nb.h"
-#include "vpnd_ike.h"
+#include "vpnd_state.h"
+#include "vpnd_util.h"
+
+DEFINE_MTYPE_STATIC(VPND, VPN_NB_SNAP, "VPN northbound state snapshot");
 
 extern struct thread_master *master;
 
@@ -27,147 +29,50 @@ extern struct thread_master *master;
 /* The snapshot                                                        */
 /* ------------------------------------------------------------------ */
 
-static json_object *snap;	 /* connection name -> show object */
-static json_object *snap_sas;	 /* 'show vpn sa json' */
+struct snap {
+	struct snap *next;
+	struct vpn_conn_info st;
+};
+
+static struct snap *snaps;
 static struct thread *t_snap_free;
 
 static void snap_free(struct thread *t)
 {
-	json_object_put(snap);
-	json_object_put(snap_sas);
-	snap = NULL;
-	snap_sas = NULL;
-}
+	while (snaps) {
+		struct snap *s = snaps;
 
-static void snap_start(void)
-{
-	if (snap)
-		return;
-	snap = json_object_new_object();
-	/* Runs after the task that is reading state now. */
-	thread_add_event(master, snap_free, NULL, 0, &t_snap_free);
-}
-
-static json_object *conn_snap(const struct vpn_connection *conn)
-{
-	json_object *j;
-
-	snap_start();
-	if (!json_object_object_get_ex(snap, conn->name, &j)) {
-		j = vpn_conn_state_json((struct vpn_connection *)conn);
-		json_object_object_add(snap, conn->name, j);
+		snaps = s->next;
+		vpn_state_conn_fini(&s->st);
+		XFREE(MTYPE_VPN_NB_SNAP, s);
 	}
-	return j;
 }
 
-static json_object *sas_snap(void)
+static const struct vpn_conn_info *conn_snap(const void *entry)
 {
-	snap_start();
-	if (!snap_sas) {
-		snap_sas = json_object_new_object();
-		vpn_ike_show_sa(NULL, snap_sas);
-	}
-	return snap_sas;
+	const struct vpn_connection *conn = entry;
+	struct snap *s;
+
+	for (s = snaps; s; s = s->next)
+		if (s->st.conn == conn)
+			return &s->st;
+	if (!snaps)
+		/* Runs after the task that is reading state now. */
+		thread_add_event(master, snap_free, NULL, 0, &t_snap_free);
+	s = XCALLOC(MTYPE_VPN_NB_SNAP, sizeof(*s));
+	vpn_state_conn(conn, &s->st);
+	s->next = snaps;
+	snaps = s;
+	return &s->st;
 }
 
-/* "a.b.c" inside obj; NULL when absent. */
-static json_object *jget(json_object *obj, const char *path)
+/* The IKE SA NETCONF shows: the connection's last. */
+static const struct vpn_ike_sa_oper *snap_sa(const void *conn)
 {
-	char buf[64], *tok, *save = NULL;
+	const struct vpn_conn_info *st = conn_snap(conn);
 
-	strlcpy(buf, path, sizeof(buf));
-	for (tok = strtok_r(buf, ".", &save); tok && obj;
-	     tok = strtok_r(NULL, ".", &save))
-		if (!json_object_object_get_ex(obj, tok, &obj))
-			return NULL;
-	return obj;
+	return st->nsas ? &st->sas[st->nsas - 1] : NULL;
 }
-
-static int64_t jint(json_object *obj, const char *path)
-{
-	json_object *v = jget(obj, path);
-
-	return v ? json_object_get_int64(v) : 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Leaf tables: YANG path below the nearest list entry -> JSON          */
-/* ------------------------------------------------------------------ */
-
-enum conv {
-	C_STR,	  /* string, absent when empty */
-	C_BOOL,
-	C_INT,
-	C_HEX,	  /* hexadecimal string -> decimal */
-	C_SUM,	  /* sum of two integers: json "a+b" */
-	C_CONST,  /* the json field holds the value itself */
-	C_EXISTS, /* presence container: present when json exists */
-};
-
-struct leaf_map {
-	const char *yang;
-	const char *json;
-	enum conv conv;
-	const char *requires; /* json that must exist (for C_CONST) */
-};
-
-static const struct leaf_map conn_leaves[] = {
-	{ "state/oper-state", "state", C_STR },
-	{ "state/state-reason", "stateReason", C_STR },
-	{ "state/last-error", "lastError", C_STR },
-	{ "state/carrier", "carrier", C_BOOL },
-	{ "state/dpd-timeout", "dpdTimeout", C_INT },
-	{ "state/ike-sa", "ikeSa", C_EXISTS },
-	{ "state/ike-sa/sa-state", "ikeSa.state", C_STR },
-	{ "state/ike-sa/initiator", "ikeSa.initiator", C_BOOL },
-	{ "state/ike-sa/initiator-ikesa-spi", "ikeSa.spiInitiator", C_HEX },
-	{ "state/ike-sa/responder-ikesa-spi", "ikeSa.spiResponder", C_HEX },
-	{ "state/ike-sa/local-address", "ikeSa.localAddress", C_STR },
-	{ "state/ike-sa/remote-address", "ikeSa.remoteAddress", C_STR },
-	{ "state/ike-sa/encapsulation-type/espencap", "espinudp", C_CONST,
-	  "ikeSa" },
-	{ "state/ike-sa/encapsulation-type/sport", "ikeSa.localPort", C_INT },
-	{ "state/ike-sa/encapsulation-type/dport", "ikeSa.remotePort", C_INT },
-	{ "state/ike-sa/encryption-algorithm", "ikeSa.encryption", C_STR },
-	{ "state/ike-sa/integrity-algorithm", "ikeSa.integrity", C_STR },
-	{ "state/ike-sa/prf", "ikeSa.prf", C_STR },
-	{ "state/ike-sa/dh-group", "ikeSa.dhGroup", C_STR },
-	{ "state/ike-sa/current-rekey-time", "ikeSa.rekeySeconds", C_INT },
-	{ "state/ike-sa/drop-no-sa", "ikeSa.dropNoSa", C_INT },
-	{ "state/ike-sa/drop-unknown-spi", "ikeSa.dropUnknownSpiGlobal",
-	  C_INT },
-	{ "state/underlay/state", "underlay.state", C_STR },
-	{ "state/underlay/pinned", "underlay.pinned", C_BOOL },
-	{ NULL },
-};
-
-static const struct leaf_map child_leaves[] = {
-	{ "outbound-spi", "spiOut", C_HEX },
-	{ "active", "active", C_BOOL },
-	{ "encryption-algorithm", "encryption", C_STR },
-	{ "integrity-algorithm", "integrity", C_STR },
-	{ "ext-seq-num", "esn", C_BOOL },
-	{ "sa-lifetime-current/time", "ageSeconds", C_INT },
-	{ "sa-lifetime-current/bytes", "bytesIn+bytesOut", C_SUM },
-	{ "sa-lifetime-current/packets", "packetsIn+packetsOut", C_SUM },
-	{ "lifetime-seconds-left", "lifetimeSecondsLeft", C_INT },
-	{ "lifetime-bytes-left", "lifetimeBytesLeft", C_INT },
-	{ "statistics/in-packets", "packetsIn", C_INT },
-	{ "statistics/in-bytes", "bytesIn", C_INT },
-	{ "statistics/out-packets", "packetsOut", C_INT },
-	{ "statistics/out-bytes", "bytesOut", C_INT },
-	{ "statistics/drop-replay", "dropReplay", C_INT },
-	{ "statistics/drop-integrity", "dropIntegrity", C_INT },
-	{ "statistics/drop-malformed", "dropMalformed", C_INT },
-	{ "statistics/drop-other", "dropOther", C_INT },
-	{ NULL },
-};
-
-static const struct leaf_map route_leaves[] = {
-	{ "source", "source", C_STR },
-	{ "installed", "installed", C_BOOL },
-	{ NULL },
-};
 
 /* The part of a data path below the innermost list entry. */
 static const char *below_entry(const char *xpath)
@@ -177,87 +82,17 @@ static const char *below_entry(const char *xpath)
 	return p && p[1] == '/' ? p + 2 : xpath;
 }
 
-static struct yang_data *leaf_get(const char *xpath, json_object *obj,
-				  const struct leaf_map *tbl)
+static struct yang_data *leaf_str(const char *xpath, const char *v)
 {
-	const char *rel = below_entry(xpath);
-	char buf[64];
-	json_object *v;
-
-	for (; tbl->yang; tbl++)
-		if (strcmp(tbl->yang, rel) == 0)
-			break;
-	if (!tbl->yang || !obj)
-		return NULL;
-
-	switch (tbl->conv) {
-	case C_CONST:
-		if (!jget(obj, tbl->requires))
-			return NULL;
-		return yang_data_new(xpath, tbl->json);
-	case C_EXISTS:
-		return jget(obj, tbl->json) ? yang_data_new(xpath, NULL) : NULL;
-	case C_SUM: {
-		char a[32], *b;
-
-		strlcpy(a, tbl->json, sizeof(a));
-		b = strchr(a, '+');
-		*b++ = '\0';
-		if (!jget(obj, a))
-			return NULL;
-		snprintf(buf, sizeof(buf), "%" PRId64,
-			 jint(obj, a) + jint(obj, b));
-		return yang_data_new(xpath, buf);
-	}
-	default:
-		break;
-	}
-
-	v = jget(obj, tbl->json);
-	if (!v)
-		return NULL;
-	switch (tbl->conv) {
-	case C_STR:
-		if (!json_object_get_string(v)[0])
-			return NULL;
-		return yang_data_new(xpath, json_object_get_string(v));
-	case C_BOOL:
-		return yang_data_new_bool(xpath, json_object_get_boolean(v));
-	case C_INT:
-		snprintf(buf, sizeof(buf), "%" PRId64,
-			 json_object_get_int64(v));
-		return yang_data_new(xpath, buf);
-	case C_HEX:
-		snprintf(buf, sizeof(buf), "%" PRIu64,
-			 (uint64_t)strtoull(json_object_get_string(v), NULL,
-					    16));
-		return yang_data_new(xpath, buf);
-	default:
-		return NULL;
-	}
+	return v && v[0] ? yang_data_new(xpath, v) : NULL;
 }
 
-/* An array of the connection's snapshot, and the index of an element. */
-static json_object *conn_array(const void *conn, const char *path)
+static struct yang_data *leaf_u64(const char *xpath, uint64_t v)
 {
-	json_object *a = jget(conn_snap(conn), path);
+	char buf[32];
 
-	return a && json_object_is_type(a, json_type_array) ? a : NULL;
-}
-
-static const void *array_next(json_object *a, const void *cur)
-{
-	size_t n, i = 0;
-
-	if (!a)
-		return NULL;
-	n = json_object_array_length(a);
-	if (cur) {
-		while (i < n && json_object_array_get_idx(a, i) != cur)
-			i++;
-		i++;
-	}
-	return i < n ? json_object_array_get_idx(a, i) : NULL;
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return yang_data_new(xpath, buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -287,106 +122,252 @@ const void *vpn_conn_lookup_entry(struct nb_cb_lookup_entry_args *args)
 	return vpn_connection_lookup(args->keys->key[0]);
 }
 
+/* state/ike-sa/... of the IKE SA sa (rel: below "state/ike-sa/"). */
+static struct yang_data *ike_sa_leaf(const char *xpath, const char *rel,
+				     const struct vpn_ike_sa_oper *sa)
+{
+	const struct ike_sa_status *st = &sa->st;
+	bool est = st->state == IKE_SA_ESTABLISHED;
+	char buf[INET6_ADDRSTRLEN];
+
+	if (!strcmp(rel, "sa-state"))
+		return leaf_str(xpath, ike_sa_state_str(st->state));
+	if (!strcmp(rel, "initiator"))
+		return yang_data_new_bool(xpath, st->initiator);
+	if (!strcmp(rel, "initiator-ikesa-spi"))
+		return leaf_u64(xpath, st->spi_i);
+	if (!strcmp(rel, "responder-ikesa-spi"))
+		return leaf_u64(xpath, st->spi_r);
+	if (!strcmp(rel, "local-address"))
+		return leaf_str(xpath, vpn_addr_str(&st->local, buf,
+						    sizeof(buf)));
+	if (!strcmp(rel, "remote-address"))
+		return leaf_str(xpath, vpn_addr_str(&st->remote, buf,
+						    sizeof(buf)));
+	if (!strcmp(rel, "encapsulation-type/espencap"))
+		return yang_data_new(xpath, "espinudp");
+	if (!strcmp(rel, "encapsulation-type/sport"))
+		return leaf_u64(xpath, st->local.port);
+	if (!strcmp(rel, "encapsulation-type/dport"))
+		return leaf_u64(xpath, st->remote.port);
+	if (!strcmp(rel, "drop-no-sa"))
+		return sa->has_tunnel ? leaf_u64(xpath, sa->tun.drop_no_sa)
+				      : NULL;
+	if (!strcmp(rel, "drop-unknown-spi"))
+		return sa->has_tunnel
+			       ? leaf_u64(xpath, sa->tun.drop_unknown_spi)
+			       : NULL;
+	if (!est)
+		return NULL;
+	if (!strcmp(rel, "encryption-algorithm"))
+		return leaf_str(xpath, vpn_state_tname(VPN_TT_ENCR, st->encr,
+						       st->encr_keybits));
+	if (!strcmp(rel, "integrity-algorithm"))
+		return st->integ ? leaf_str(xpath,
+					    vpn_state_tname(VPN_TT_INTEG,
+							    st->integ, 0))
+				 : NULL;
+	if (!strcmp(rel, "prf"))
+		return leaf_str(xpath, vpn_state_tname(VPN_TT_PRF, st->prf, 0));
+	if (!strcmp(rel, "dh-group"))
+		return leaf_str(xpath, vpn_state_tname(VPN_TT_DH, st->dh, 0));
+	if (!strcmp(rel, "current-rekey-time"))
+		return leaf_u64(xpath, (uint64_t)sa->rekey_s);
+	return NULL;
+}
+
 struct yang_data *vpn_conn_state_get_elem(struct nb_cb_get_elem_args *args)
 {
-	return leaf_get(args->xpath, conn_snap(args->list_entry),
-			conn_leaves);
+	const struct vpn_conn_info *s = conn_snap(args->list_entry);
+	const struct vpn_ike_sa_oper *sa = snap_sa(args->list_entry);
+	const char *rel = below_entry(args->xpath), *x = args->xpath;
+
+	if (!strcmp(rel, "state/oper-state"))
+		return leaf_str(x, vpn_conn_state_str(s->oper.state));
+	if (!strcmp(rel, "state/state-reason"))
+		return leaf_str(x, s->conn->state_reason);
+	if (!strcmp(rel, "state/last-error"))
+		return leaf_str(x, s->oper.last_error);
+	if (!strcmp(rel, "state/carrier"))
+		return yang_data_new_bool(x, s->oper.carrier);
+	if (!strcmp(rel, "state/dpd-timeout"))
+		return leaf_u64(x, s->dpd_timeout);
+	if (!strcmp(rel, "state/underlay/state"))
+		return leaf_str(x, vpn_underlay_state_str(s->underlay.state));
+	if (!strcmp(rel, "state/underlay/pinned"))
+		return yang_data_new_bool(x, s->underlay.pinned);
+	if (!sa)
+		return NULL;
+	if (!strcmp(rel, "state/ike-sa"))
+		return yang_data_new(x, NULL);
+	if (!strncmp(rel, "state/ike-sa/", 13))
+		return ike_sa_leaf(x, rel + 13, sa);
+	return NULL;
 }
 
 /* .../state/underlay/nexthop */
 const void *vpn_conn_nexthop_get_next(struct nb_cb_get_next_args *args)
 {
-	return array_next(conn_array(args->parent_list_entry,
-				     "underlay.nexthops"),
-			  args->list_entry);
+	const struct vpn_underlay_oper *u =
+		&conn_snap(args->parent_list_entry)->underlay;
+	const char(*cur)[64] = args->list_entry;
+	unsigned int i = cur ? (unsigned int)(cur - u->nh) + 1 : 0;
+
+	return i < u->nnh ? &u->nh[i] : NULL;
 }
 
 struct yang_data *vpn_conn_nexthop_get_elem(struct nb_cb_get_elem_args *args)
 {
-	return yang_data_new(args->xpath,
-			     json_object_get_string(
-				     (json_object *)args->list_entry));
+	return yang_data_new(args->xpath, *(const char(*)[64])args->list_entry);
 }
 
-/* .../state/ike-sa/child-sa */
+/* ------------------------------------------------------------------ */
+/* .../state/ike-sa/child-sa                                           */
+/* ------------------------------------------------------------------ */
+
 const void *vpn_child_sa_get_next(struct nb_cb_get_next_args *args)
 {
-	return array_next(conn_array(args->parent_list_entry,
-				     "ikeSa.childSas"),
-			  args->list_entry);
-}
+	const struct vpn_ike_sa_oper *sa = snap_sa(args->parent_list_entry);
+	const struct vpn_child_oper *cur = args->list_entry;
+	unsigned int i = cur && sa ? (unsigned int)(cur - sa->children) + 1
+				   : 0;
 
-static void spi_key(json_object *child, char *buf, size_t len)
-{
-	snprintf(buf, len, "%" PRIu64,
-		 (uint64_t)strtoull(json_object_get_string(
-					    jget(child, "spiIn")),
-				    NULL, 16));
+	return sa && i < sa->nchildren ? &sa->children[i] : NULL;
 }
 
 int vpn_child_sa_get_keys(struct nb_cb_get_keys_args *args)
 {
+	const struct vpn_child_oper *c = args->list_entry;
+
 	args->keys->num = 1;
-	spi_key((json_object *)args->list_entry, args->keys->key[0],
-		sizeof(args->keys->key[0]));
+	snprintf(args->keys->key[0], sizeof(args->keys->key[0]), "%u",
+		 c->spi_in);
 	return NB_OK;
 }
 
 const void *vpn_child_sa_lookup_entry(struct nb_cb_lookup_entry_args *args)
 {
-	json_object *a = conn_array(args->parent_list_entry, "ikeSa.childSas");
-	char key[32];
+	const struct vpn_ike_sa_oper *sa = snap_sa(args->parent_list_entry);
+	char key[16];
 
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		spi_key(json_object_array_get_idx(a, i), key, sizeof(key));
+	for (unsigned int i = 0; sa && i < sa->nchildren; i++) {
+		snprintf(key, sizeof(key), "%u", sa->children[i].spi_in);
 		if (strcmp(key, args->keys->key[0]) == 0)
-			return json_object_array_get_idx(a, i);
+			return &sa->children[i];
 	}
+	return NULL;
+}
+
+static struct yang_data *child_stat(const char *x, const char *rel,
+				    const struct vpn_child_oper *c)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} stats[] = {
+		{ "in-packets", offsetof(struct vpn_child_oper, packets_in) },
+		{ "in-bytes", offsetof(struct vpn_child_oper, bytes_in) },
+		{ "out-packets", offsetof(struct vpn_child_oper, packets_out) },
+		{ "out-bytes", offsetof(struct vpn_child_oper, bytes_out) },
+		{ "drop-replay", offsetof(struct vpn_child_oper, drop_replay) },
+		{ "drop-integrity",
+		  offsetof(struct vpn_child_oper, drop_integrity) },
+		{ "drop-malformed",
+		  offsetof(struct vpn_child_oper, drop_malformed) },
+		{ "drop-other", offsetof(struct vpn_child_oper, drop_other) },
+	};
+
+	for (size_t i = 0; i < array_size(stats); i++)
+		if (!strcmp(rel, stats[i].name))
+			return leaf_u64(x, *(const uint64_t *)((const char *)c +
+							       stats[i].off));
 	return NULL;
 }
 
 struct yang_data *vpn_child_sa_get_elem(struct nb_cb_get_elem_args *args)
 {
-	return leaf_get(args->xpath, (json_object *)args->list_entry,
-			child_leaves);
+	const struct vpn_child_oper *c = args->list_entry;
+	const char *rel = below_entry(args->xpath), *x = args->xpath;
+
+	if (!strcmp(rel, "outbound-spi"))
+		return leaf_u64(x, c->spi_out);
+	if (!strcmp(rel, "active"))
+		return yang_data_new_bool(x, c->active);
+	if (!strcmp(rel, "encryption-algorithm"))
+		return leaf_str(x, vpn_state_tname(VPN_TT_ENCR, c->encr,
+						   c->encr_keybits));
+	if (!strcmp(rel, "integrity-algorithm"))
+		return c->integ ? leaf_str(x, vpn_state_tname(VPN_TT_INTEG,
+							      c->integ, 0))
+				: NULL;
+	if (!strcmp(rel, "ext-seq-num"))
+		return yang_data_new_bool(x, c->esn);
+	if (!strcmp(rel, "sa-lifetime-current/time"))
+		return leaf_u64(x, c->age_s);
+	if (!strcmp(rel, "sa-lifetime-current/bytes"))
+		return leaf_u64(x, c->bytes_in + c->bytes_out);
+	if (!strcmp(rel, "sa-lifetime-current/packets"))
+		return leaf_u64(x, c->packets_in + c->packets_out);
+	if (!strcmp(rel, "lifetime-seconds-left"))
+		return leaf_u64(x, c->lifetime_s_left);
+	if (!strcmp(rel, "lifetime-bytes-left"))
+		return c->lifetime_bytes ? leaf_u64(x, c->lifetime_bytes_left)
+					 : NULL;
+	if (!strncmp(rel, "statistics/", 11))
+		return child_stat(x, rel + 11, c);
+	return NULL;
 }
 
-/* .../state/route */
+/* ------------------------------------------------------------------ */
+/* .../state/route                                                     */
+/* ------------------------------------------------------------------ */
+
 const void *vpn_route_state_get_next(struct nb_cb_get_next_args *args)
 {
-	return array_next(conn_array(args->parent_list_entry, "routes"),
-			  args->list_entry);
+	const struct vpn_conn_info *s = conn_snap(args->parent_list_entry);
+	const struct vpn_route_oper *cur = args->list_entry;
+	unsigned int i = cur ? (unsigned int)(cur - s->routes) + 1 : 0;
+
+	return i < s->nroutes ? &s->routes[i] : NULL;
 }
 
 int vpn_route_state_get_keys(struct nb_cb_get_keys_args *args)
 {
+	const struct vpn_route_oper *r = args->list_entry;
+
 	args->keys->num = 1;
-	strlcpy(args->keys->key[0],
-		json_object_get_string(
-			jget((json_object *)args->list_entry, "prefix")),
-		sizeof(args->keys->key[0]));
+	snprintfrr(args->keys->key[0], sizeof(args->keys->key[0]), "%pFX",
+		   &r->p);
 	return NB_OK;
 }
 
 const void *
 vpn_route_state_lookup_entry(struct nb_cb_lookup_entry_args *args)
 {
-	json_object *a = conn_array(args->parent_list_entry, "routes");
+	const struct vpn_conn_info *s = conn_snap(args->parent_list_entry);
+	char key[PREFIX2STR_BUFFER];
 
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		json_object *r = json_object_array_get_idx(a, i);
-
-		if (strcmp(json_object_get_string(jget(r, "prefix")),
-			   args->keys->key[0]) == 0)
-			return r;
+	for (unsigned int i = 0; i < s->nroutes; i++) {
+		snprintfrr(key, sizeof(key), "%pFX", &s->routes[i].p);
+		if (strcmp(key, args->keys->key[0]) == 0)
+			return &s->routes[i];
 	}
 	return NULL;
 }
 
 struct yang_data *vpn_route_state_get_elem(struct nb_cb_get_elem_args *args)
 {
-	return leaf_get(args->xpath, (json_object *)args->list_entry,
-			route_leaves);
+	const struct vpn_route_oper *r = args->list_entry;
+	const char *rel = below_entry(args->xpath);
+
+	if (!strcmp(rel, "source"))
+		return yang_data_new(args->xpath,
+				     r->src == VPN_ROUTE_SRC_ROUTE
+					     ? "route"
+					     : "traffic-selector");
+	if (!strcmp(rel, "installed"))
+		return yang_data_new_bool(args->xpath, r->installed);
+	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -395,21 +376,9 @@ struct yang_data *vpn_route_state_get_elem(struct nb_cb_get_elem_args *args)
 
 struct yang_data *vpn_number_ike_sas_get_elem(struct nb_cb_get_elem_args *args)
 {
-	json_object *a = jget(sas_snap(), "ikeSas");
-	unsigned int total = 0, half = 0;
-	char buf[16];
+	unsigned int total, half;
 
-	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-		const char *st = json_object_get_string(
-			jget(json_object_array_get_idx(a, i), "state"));
-
-		total++;
-		if (st && (!strcmp(st, "connecting") ||
-			   !strcmp(st, "authenticating") ||
-			   !strcmp(st, "half-open")))
-			half++;
-	}
-	snprintf(buf, sizeof(buf), "%u",
-		 strstr(args->xpath, "half-open") ? half : total);
-	return yang_data_new(args->xpath, buf);
+	vpn_state_sa_counts(&total, &half);
+	return leaf_u64(args->xpath,
+			strstr(args->xpath, "half-open") ? half : total);
 }

@@ -2,8 +2,8 @@
 /*
  * vpnd: small helpers every daemon file may use (it calls nothing else of
  * the daemon): the monotonic clock, conversions between the engine's
- * struct ike_addr, FRR's struct ipaddr and socket addresses, and the
- * daemon's privileges (defined in vpnd_main.c).
+ * struct ike_addr, FRR's struct ipaddr and socket addresses, the daemon's
+ * memory group and its privileges (defined in vpnd_main.c).
  */
 #ifndef VPND_UTIL_H
 #define VPND_UTIL_H
@@ -12,9 +12,13 @@
 #include <sys/socket.h>
 
 #include "ipaddr.h"
+#include "memory.h"
 #include "privs.h"
 
 #include "ike/ike.h"
+
+/* The daemon's memory group (defined in vpnd.c). */
+DECLARE_MGROUP(VPND);
 
 extern struct zebra_privs_t vpnd_privs;
 

@@ -7,6 +7,12 @@
  * run beside vpnd here): its routes show as "N" in 'show ip route' and
  * bgpd can 'redistribute nhrp'.
  *
+ * The connection manager (vpnd_conn.c) makes one struct vpn_zconn per
+ * connection and tells it the connection's addresses, interface, routes,
+ * carrier and negotiated selectors; this file keeps its own list of them
+ * and reports zebra's news about one back through struct
+ * vpn_zebra_events. It reads no other module's structures.
+ *
  * What vpnd does with zebra:
  *  - interfaces and addresses: the interface database (libfrr's, fed by
  *    zebra) gives tunnel ifindexes and tells when a tunnel interface is
@@ -31,46 +37,46 @@
 #include "lib/privs.h"
 #include "lib/memory.h"
 #include "lib/prefix.h"
+#include "lib/typesafe.h"
 #include "lib/vrf.h"
 
 #include "vpnd.h"
-#include "vpnd_ike.h"
+#include "vpnd_util.h"
 #include "vpnd_zebra.h"
-
-extern struct zebra_privs_t vpnd_privs;
 
 DEFINE_MTYPE_STATIC(VPND, VPN_ZROUTE, "vpnd zebra state");
 
-#define ZR_MAX_NH 8
-
-enum zr_underlay {
-	UNDERLAY_UNKNOWN,     /* not tracked yet / zebra not connected */
-	UNDERLAY_REACHABLE,
-	UNDERLAY_UNREACHABLE,
-};
-
-enum zr_source {
-	ZR_SRC_ROUTE,	/* 'route' statement */
-	ZR_SRC_TS,	/* negotiated remote traffic selector */
-};
-
 struct zr_route {
 	struct prefix p;
-	enum zr_source src;
+	enum vpn_route_source src;
 };
 
-/* Per connection (conn->rt->zr). */
-struct vpn_zroute {
+PREDECL_DLIST(vpn_zconns);
+
+/* Per connection. */
+struct vpn_zconn {
+	struct vpn_zconns_item item;
+	void *owner; /* given back in events */
+	char name[VPN_NAME_MAX];
+	/* configuration (vpn_zebra_conn_config) */
+	char ifname[VPN_IFNAME_MAX];
+	bool track;
+	struct ipaddr remote;
+	bool has_local;
+	struct ipaddr local;
+	unsigned int nroutes;
+	struct prefix *routes;
+	bool carrier;
 	/* nexthop tracking */
 	bool nht_registered;
 	struct prefix nht_p;
-	enum zr_underlay underlay;
+	enum vpn_underlay_state underlay;
 	unsigned int nnh;
-	struct zapi_nexthop nh[ZR_MAX_NH];
+	struct zapi_nexthop nh[VPN_ZR_MAX_NH];
 	/* the pin: remote-address/32 (or /128) through the underlay */
 	bool pinned;
 	unsigned int npin;
-	struct zapi_nexthop pin[ZR_MAX_NH];
+	struct zapi_nexthop pin[VPN_ZR_MAX_NH];
 	/* remote traffic selectors of the newest Child SA, as prefixes */
 	unsigned int nts;
 	struct prefix ts[VPN_ZR_TS_MAX];
@@ -80,20 +86,15 @@ struct vpn_zroute {
 	ifindex_t inst_ifindex;
 };
 
+DECLARE_DLIST(vpn_zconns, struct vpn_zconn, item);
+
 static struct zclient *zclient;
+static struct vpn_zconns_head zconns;
+static struct vpn_zebra_events zevents;
 
 static bool zebra_up(void)
 {
 	return zclient && zclient->sock >= 0;
-}
-
-static struct vpn_zroute *zr_get(struct vpn_connection *conn)
-{
-	if (!conn->rt)
-		return NULL;
-	if (!conn->rt->zr)
-		conn->rt->zr = XCALLOC(MTYPE_VPN_ZROUTE, sizeof(struct vpn_zroute));
-	return conn->rt->zr;
 }
 
 static bool ifindex_operative(ifindex_t ifindex)
@@ -107,12 +108,12 @@ static bool ifindex_operative(ifindex_t ifindex)
 static bool is_tunnel_ifindex(ifindex_t ifindex)
 {
 	struct interface *ifp = if_lookup_by_index(ifindex, VRF_DEFAULT);
-	struct vpn_connection *c;
+	struct vpn_zconn *zc;
 
 	if (!ifp)
 		return false;
-	frr_each (vpn_conns, &vpn.conns, c)
-		if (c->ifname[0] && strcmp(c->ifname, ifp->name) == 0)
+	frr_each (vpn_zconns, &zconns, zc)
+		if (zc->ifname[0] && strcmp(zc->ifname, ifp->name) == 0)
 			return true;
 	return false;
 }
@@ -164,93 +165,93 @@ static bool zr_has(const struct zr_route *set, unsigned int n,
 	return false;
 }
 
-/* The routes the connection should have in zebra now. */
-static unsigned int routes_wanted(struct vpn_connection *conn,
-				  struct vpn_zroute *zr, struct zr_route *out,
-				  unsigned int max)
+/* The routes the connection should have in zebra while up. */
+static unsigned int routes_wanted(const struct vpn_zconn *zc,
+				  struct zr_route *out, unsigned int max)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < conn->nroutes && n < max; i++) {
-		if (zr_has(out, n, &conn->routes[i]))
+	for (unsigned int i = 0; i < zc->nroutes && n < max; i++) {
+		if (zr_has(out, n, &zc->routes[i]))
 			continue;
-		out[n].p = conn->routes[i];
-		out[n++].src = ZR_SRC_ROUTE;
+		out[n].p = zc->routes[i];
+		out[n++].src = VPN_ROUTE_SRC_ROUTE;
 	}
-	for (unsigned int i = 0; i < zr->nts && n < max; i++) {
-		if (zr_has(out, n, &zr->ts[i]))
+	for (unsigned int i = 0; i < zc->nts && n < max; i++) {
+		if (zr_has(out, n, &zc->ts[i]))
 			continue;
-		out[n].p = zr->ts[i];
-		out[n++].src = ZR_SRC_TS;
+		out[n].p = zc->ts[i];
+		out[n++].src = VPN_ROUTE_SRC_TS;
 	}
 	return n;
 }
 
-static struct interface *conn_ifp(struct vpn_connection *conn)
+static struct interface *zc_ifp(const struct vpn_zconn *zc)
 {
 	struct interface *ifp;
 
-	if (!conn->ifname[0])
+	if (!zc->ifname[0])
 		return NULL;
-	ifp = if_lookup_by_name(conn->ifname, VRF_DEFAULT);
+	ifp = if_lookup_by_name(zc->ifname, VRF_DEFAULT);
 	if (!ifp || ifp->ifindex == IFINDEX_INTERNAL)
 		return NULL;
 	return ifp;
 }
 
-static void routes_sync(struct vpn_connection *conn, struct vpn_zroute *zr)
+static void routes_withdraw(struct vpn_zconn *zc)
 {
-	struct interface *ifp = conn_ifp(conn);
-	unsigned int max = conn->nroutes + zr->nts, n = 0;
+	if (zebra_up())
+		for (unsigned int i = 0; i < zc->ninst; i++)
+			route_via_ifindex(false, &zc->inst[i].p,
+					  zc->inst_ifindex);
+	XFREE(MTYPE_VPN_ZROUTE, zc->inst);
+	zc->ninst = 0;
+}
+
+/* Remove what is installed and not wanted, install what is wanted. */
+static void routes_apply(struct vpn_zconn *zc, struct interface *ifp,
+			 const struct zr_route *want, unsigned int n)
+{
+	for (unsigned int i = 0; i < zc->ninst; i++)
+		if (!zr_has(want, n, &zc->inst[i].p)) {
+			route_via_ifindex(false, &zc->inst[i].p,
+					  zc->inst_ifindex);
+			zlog_info("%s: route %pFX removed", zc->name,
+				  &zc->inst[i].p);
+		}
+	for (unsigned int i = 0; i < n; i++)
+		if (!zr_has(zc->inst, zc->ninst, &want[i].p)) {
+			route_via_ifindex(true, &want[i].p, ifp->ifindex);
+			zlog_info("%s: route %pFX via %s installed", zc->name,
+				  &want[i].p, ifp->name);
+		}
+	XFREE(MTYPE_VPN_ZROUTE, zc->inst);
+	zc->ninst = n;
+	if (n) {
+		zc->inst = XCALLOC(MTYPE_VPN_ZROUTE, n * sizeof(*want));
+		memcpy(zc->inst, want, n * sizeof(*want));
+		zc->inst_ifindex = ifp->ifindex;
+	}
+}
+
+static void routes_sync(struct vpn_zconn *zc)
+{
+	struct interface *ifp = zc_ifp(zc);
+	unsigned int max = zc->nroutes + zc->nts, n = 0;
 	struct zr_route *want = NULL;
-	bool up = conn->rt && conn->rt->carrier && ifp && if_is_operative(ifp);
+	bool up = zc->carrier && ifp && if_is_operative(ifp);
 
 	if (!zebra_up())
 		return;
 	if (up && max) {
 		want = XCALLOC(MTYPE_TMP, max * sizeof(*want));
-		n = routes_wanted(conn, zr, want, max);
+		n = routes_wanted(zc, want, max);
 	}
 	/* The interface was re-created: everything is re-announced. */
-	if (up && zr->ninst && zr->inst_ifindex != ifp->ifindex) {
-		for (unsigned int i = 0; i < zr->ninst; i++)
-			route_via_ifindex(false, &zr->inst[i].p,
-					  zr->inst_ifindex);
-		zr->ninst = 0;
-	}
-	for (unsigned int i = 0; i < zr->ninst; i++)
-		if (!zr_has(want, n, &zr->inst[i].p)) {
-			route_via_ifindex(false, &zr->inst[i].p,
-					  zr->inst_ifindex);
-			zlog_info("%s: route %pFX removed", conn->name,
-				  &zr->inst[i].p);
-		}
-	for (unsigned int i = 0; i < n; i++)
-		if (!zr_has(zr->inst, zr->ninst, &want[i].p)) {
-			route_via_ifindex(true, &want[i].p, ifp->ifindex);
-			zlog_info("%s: route %pFX via %s installed", conn->name,
-				  &want[i].p, ifp->name);
-		}
-	XFREE(MTYPE_VPN_ZROUTE, zr->inst);
-	zr->inst = NULL;
-	zr->ninst = n;
-	if (n) {
-		zr->inst = XCALLOC(MTYPE_VPN_ZROUTE, n * sizeof(*want));
-		memcpy(zr->inst, want, n * sizeof(*want));
-		zr->inst_ifindex = ifp->ifindex;
-	}
+	if (up && zc->ninst && zc->inst_ifindex != ifp->ifindex)
+		routes_withdraw(zc);
+	routes_apply(zc, ifp, want, n);
 	XFREE(MTYPE_TMP, want);
-}
-
-static void routes_withdraw(struct vpn_zroute *zr)
-{
-	if (zebra_up())
-		for (unsigned int i = 0; i < zr->ninst; i++)
-			route_via_ifindex(false, &zr->inst[i].p,
-					  zr->inst_ifindex);
-	XFREE(MTYPE_VPN_ZROUTE, zr->inst);
-	zr->inst = NULL;
-	zr->ninst = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -281,12 +282,12 @@ static bool addr_is(const struct prefix *p, const struct ipaddr *a)
 	       IPV6_ADDR_SAME(&p->u.prefix6, &a->ipaddr_v6);
 }
 
-static void pin_remove(struct vpn_zroute *zr)
+static void pin_remove(struct vpn_zconn *zc)
 {
-	if (zr->pinned && zebra_up())
-		route_send(false, &zr->nht_p, NULL, 0);
-	zr->pinned = false;
-	zr->npin = 0;
+	if (zc->pinned && zebra_up())
+		route_send(false, &zc->nht_p, NULL, 0);
+	zc->pinned = false;
+	zc->npin = 0;
 }
 
 static bool nh_same(const struct zapi_nexthop *a, unsigned int na,
@@ -301,109 +302,116 @@ static bool nh_same(const struct zapi_nexthop *a, unsigned int na,
 	return true;
 }
 
-static void pin_set(struct vpn_connection *conn, struct vpn_zroute *zr)
+static void pin_set(struct vpn_zconn *zc)
 {
-	if (zr->pinned && nh_same(zr->pin, zr->npin, zr->nh, zr->nnh))
+	if (zc->pinned && nh_same(zc->pin, zc->npin, zc->nh, zc->nnh))
 		return;
-	memcpy(zr->pin, zr->nh, zr->nnh * sizeof(zr->nh[0]));
-	zr->npin = zr->nnh;
-	zr->pinned = true;
-	route_send(true, &zr->nht_p, zr->pin, zr->npin);
-	zlog_info("%s: underlay route %pFX pinned through %s", conn->name,
-		  &zr->nht_p, ifindex2ifname(zr->pin[0].ifindex, VRF_DEFAULT));
+	memcpy(zc->pin, zc->nh, zc->nnh * sizeof(zc->nh[0]));
+	zc->npin = zc->nnh;
+	zc->pinned = true;
+	route_send(true, &zc->nht_p, zc->pin, zc->npin);
+	zlog_info("%s: underlay route %pFX pinned through %s", zc->name,
+		  &zc->nht_p, ifindex2ifname(zc->pin[0].ifindex, VRF_DEFAULT));
 }
 
-static void nht_register(struct vpn_zroute *zr, bool reg)
+static void nht_register(struct vpn_zconn *zc, bool reg)
 {
 	if (!zebra_up())
 		return;
 	zclient_send_rnh(zclient,
 			 reg ? ZEBRA_NEXTHOP_REGISTER
 			     : ZEBRA_NEXTHOP_UNREGISTER,
-			 &zr->nht_p, SAFI_UNICAST, false, true, VRF_DEFAULT);
+			 &zc->nht_p, SAFI_UNICAST, false, true, VRF_DEFAULT);
 }
 
-static void nht_sync(struct vpn_connection *conn, struct vpn_zroute *zr)
+static void nht_sync(struct vpn_zconn *zc)
 {
 	struct prefix p;
-	bool want = conn->has_remote && conn->state != VPN_STATE_SHUTDOWN;
 
-	if (want)
-		host_prefix(&p, &conn->remote);
-	if (zr->nht_registered && (!want || !prefix_same(&p, &zr->nht_p))) {
-		pin_remove(zr);
-		nht_register(zr, false);
-		zr->nht_registered = false;
-		zr->underlay = UNDERLAY_UNKNOWN;
-		zr->nnh = 0;
+	if (zc->track)
+		host_prefix(&p, &zc->remote);
+	if (zc->nht_registered &&
+	    (!zc->track || !prefix_same(&p, &zc->nht_p))) {
+		pin_remove(zc);
+		nht_register(zc, false);
+		zc->nht_registered = false;
+		zc->underlay = VPN_UNDERLAY_UNKNOWN;
+		zc->nnh = 0;
 	}
-	if (want && !zr->nht_registered && zebra_up()) {
-		zr->nht_p = p;
-		nht_register(zr, true);
-		zr->nht_registered = true;
+	if (zc->track && !zc->nht_registered && zebra_up()) {
+		zc->nht_p = p;
+		nht_register(zc, true);
+		zc->nht_registered = true;
 	}
+}
+
+/* The usable underlay nexthops of a nexthop update. */
+static unsigned int nht_usable(const struct zapi_route *nhr,
+			       struct zapi_nexthop *nh)
+{
+	unsigned int nnh = 0;
+
+	for (unsigned int i = 0; i < nhr->nexthop_num && nnh < VPN_ZR_MAX_NH;
+	     i++) {
+		const struct zapi_nexthop *x = &nhr->nexthops[i];
+
+		/* Never through a tunnel: that is the overlay. */
+		if (x->ifindex && is_tunnel_ifindex(x->ifindex))
+			continue;
+		if (x->type == NEXTHOP_TYPE_BLACKHOLE)
+			continue;
+		/* zebra leaves our pin selected over a downed interface
+		 * until we withdraw it */
+		if (x->ifindex && !ifindex_operative(x->ifindex))
+			continue;
+		nh[nnh++] = *x;
+	}
+	return nnh;
+}
+
+/* One tracked connection's share of a nexthop update. */
+static void nht_apply(struct vpn_zconn *zc, const struct zapi_route *nhr)
+{
+	enum vpn_underlay_state old = zc->underlay;
+	struct zapi_nexthop nh[VPN_ZR_MAX_NH];
+	unsigned int nnh = nht_usable(nhr, nh);
+	/* Resolved through our own pin: the pinned path holds. */
+	bool ours = nhr->type == ZEBRA_ROUTE_NHRP &&
+		    prefix_same(&nhr->prefix, &zc->nht_p);
+	bool changed = !nh_same(nh, nnh, zc->nh, zc->nnh);
+
+	memcpy(zc->nh, nh, nnh * sizeof(nh[0]));
+	zc->nnh = nnh;
+	zc->underlay = nnh ? VPN_UNDERLAY_REACHABLE : VPN_UNDERLAY_UNREACHABLE;
+	if (!nnh)
+		pin_remove(zc);
+	else if (!ours)
+		pin_set(zc);
+	if (zc->underlay == old && (!changed || ours))
+		return;
+	zlog_info("%s: remote-address %pFX %s", zc->name, &zc->nht_p,
+		  nnh ? (old == VPN_UNDERLAY_UNREACHABLE ? "reachable again"
+							  : "reachable")
+		      : "unreachable: no underlay route");
+	if (zevents.underlay_changed)
+		zevents.underlay_changed(zc->owner, nnh > 0,
+					 old != VPN_UNDERLAY_UNKNOWN);
 }
 
 static int nht_update(ZAPI_CALLBACK_ARGS)
 {
 	struct prefix match;
 	struct zapi_route nhr;
-	struct vpn_connection *conn;
+	struct vpn_zconn *zc;
 
 	if (!zapi_nexthop_update_decode(zclient->ibuf, &match, &nhr)) {
 		zlog_warn("zebra: bad nexthop update");
 		return -1;
 	}
 	/* Several connections may share a remote-address: each is told. */
-	frr_each (vpn_conns, &vpn.conns, conn) {
-		struct vpn_zroute *zr = conn->rt ? conn->rt->zr : NULL;
-		enum zr_underlay old;
-		struct zapi_nexthop nh[ZR_MAX_NH];
-		unsigned int nnh = 0;
-		bool ours, changed;
-
-		if (!zr || !zr->nht_registered ||
-		    !prefix_same(&zr->nht_p, &match))
-			continue;
-		old = zr->underlay;
-		/* Resolved through our own pin: the pinned path holds. */
-		ours = nhr.type == ZEBRA_ROUTE_NHRP &&
-		       prefix_same(&nhr.prefix, &zr->nht_p);
-		for (unsigned int i = 0; i < nhr.nexthop_num && nnh < ZR_MAX_NH;
-		     i++) {
-			/* Never through a tunnel: that is the overlay. */
-			if (nhr.nexthops[i].ifindex &&
-			    is_tunnel_ifindex(nhr.nexthops[i].ifindex))
-				continue;
-			if (nhr.nexthops[i].type == NEXTHOP_TYPE_BLACKHOLE)
-				continue;
-			/* zebra leaves our pin selected over a downed
-			 * interface until we withdraw it */
-			if (nhr.nexthops[i].ifindex &&
-			    !ifindex_operative(nhr.nexthops[i].ifindex))
-				continue;
-			nh[nnh++] = nhr.nexthops[i];
-		}
-		changed = !nh_same(nh, nnh, zr->nh, zr->nnh);
-		memcpy(zr->nh, nh, nnh * sizeof(nh[0]));
-		zr->nnh = nnh;
-		zr->underlay = nnh ? UNDERLAY_REACHABLE : UNDERLAY_UNREACHABLE;
-		if (!nnh) {
-			pin_remove(zr);
-		} else if (!ours) {
-			pin_set(conn, zr);
-		}
-		if (zr->underlay != old || (changed && !ours)) {
-			zlog_info("%s: remote-address %pFX %s", conn->name,
-				  &match,
-				  nnh ? (old == UNDERLAY_UNREACHABLE
-						 ? "reachable again"
-						 : "reachable")
-				      : "unreachable: no underlay route");
-			vpn_ike_underlay_changed(conn, nnh > 0,
-						 old != UNDERLAY_UNKNOWN);
-		}
-	}
+	frr_each_safe (vpn_zconns, &zconns, zc)
+		if (zc->nht_registered && prefix_same(&zc->nht_p, &match))
+			nht_apply(zc, &nhr);
 	return 0;
 }
 
@@ -411,56 +419,82 @@ static int nht_update(ZAPI_CALLBACK_ARGS)
 /* Per connection                                                      */
 /* ------------------------------------------------------------------ */
 
-bool vpn_zebra_underlay_lost(struct vpn_connection *conn)
+struct vpn_zconn *vpn_zebra_conn_new(void *owner, const char *name)
 {
-	return conn->rt && conn->rt->zr &&
-	       conn->rt->zr->underlay == UNDERLAY_UNREACHABLE;
+	struct vpn_zconn *zc = XCALLOC(MTYPE_VPN_ZROUTE, sizeof(*zc));
+
+	zc->owner = owner;
+	strlcpy(zc->name, name, sizeof(zc->name));
+	vpn_zconns_add_tail(&zconns, zc);
+	return zc;
 }
 
-void vpn_zebra_set_ts(struct vpn_connection *conn,
-		      const struct prefix *ts, unsigned int n)
+void vpn_zebra_conn_free(struct vpn_zconn *zc)
 {
-	struct vpn_zroute *zr = zr_get(conn);
-
-	if (!zr)
+	if (!zc)
 		return;
-	zr->nts = 0;
-	for (unsigned int i = 0; i < n && zr->nts < VPN_ZR_TS_MAX; i++)
+	routes_withdraw(zc);
+	pin_remove(zc);
+	if (zc->nht_registered)
+		nht_register(zc, false);
+	vpn_zconns_del(&zconns, zc);
+	XFREE(MTYPE_VPN_ZROUTE, zc->routes);
+	XFREE(MTYPE_VPN_ZROUTE, zc);
+}
+
+void vpn_zebra_conn_config(struct vpn_zconn *zc,
+			   const struct vpn_zconn_config *cfg)
+{
+	strlcpy(zc->ifname, cfg->ifname, sizeof(zc->ifname));
+	zc->track = cfg->track;
+	zc->remote = cfg->remote;
+	zc->has_local = cfg->has_local;
+	zc->local = cfg->local;
+	XFREE(MTYPE_VPN_ZROUTE, zc->routes);
+	zc->nroutes = cfg->nroutes;
+	if (cfg->nroutes) {
+		zc->routes = XCALLOC(MTYPE_VPN_ZROUTE,
+				     cfg->nroutes * sizeof(*zc->routes));
+		memcpy(zc->routes, cfg->routes,
+		       cfg->nroutes * sizeof(*zc->routes));
+	}
+	nht_sync(zc);
+	routes_sync(zc);
+}
+
+void vpn_zebra_conn_set_carrier(struct vpn_zconn *zc, bool up)
+{
+	zc->carrier = up;
+	nht_sync(zc);
+	routes_sync(zc);
+}
+
+bool vpn_zebra_conn_underlay_lost(const struct vpn_zconn *zc)
+{
+	return zc && zc->underlay == VPN_UNDERLAY_UNREACHABLE;
+}
+
+void vpn_zebra_conn_set_ts(struct vpn_zconn *zc, const struct prefix *ts,
+			   unsigned int n)
+{
+	zc->nts = 0;
+	for (unsigned int i = 0; i < n && zc->nts < VPN_ZR_TS_MAX; i++)
 		if (ts[i].prefixlen != 0) /* any: routing decides, not IKE */
-			zr->ts[zr->nts++] = ts[i];
+			zc->ts[zc->nts++] = ts[i];
 }
 
-void vpn_zebra_conn_update(struct vpn_connection *conn)
-{
-	struct vpn_zroute *zr = zr_get(conn);
+/* ------------------------------------------------------------------ */
+/* Operational state                                                   */
+/* ------------------------------------------------------------------ */
 
-	if (!zr)
-		return;
-	nht_sync(conn, zr);
-	routes_sync(conn, zr);
-}
-
-void vpn_zebra_conn_delete(struct vpn_connection *conn)
-{
-	struct vpn_zroute *zr = conn->rt ? conn->rt->zr : NULL;
-
-	if (!zr)
-		return;
-	routes_withdraw(zr);
-	pin_remove(zr);
-	if (zr->nht_registered)
-		nht_register(zr, false);
-	XFREE(MTYPE_VPN_ZROUTE, conn->rt->zr);
-}
-
-static const char *underlay_str(enum zr_underlay u)
+const char *vpn_underlay_state_str(enum vpn_underlay_state u)
 {
 	switch (u) {
-	case UNDERLAY_REACHABLE:
+	case VPN_UNDERLAY_REACHABLE:
 		return "reachable";
-	case UNDERLAY_UNREACHABLE:
+	case VPN_UNDERLAY_UNREACHABLE:
 		return "unreachable";
-	case UNDERLAY_UNKNOWN:
+	case VPN_UNDERLAY_UNKNOWN:
 		break;
 	}
 	return "unknown";
@@ -487,73 +521,42 @@ static void nh_str(const struct zapi_nexthop *nh, char *buf, size_t len)
 	}
 }
 
-void vpn_zebra_show_conn(struct vty *vty, json_object *j,
-			 struct vpn_connection *conn)
+void vpn_zebra_conn_get_underlay(const struct vpn_zconn *zc,
+				 struct vpn_underlay_oper *o)
 {
-	struct vpn_zroute *zr = conn->rt ? conn->rt->zr : NULL;
-	enum zr_underlay u = zr ? zr->underlay : UNDERLAY_UNKNOWN;
-	char buf[128];
-	unsigned int max = conn->nroutes + (zr ? zr->nts : 0), n = 0;
-	struct zr_route *want = NULL;
+	memset(o, 0, sizeof(*o));
+	if (!zc)
+		return;
+	o->state = zc->underlay;
+	o->pinned = zc->pinned;
+	o->nnh = zc->nnh;
+	for (unsigned int i = 0; i < zc->nnh; i++)
+		nh_str(&zc->nh[i], o->nh[i], sizeof(o->nh[i]));
+}
 
-	if (max) {
-		want = XCALLOC(MTYPE_TMP, max * sizeof(*want));
-		if (zr)
-			n = routes_wanted(conn, zr, want, max);
-		else
-			for (; n < conn->nroutes; n++) {
-				want[n].p = conn->routes[n];
-				want[n].src = ZR_SRC_ROUTE;
-			}
-	}
+unsigned int vpn_zebra_conn_nroutes_max(const struct vpn_zconn *zc)
+{
+	return zc ? zc->nroutes + zc->nts : 0;
+}
 
-	if (j) {
-		json_object *ju = json_object_new_object();
-		json_object *jnh = json_object_new_array();
-		json_object *jr = json_object_new_array();
+unsigned int vpn_zebra_conn_get_routes(const struct vpn_zconn *zc,
+				       struct vpn_route_oper *out,
+				       unsigned int max)
+{
+	unsigned int n;
+	struct zr_route *want;
 
-		json_object_string_add(ju, "state", underlay_str(u));
-		for (unsigned int i = 0; zr && i < zr->nnh; i++) {
-			nh_str(&zr->nh[i], buf, sizeof(buf));
-			json_object_array_add(jnh,
-					      json_object_new_string(buf));
-		}
-		json_object_object_add(ju, "nexthops", jnh);
-		json_object_boolean_add(ju, "pinned", zr && zr->pinned);
-		json_object_object_add(j, "underlay", ju);
-		for (unsigned int i = 0; i < n; i++) {
-			json_object *r = json_object_new_object();
-
-			json_object_string_addf(r, "prefix", "%pFX",
-						&want[i].p);
-			json_object_string_add(r, "source",
-					       want[i].src == ZR_SRC_ROUTE
-						       ? "route"
-						       : "traffic-selector");
-			json_object_boolean_add(
-				r, "installed",
-				zr && zr_has(zr->inst, zr->ninst, &want[i].p));
-			json_object_array_add(jr, r);
-		}
-		json_object_object_add(j, "routes", jr);
-	} else {
-		vty_out(vty, "  Underlay: remote-address %s", underlay_str(u));
-		for (unsigned int i = 0; zr && i < zr->nnh; i++) {
-			nh_str(&zr->nh[i], buf, sizeof(buf));
-			vty_out(vty, "%s%s", i ? ", " : " via ", buf);
-		}
-		if (zr && zr->pinned)
-			vty_out(vty, " (pinned)");
-		vty_out(vty, "\n");
-		for (unsigned int i = 0; i < n; i++)
-			vty_out(vty, "  Route %pFX (%s): %s\n", &want[i].p,
-				want[i].src == ZR_SRC_ROUTE ? "route"
-							    : "traffic selector",
-				zr && zr_has(zr->inst, zr->ninst, &want[i].p)
-					? "installed"
-					: "not installed");
+	if (!zc || !max)
+		return 0;
+	want = XCALLOC(MTYPE_TMP, max * sizeof(*want));
+	n = routes_wanted(zc, want, max);
+	for (unsigned int i = 0; i < n; i++) {
+		out[i].p = want[i].p;
+		out[i].src = want[i].src;
+		out[i].installed = zr_has(zc->inst, zc->ninst, &want[i].p);
 	}
 	XFREE(MTYPE_TMP, want);
+	return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -562,12 +565,11 @@ void vpn_zebra_show_conn(struct vty *vty, json_object *j,
 
 static void conns_on_ifp(struct interface *ifp)
 {
-	struct vpn_connection *c;
+	struct vpn_zconn *zc;
 
-	frr_each (vpn_conns, &vpn.conns, c)
-		if (c->ifname[0] && strcmp(c->ifname, ifp->name) == 0 &&
-		    c->rt && c->rt->zr)
-			routes_sync(c, c->rt->zr);
+	frr_each (vpn_zconns, &zconns, zc)
+		if (zc->ifname[0] && strcmp(zc->ifname, ifp->name) == 0)
+			routes_sync(zc);
 }
 
 static int vpn_ifp_create(struct interface *ifp)
@@ -590,32 +592,25 @@ static int vpn_ifp_up(struct interface *ifp)
  */
 static void pins_on_ifp(struct interface *ifp)
 {
-	struct vpn_connection *c;
+	struct vpn_zconn *zc;
 
-	frr_each (vpn_conns, &vpn.conns, c) {
-		struct vpn_zroute *zr = c->rt ? c->rt->zr : NULL;
+	frr_each (vpn_zconns, &zconns, zc) {
 		bool uses = false;
 
-		if (!zr || !zr->pinned)
+		if (!zc->pinned)
 			continue;
-		for (unsigned int i = 0; i < zr->npin; i++)
-			if (zr->pin[i].ifindex == ifp->ifindex)
+		for (unsigned int i = 0; i < zc->npin; i++)
+			if (zc->pin[i].ifindex == ifp->ifindex)
 				uses = true;
 		if (!uses)
 			continue;
-		zlog_info("%s: underlay interface %s down", c->name, ifp->name);
-		pin_remove(zr);
+		zlog_info("%s: underlay interface %s down", zc->name,
+			  ifp->name);
+		pin_remove(zc);
 	}
 }
 
 static int vpn_ifp_down(struct interface *ifp)
-{
-	pins_on_ifp(ifp);
-	conns_on_ifp(ifp);
-	return 0;
-}
-
-static int vpn_ifp_destroy(struct interface *ifp)
 {
 	pins_on_ifp(ifp);
 	conns_on_ifp(ifp);
@@ -627,18 +622,19 @@ static int vpn_ifp_destroy(struct interface *ifp)
 static int vpn_if_addr(ZAPI_CALLBACK_ARGS)
 {
 	struct connected *ifc;
-	struct vpn_connection *c;
+	struct vpn_zconn *zc;
 
 	ifc = zebra_interface_address_read(cmd, zclient->ibuf, vrf_id);
 	if (!ifc)
 		return 0;
-	if (cmd == ZEBRA_INTERFACE_ADDRESS_ADD) {
-		frr_each (vpn_conns, &vpn.conns, c)
-			if (c->has_local && addr_is(ifc->address, &c->local))
-				vpn_ike_local_address_up(c);
-	} else {
+	if (cmd != ZEBRA_INTERFACE_ADDRESS_ADD) {
 		connected_free(&ifc);
+		return 0;
 	}
+	frr_each_safe (vpn_zconns, &zconns, zc)
+		if (zc->has_local && addr_is(ifc->address, &zc->local) &&
+		    zevents.local_address_up)
+			zevents.local_address_up(zc->owner);
 	return 0;
 }
 
@@ -648,20 +644,17 @@ static int vpn_if_addr(ZAPI_CALLBACK_ARGS)
 
 static void vpn_zebra_connected(struct zclient *zc)
 {
-	struct vpn_connection *c;
+	struct vpn_zconn *c;
 
 	zlog_info("connected to zebra");
 	zclient_send_reg_requests(zc, VRF_DEFAULT);
 	/* A (re)connected zebra has none of our state: send it again. */
-	frr_each (vpn_conns, &vpn.conns, c) {
-		struct vpn_zroute *zr = c->rt ? c->rt->zr : NULL;
-
-		if (!zr)
-			continue;
-		zr->nht_registered = false;
-		zr->pinned = false;
-		zr->ninst = 0;
-		vpn_zebra_conn_update(c);
+	frr_each (vpn_zconns, &zconns, c) {
+		c->nht_registered = false;
+		c->pinned = false;
+		c->ninst = 0;
+		nht_sync(c);
+		routes_sync(c);
 	}
 }
 
@@ -671,10 +664,13 @@ static zclient_handler *const vpn_handlers[] = {
 	[ZEBRA_INTERFACE_ADDRESS_DELETE] = vpn_if_addr,
 };
 
-void vpn_zebra_init(struct thread_master *master)
+void vpn_zebra_init(struct thread_master *master,
+		    const struct vpn_zebra_events *events)
 {
+	zevents = *events;
+	vpn_zconns_init(&zconns);
 	if_zapi_callbacks(vpn_ifp_create, vpn_ifp_up, vpn_ifp_down,
-			  vpn_ifp_destroy);
+			  vpn_ifp_down);
 	zclient = zclient_new(master, &zclient_options_default, vpn_handlers,
 			      array_size(vpn_handlers));
 	zclient->zebra_connected = vpn_zebra_connected;

@@ -1,0 +1,644 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vpnd: the connection manager (see vpnd_conn.h).
+ *
+ * Per connection, struct vpn_conn_rt holds the engine's view (struct
+ * ike_conn, rebuilt when the configuration's digest changes), the tunnel
+ * interface, the zebra state, the carrier, the retry timer and the last
+ * error. The state machine:
+ *
+ *   idle --initiate--> connecting --Child SA up--> established
+ *     ^                    |                           |
+ *     +---- retry (2 s doubling to 30 s) <-- failed / ended / DELETE
+ *
+ * Carrier is up while a Child SA is installed and zebra has not said that
+ * no underlay path reaches the peer; routes and the tunnel follow it.
+ */
+#include <zebra.h>
+
+#include "lib/log.h"
+#include "lib/memory.h"
+#include "lib/prefix.h"
+#include "lib/thread.h"
+#include "lib/typesafe.h"
+
+#include "crypto/crypto.h"
+#include "util/bytes.h"
+#include "vpnd.h"
+#include "vpnd_conn.h"
+#include "vpnd_ike.h"
+#include "vpnd_tunnel.h"
+#include "vpnd_udp.h"
+#include "vpnd_util.h"
+#include "vpnd_zebra.h"
+
+DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
+
+#define RETRY_MIN_S 2
+#define RETRY_MAX_S 30
+
+/*
+ * Two gateways that both may initiate usually start together (a site
+ * comes up, both configs load): each initiates, and the tunnel ends up
+ * with two IKE SAs (legitimate, but twice the state and rekeys). The side
+ * with the higher address waits a little first, and does not initiate if
+ * the peer's IKE SA arrived meanwhile (conn_initiate checks).
+ */
+#define FIRST_ATTEMPT_YIELD_MS 2000
+
+PREDECL_DLIST(vpn_rts);
+
+/* Runtime state of one configured connection. */
+struct vpn_conn_rt {
+	struct vpn_rts_item item;
+	struct vpn_connection *conn;
+	struct ike_conn ike;
+	bool ike_ready;		/* ike is complete and usable */
+	char cfg_digest[32];	/* changes force a new IKE SA */
+	struct vpn_tunnel *tun; /* TUN interface and its ESP SAs */
+	struct vpn_zconn *zc;	/* zebra state (vpnd_zebra.c) */
+	enum vpn_conn_state state; /* idle, connecting or established */
+	bool carrier;		/* tunnel carrier (routes follow it) */
+	struct thread *t_retry;
+	unsigned int retry_s;	/* next retry delay */
+	unsigned int nchildren; /* installed Child SAs */
+	char last_error[160];	/* last failure, for show */
+};
+
+DECLARE_DLIST(vpn_rts, struct vpn_conn_rt, item);
+
+static struct thread_master *conn_master;
+static struct vpn_rts_head rts;
+
+static const char *const UNDERLAY_LOST =
+	"remote-address unreachable: no underlay route";
+
+static void retry_cb(struct thread *t);
+
+static struct vpn_conn_rt *rt_of(struct ike_sa *sa)
+{
+	return ike_sa_conn(sa)->host;
+}
+
+static bool conn_active(const struct vpn_conn_rt *rt)
+{
+	return rt->conn->state != VPN_STATE_SHUTDOWN &&
+	       rt->conn->state != VPN_STATE_INCOMPLETE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Carrier and state                                                   */
+/* ------------------------------------------------------------------ */
+
+static void conn_set_carrier(struct vpn_conn_rt *rt, bool up)
+{
+	rt->carrier = up && rt->tun;
+	if (rt->tun)
+		vpn_tunnel_set_carrier(rt->tun, rt->carrier);
+	vpn_zebra_conn_set_carrier(rt->zc, rt->carrier);
+}
+
+static void conn_state_refresh(struct vpn_conn_rt *rt)
+{
+	if (!conn_active(rt))
+		return;
+	if (rt->nchildren)
+		rt->state = VPN_STATE_ESTABLISHED;
+	else if (vpn_ike_conn_has_sa(&rt->ike))
+		rt->state = VPN_STATE_CONNECTING;
+	else
+		rt->state = VPN_STATE_IDLE;
+	/* Without an underlay path the SA cannot carry anything: routing
+	 * should know now, not when DPD gives up. */
+	conn_set_carrier(rt, rt->nchildren > 0 &&
+				     !vpn_zebra_conn_underlay_lost(rt->zc));
+}
+
+/* Nothing negotiated any more (torn down, or not configured to run). */
+static void conn_reset(struct vpn_conn_rt *rt)
+{
+	if (rt->ike_ready)
+		vpn_ike_conn_down(&rt->ike, false);
+	rt->nchildren = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Initiation and retries                                              */
+/* ------------------------------------------------------------------ */
+
+static void retry_in(struct vpn_conn_rt *rt, unsigned int seconds)
+{
+	thread_cancel(&rt->t_retry);
+	thread_add_timer(conn_master, retry_cb, rt, seconds, &rt->t_retry);
+}
+
+static void conn_initiate(struct vpn_conn_rt *rt)
+{
+	if (!rt->ike_ready || rt->ike.responder_only || !conn_active(rt) ||
+	    vpn_ike_conn_has_sa(&rt->ike))
+		return;
+	if (vpn_zebra_conn_underlay_lost(rt->zc)) {
+		/* zebra tells when a path appears (conn_underlay_changed);
+		 * the retry timer is only a fallback. */
+		strlcpy(rt->last_error, UNDERLAY_LOST, sizeof(rt->last_error));
+		retry_in(rt, RETRY_MAX_S);
+		return;
+	}
+	if (!rt->conn->has_local &&
+	    vpn_udp_source_for(&rt->ike.remote, &rt->ike.local) < 0) {
+		strlcpy(rt->last_error, "no route to remote-address",
+			sizeof(rt->last_error));
+		retry_in(rt, rt->retry_s);
+		return;
+	}
+	vpn_ike_initiate(&rt->ike);
+	conn_state_refresh(rt);
+}
+
+static void retry_cb(struct thread *t)
+{
+	conn_initiate(THREAD_ARG(t));
+}
+
+static unsigned int first_attempt_delay_ms(const struct vpn_connection *conn)
+{
+	if (conn->mode != VPN_MODE_DEFAULT || !conn->has_local ||
+	    !conn->has_remote)
+		return 0;
+	return ipaddr_cmp(&conn->local, &conn->remote) > 0
+		       ? FIRST_ATTEMPT_YIELD_MS
+		       : 0;
+}
+
+/* A fresh start (configuration, a path or address appearing): both
+ * sides tend to see it at once, so the tie-break above applies. */
+static void conn_attempt_soon(struct vpn_conn_rt *rt)
+{
+	rt->retry_s = RETRY_MIN_S;
+	thread_cancel(&rt->t_retry);
+	thread_add_timer_msec(conn_master, retry_cb, rt,
+			      first_attempt_delay_ms(rt->conn), &rt->t_retry);
+}
+
+/* ------------------------------------------------------------------ */
+/* The engine's view of a connection                                   */
+/* ------------------------------------------------------------------ */
+
+static void copy_policy(struct vpn_proposal *dst, unsigned int *n,
+			const struct vpn_policy *pol)
+{
+	*n = MIN(pol->nproposals, IKE_CONN_MAX_PROPOSALS);
+	memcpy(dst, pol->proposals, *n * sizeof(*dst));
+}
+
+static void ts_from_prefix(struct ike_ts *ts, const struct prefix *p)
+{
+	ike_ts_from_prefix(ts, p->family == AF_INET ? AF_INET : AF_INET6,
+			   (const uint8_t *)&p->u.prefix, p->prefixlen);
+}
+
+static void ts_any(struct ike_ts *ts, unsigned int *n)
+{
+	static const uint8_t zero[16];
+
+	ike_ts_from_prefix(&ts[0], AF_INET, zero, 0);
+	ike_ts_from_prefix(&ts[1], AF_INET6, zero, 0);
+	*n = 2;
+}
+
+static void build_ts(const struct vpn_connection *conn, struct ike_conn *ic)
+{
+	if (conn->nts == 0) {
+		ts_any(ic->local_ts, &ic->n_local_ts);
+		ts_any(ic->remote_ts, &ic->n_remote_ts);
+		return;
+	}
+	for (unsigned int i = 0; i < conn->nts && i < IKE_CONN_MAX_TS; i++) {
+		ts_from_prefix(&ic->local_ts[ic->n_local_ts++],
+			       &conn->ts[i].local);
+		ts_from_prefix(&ic->remote_ts[ic->n_remote_ts++],
+			       &conn->ts[i].remote);
+	}
+}
+
+/* Identities: configured, else the addresses (the engine's default). */
+static bool build_ids(const struct vpn_connection *conn, struct ike_conn *ic)
+{
+	if (conn->local_id[0] &&
+	    ike_id_parse(conn->local_id, &ic->local_id_type, ic->local_id,
+			 &ic->local_id_len) < 0)
+		return false;
+	if (conn->remote_id[0] &&
+	    ike_id_parse(conn->remote_id, &ic->remote_id_type, ic->remote_id,
+			 &ic->remote_id_len) < 0)
+		return false;
+	return true;
+}
+
+/* Build the engine's view of a connection from its configuration (vpnd.c
+ * has checked that it can negotiate). */
+static bool conn_build(struct vpn_conn_rt *rt, struct ike_conn *ic,
+		       const struct vpn_policy *ikep,
+		       const struct vpn_policy *espp)
+{
+	const struct vpn_connection *conn = rt->conn;
+
+	memset(ic, 0, sizeof(*ic));
+	strlcpy(ic->name, conn->name, sizeof(ic->name));
+	vpn_addr_from_ipaddr(&ic->remote, &conn->remote);
+	if (conn->has_local)
+		vpn_addr_from_ipaddr(&ic->local, &conn->local);
+	else
+		ic->local.family = ic->remote.family;
+	if (!build_ids(conn, ic))
+		return false;
+	ic->psklen = strlen(conn->psk);
+	memcpy(ic->psk, conn->psk, ic->psklen);
+	copy_policy(ic->ike_props, &ic->n_ike_props, ikep);
+	copy_policy(ic->esp_props, &ic->n_esp_props, espp);
+	ic->ike_lifetime = ikep->lifetime_s;
+	ic->child_lifetime = espp->lifetime_s;
+	ic->child_lifetime_bytes = (uint64_t)espp->lifetime_kb * 1024;
+	ic->dpd_interval = conn->dpd_interval;
+	ic->dpd_timeout = vpn_connection_dpd_timeout(conn);
+	ic->initiator_only = conn->mode == VPN_MODE_INITIATOR_ONLY;
+	ic->responder_only = conn->mode == VPN_MODE_RESPONDER_ONLY;
+	build_ts(conn, ic);
+	ic->host = rt;
+	return true;
+}
+
+/* A digest of everything negotiated, to notice configuration changes. */
+static void conn_digest(const struct ike_conn *ic, char *out)
+{
+	struct iovec iov = { (void *)ic, offsetof(struct ike_conn, host) };
+	uint8_t h[VPN_SHA1_LEN];
+
+	vpn_sha1(&iov, 1, h);
+	memcpy(out, h, VPN_SHA1_LEN);
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration changes                                               */
+/* ------------------------------------------------------------------ */
+
+static struct vpn_conn_rt *rt_get(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (rt)
+		return rt;
+	rt = XCALLOC(MTYPE_VPN_CONN_RT, sizeof(*rt));
+	rt->conn = conn;
+	rt->retry_s = RETRY_MIN_S;
+	rt->state = VPN_STATE_IDLE;
+	rt->zc = vpn_zebra_conn_new(rt, conn->name);
+	vpn_rts_add_tail(&rts, rt);
+	conn->rt = rt;
+	return rt;
+}
+
+/* The tunnel interface exists as long as the connection names it. */
+static void conn_sync_tunnel(struct vpn_conn_rt *rt)
+{
+	const char *ifname = rt->conn->ifname;
+
+	if (rt->tun && strcmp(vpn_tunnel_ifname(rt->tun), ifname)) {
+		vpn_ike_conn_down(&rt->ike, false);
+		vpn_tunnel_free(rt->tun);
+		rt->tun = NULL;
+		rt->nchildren = 0;
+	}
+	if (!rt->tun && ifname[0])
+		rt->tun = vpn_tunnel_new(rt->conn->name, ifname);
+}
+
+static void conn_sync_zebra(struct vpn_conn_rt *rt)
+{
+	const struct vpn_connection *conn = rt->conn;
+	struct vpn_zconn_config zcfg = {
+		.ifname = conn->ifname,
+		.track = conn->has_remote &&
+			 conn->state != VPN_STATE_SHUTDOWN,
+		.remote = conn->remote,
+		.has_local = conn->has_local,
+		.local = conn->local,
+		.routes = conn->routes,
+		.nroutes = conn->nroutes,
+	};
+
+	vpn_zebra_conn_config(rt->zc, &zcfg);
+}
+
+/* Adopt a new engine view; a changed one starts negotiation over, as the
+ * cloud gateways do when a policy changes. */
+static void conn_adopt(struct vpn_conn_rt *rt, struct ike_conn *ic)
+{
+	char digest[32] = {};
+	struct ike_addr keep_local = rt->ike.local;
+
+	conn_digest(ic, digest);
+	if (rt->ike_ready && !memcmp(digest, rt->cfg_digest, VPN_SHA1_LEN))
+		return;
+	if (rt->ike_ready) {
+		zlog_info("connection %s: configuration changed, renegotiating",
+			  rt->conn->name);
+		conn_reset(rt);
+	}
+	rt->ike = *ic;
+	if (!rt->conn->has_local && keep_local.family == ic->remote.family)
+		rt->ike.local = keep_local;
+	memcpy(rt->cfg_digest, digest, sizeof(digest));
+	rt->ike_ready = true;
+}
+
+static void conn_stop(struct vpn_conn_rt *rt)
+{
+	conn_reset(rt);
+	rt->ike_ready = false;
+	thread_cancel(&rt->t_retry);
+	conn_set_carrier(rt, false);
+}
+
+void vpn_conn_update(struct vpn_connection *conn, const struct vpn_policy *ike,
+		     const struct vpn_policy *esp)
+{
+	struct vpn_conn_rt *rt = rt_get(conn);
+	struct ike_conn ic;
+
+	conn_sync_tunnel(rt);
+	conn_sync_zebra(rt);
+	if (!ike || !esp || !conn_active(rt)) {
+		conn_stop(rt);
+		return;
+	}
+	if (!conn_build(rt, &ic, ike, esp)) {
+		strlcpy(rt->last_error, "bad local-id or remote-id",
+			sizeof(rt->last_error));
+		vpn_memzero(&ic, sizeof(ic));
+		conn_stop(rt);
+		return;
+	}
+	conn_adopt(rt, &ic);
+	vpn_memzero(&ic, sizeof(ic));
+	conn_state_refresh(rt);
+	/* After the rest of this configuration batch (a config file is read
+	 * in one event): connection-mode may come later in it. */
+	conn_attempt_soon(rt);
+}
+
+void vpn_conn_delete(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt)
+		return;
+	vpn_ike_conn_forget(&rt->ike);
+	thread_cancel(&rt->t_retry);
+	vpn_zebra_conn_free(rt->zc);
+	if (rt->tun)
+		vpn_tunnel_free(rt->tun);
+	vpn_memzero(&rt->ike, sizeof(rt->ike));
+	vpn_rts_del(&rts, rt);
+	XFREE(MTYPE_VPN_CONN_RT, rt);
+	conn->rt = NULL;
+}
+
+void vpn_conn_clear(struct vpn_connection *conn)
+{
+	struct vpn_conn_rt *rt = conn->rt;
+
+	if (!rt)
+		return;
+	if (rt->ike_ready)
+		vpn_ike_conn_down(&rt->ike, false);
+	rt->nchildren = 0;
+	rt->retry_s = RETRY_MIN_S;
+	thread_cancel(&rt->t_retry);
+	conn_state_refresh(rt);
+	conn_initiate(rt);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events from the IKE host                                            */
+/* ------------------------------------------------------------------ */
+
+/* Responder: the connection for a datagram's addresses. */
+static struct ike_conn *ev_find_conn(const struct ike_addr *local,
+				     const struct ike_addr *remote)
+{
+	struct vpn_conn_rt *rt;
+
+	frr_each (vpn_rts, &rts, rt) {
+		if (!rt->ike_ready || !conn_active(rt))
+			continue;
+		if (!ike_addr_same_ip(&rt->ike.remote, remote))
+			continue;
+		if (rt->conn->has_local &&
+		    !ike_addr_same_ip(&rt->ike.local, local))
+			continue;
+		rt->ike.local = *local;
+		return &rt->ike;
+	}
+	return NULL;
+}
+
+/* A traffic selector range as prefixes (split when not one prefix). */
+static unsigned int ts_prefixes(const struct ike_ts *ts, struct prefix *out,
+				unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (ts->type == IKE_TS_IPV4_ADDR_RANGE) {
+		uint64_t a = vpn_get_be32(ts->start), b = vpn_get_be32(ts->end);
+
+		while (a <= b && n < max) {
+			unsigned int len = 32;
+
+			/* the largest aligned block from a within [a, b] */
+			while (len > 0 &&
+			       (a & ((1ULL << (33 - len)) - 1)) == 0 &&
+			       a + (1ULL << (33 - len)) - 1 <= b)
+				len--;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].family = AF_INET;
+			out[n].prefixlen = len;
+			out[n].u.prefix4.s_addr = htonl((uint32_t)a);
+			n++;
+			a += 1ULL << (32 - len);
+		}
+	} else if (ts->type == IKE_TS_IPV6_ADDR_RANGE && max) {
+		/* IPv6: one prefix when the range is one, else its cover */
+		unsigned int len = 0;
+
+		while (len < 128) {
+			unsigned int byte = len / 8, bit = 7 - len % 8;
+
+			if (((ts->start[byte] >> bit) & 1) !=
+			    ((ts->end[byte] >> bit) & 1))
+				break;
+			len++;
+		}
+		memset(&out[0], 0, sizeof(out[0]));
+		out[0].family = AF_INET6;
+		out[0].prefixlen = len;
+		memcpy(&out[0].u.prefix6, ts->start, 16);
+		apply_mask(&out[0]);
+		n = 1;
+	}
+	return n;
+}
+
+static void ev_child_up(struct ike_sa *sa, const struct ike_child_info *info)
+{
+	struct vpn_conn_rt *rt = rt_of(sa);
+	struct prefix ts[VPN_ZR_TS_MAX];
+	unsigned int nts = 0;
+
+	for (unsigned int i = 0; i < info->n_remote_ts && nts < VPN_ZR_TS_MAX;
+	     i++)
+		nts += ts_prefixes(&info->remote_ts[i], &ts[nts],
+				   VPN_ZR_TS_MAX - nts);
+	vpn_zebra_conn_set_ts(rt->zc, ts, nts);
+	if (rt->tun && vpn_tunnel_child_up(rt->tun, info) == 0)
+		rt->nchildren++;
+	rt->retry_s = RETRY_MIN_S;
+	rt->last_error[0] = '\0';
+	conn_state_refresh(rt);
+}
+
+static void ev_child_down(struct ike_sa *sa, uint32_t spi_in)
+{
+	struct vpn_conn_rt *rt = rt_of(sa);
+
+	if (rt->tun && vpn_tunnel_child_down(rt->tun, spi_in) == 0 &&
+	    rt->nchildren)
+		rt->nchildren--;
+	conn_state_refresh(rt);
+}
+
+static void ev_sa_event(struct ike_sa *sa, const char *reason)
+{
+	struct vpn_conn_rt *rt = rt_of(sa);
+
+	if (reason)
+		strlcpy(rt->last_error, reason, sizeof(rt->last_error));
+	conn_state_refresh(rt);
+	/* Ended (not replaced by a rekey): try again, with backoff. */
+	if (reason && !rt->nchildren && !rt->ike.responder_only &&
+	    rt->conn->state != VPN_STATE_SHUTDOWN) {
+		retry_in(rt, rt->retry_s);
+		rt->retry_s = MIN(rt->retry_s * 2, RETRY_MAX_S);
+	}
+}
+
+static const struct vpn_ike_events ike_events = {
+	.alloc_spi = vpn_tunnel_alloc_spi,
+	.find_conn = ev_find_conn,
+	.child_up = ev_child_up,
+	.child_down = ev_child_down,
+	.sa_event = ev_sa_event,
+};
+
+/* ------------------------------------------------------------------ */
+/* Events from zebra and the tunnels                                   */
+/* ------------------------------------------------------------------ */
+
+static void ev_underlay_changed(void *owner, bool reachable, bool known_before)
+{
+	struct vpn_conn_rt *rt = owner;
+
+	if (!rt->ike_ready)
+		return;
+	if (!reachable)
+		strlcpy(rt->last_error, UNDERLAY_LOST, sizeof(rt->last_error));
+	conn_state_refresh(rt);
+	if (!reachable)
+		return;
+	if (vpn_ike_conn_has_sa(&rt->ike)) {
+		/* A new or restored path: check the peer is still there
+		 * rather than wait for the next liveness interval. */
+		if (known_before)
+			vpn_ike_conn_probe(&rt->ike);
+		return;
+	}
+	conn_attempt_soon(rt);
+}
+
+static void ev_local_address_up(void *owner)
+{
+	struct vpn_conn_rt *rt = owner;
+
+	if (!rt->ike_ready || vpn_ike_conn_has_sa(&rt->ike))
+		return;
+	conn_attempt_soon(rt);
+}
+
+static const struct vpn_zebra_events zebra_events = {
+	.underlay_changed = ev_underlay_changed,
+	.local_address_up = ev_local_address_up,
+};
+
+/* ------------------------------------------------------------------ */
+/* State readers                                                       */
+/* ------------------------------------------------------------------ */
+
+void vpn_conn_get_oper(const struct vpn_connection *conn,
+		       struct vpn_conn_oper *o)
+{
+	const struct vpn_conn_rt *rt = conn->rt;
+
+	memset(o, 0, sizeof(*o));
+	o->last_error = rt ? rt->last_error : "";
+	o->state = conn->state;
+	if (!rt || conn->state == VPN_STATE_SHUTDOWN ||
+	    conn->state == VPN_STATE_INCOMPLETE)
+		return;
+	o->state = rt->state;
+	o->carrier = rt->carrier;
+	o->nchildren = rt->nchildren;
+}
+
+struct vpn_tunnel *vpn_conn_tunnel(const struct vpn_connection *conn)
+{
+	return conn->rt ? conn->rt->tun : NULL;
+}
+
+struct vpn_zconn *vpn_conn_zebra(const struct vpn_connection *conn)
+{
+	return conn->rt ? conn->rt->zc : NULL;
+}
+
+void vpn_conn_foreach_sa(const struct vpn_connection *conn, ike_sa_iter_cb cb,
+			 void *arg)
+{
+	if (conn->rt)
+		vpn_ike_foreach_sa(&conn->rt->ike, cb, arg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Start and stop                                                      */
+/* ------------------------------------------------------------------ */
+
+void vpn_conn_init(struct thread_master *master)
+{
+	conn_master = master;
+	vpn_rts_init(&rts);
+	vpn_udp_init(master);
+	vpn_tunnel_init(master, vpn_ike_rekey_child);
+	vpn_ike_init(master, &ike_events);
+	vpn_zebra_init(master, &zebra_events);
+}
+
+void vpn_conn_terminate(void)
+{
+	struct vpn_conn_rt *rt;
+
+	vpn_zebra_stop();
+	while ((rt = vpn_rts_first(&rts)))
+		vpn_conn_delete(rt->conn);
+	vpn_ike_terminate();
+	vpn_tunnel_terminate();
+	vpn_udp_terminate();
+	vpn_rts_fini(&rts);
+}

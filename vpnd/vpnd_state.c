@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vpnd: operational state from the owners' getters (see vpnd_state.h).
+ */
+#include <zebra.h>
+
+#include "lib/memory.h"
+
+#include "vpnd_state.h"
+#include "vpnd_util.h"
+
+DEFINE_MTYPE_STATIC(VPND, VPN_STATE, "VPN operational state");
+
+const char *vpn_state_tname(uint8_t type, uint16_t id, uint16_t keylen)
+{
+	struct vpn_transform t = { type, id, keylen };
+
+	return vpn_transform_name(&t);
+}
+
+/* One IKE SA of conn, with the Child SAs of its tunnel that it owns. */
+static void sa_fill(const struct vpn_connection *conn, struct ike_sa *sa,
+		    struct vpn_ike_sa_oper *o)
+{
+	struct vpn_tunnel *tun = vpn_conn_tunnel(conn);
+	struct vpn_child_oper all[VPN_TUNNEL_MAX_SA];
+	uint64_t now_ms = vpn_now_ms();
+	unsigned int n;
+
+	memset(o, 0, sizeof(*o));
+	o->conn_name = conn->name;
+	ike_sa_get_status(sa, &o->st);
+	o->rekey_s = o->st.rekey_at_ms > now_ms
+			     ? (int64_t)((o->st.rekey_at_ms - now_ms) / 1000)
+			     : 0;
+	if (!tun)
+		return;
+	o->has_tunnel = true;
+	vpn_tunnel_get_oper(tun, &o->tun);
+	n = vpn_tunnel_get_children(tun, all, VPN_TUNNEL_MAX_SA);
+	for (unsigned int i = 0; i < n; i++)
+		if (ike_sa_has_child(sa, all[i].spi_in))
+			o->children[o->nchildren++] = all[i];
+}
+
+struct collect {
+	const struct vpn_connection *conn;
+	struct vpn_conn_info *s;
+	unsigned int max;
+};
+
+static void collect_sa(struct ike_sa *sa, void *arg)
+{
+	struct collect *c = arg;
+	struct vpn_conn_info *s = c->s;
+
+	if (s->nsas == c->max) {
+		c->max = c->max ? c->max * 2 : 2;
+		s->sas = XREALLOC(MTYPE_VPN_STATE, s->sas,
+				  c->max * sizeof(*s->sas));
+	}
+	sa_fill(c->conn, sa, &s->sas[s->nsas++]);
+}
+
+void vpn_state_conn(const struct vpn_connection *conn,
+		    struct vpn_conn_info *s)
+{
+	struct vpn_zconn *zc = vpn_conn_zebra(conn);
+	struct collect c = { .conn = conn, .s = s };
+	unsigned int max = vpn_zebra_conn_nroutes_max(zc);
+
+	memset(s, 0, sizeof(*s));
+	s->conn = conn;
+	vpn_conn_get_oper(conn, &s->oper);
+	s->dpd_timeout = vpn_connection_dpd_timeout(conn);
+	vpn_conn_foreach_sa(conn, collect_sa, &c);
+	vpn_zebra_conn_get_underlay(zc, &s->underlay);
+	if (!zc) {
+		/* not running: the configured routes, none installed */
+		max = conn->nroutes;
+		s->routes = XCALLOC(MTYPE_VPN_STATE,
+				    (max + 1) * sizeof(*s->routes));
+		for (; s->nroutes < max; s->nroutes++) {
+			s->routes[s->nroutes].p = conn->routes[s->nroutes];
+			s->routes[s->nroutes].src = VPN_ROUTE_SRC_ROUTE;
+		}
+		return;
+	}
+	s->routes = XCALLOC(MTYPE_VPN_STATE, (max + 1) * sizeof(*s->routes));
+	s->nroutes = vpn_zebra_conn_get_routes(zc, s->routes, max);
+}
+
+void vpn_state_conn_fini(struct vpn_conn_info *s)
+{
+	XFREE(MTYPE_VPN_STATE, s->sas);
+	XFREE(MTYPE_VPN_STATE, s->routes);
+}
+
+struct foreach {
+	const struct vpn_connection *conn;
+	vpn_state_sa_fn fn;
+	void *arg;
+};
+
+static void foreach_sa(struct ike_sa *sa, void *arg)
+{
+	struct foreach *f = arg;
+	struct vpn_ike_sa_oper o;
+
+	sa_fill(f->conn, sa, &o);
+	f->fn(&o, f->arg);
+}
+
+void vpn_state_foreach_sa(vpn_state_sa_fn fn, void *arg)
+{
+	struct vpn_connection *conn;
+	struct foreach f = { .fn = fn, .arg = arg };
+
+	frr_each (vpn_conns, &vpn.conns, conn) {
+		f.conn = conn;
+		vpn_conn_foreach_sa(conn, foreach_sa, &f);
+	}
+}
+
+static void count_sa(const struct vpn_ike_sa_oper *sa, void *arg)
+{
+	unsigned int *n = arg;
+
+	n[0]++;
+	if (sa->st.state == IKE_SA_INIT_SENT ||
+	    sa->st.state == IKE_SA_AUTH_SENT ||
+	    sa->st.state == IKE_SA_RESPONDED)
+		n[1]++;
+}
+
+void vpn_state_sa_counts(unsigned int *total, unsigned int *half_open)
+{
+	unsigned int n[2] = {};
+
+	vpn_state_foreach_sa(count_sa, n);
+	*total = n[0];
+	*half_open = n[1];
+}

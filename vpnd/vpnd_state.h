@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vpnd: operational state, read from the owners' structures through their
+ * getters (connection manager, IKE engine, tunnels, zebra client) into
+ * plain structs. The one accessor layer under both the CLI's show
+ * commands (vpnd_show.c, text and JSON) and the NETCONF state callbacks
+ * (vpnd_nb_state.c), so the two cannot disagree.
+ */
+#ifndef VPND_STATE_H
+#define VPND_STATE_H
+
+#include "ike/ike.h"
+#include "vpnd.h"
+#include "vpnd_conn.h"
+#include "vpnd_tunnel.h"
+#include "vpnd_zebra.h"
+
+/* One IKE SA with its tunnel's counters and its own Child SAs. */
+struct vpn_ike_sa_oper {
+	const char *conn_name;
+	struct ike_sa_status st;
+	int64_t rekey_s; /* seconds to rekey (0: due or none) */
+	bool has_tunnel;
+	struct vpn_tunnel_oper tun;
+	unsigned int nchildren;
+	struct vpn_child_oper children[VPN_TUNNEL_MAX_SA];
+};
+
+struct vpn_conn_info {
+	const struct vpn_connection *conn;
+	struct vpn_conn_oper oper;
+	uint16_t dpd_timeout;
+	/* The connection's IKE SAs (the last is the one NETCONF shows). */
+	unsigned int nsas;
+	struct vpn_ike_sa_oper *sas;
+	struct vpn_underlay_oper underlay;
+	unsigned int nroutes;
+	struct vpn_route_oper *routes;
+};
+
+/* Fill (allocates; vpn_state_conn_fini frees). */
+void vpn_state_conn(const struct vpn_connection *conn,
+		    struct vpn_conn_info *s);
+void vpn_state_conn_fini(struct vpn_conn_info *s);
+
+/* Every IKE SA of every connection, connection by connection. */
+typedef void (*vpn_state_sa_fn)(const struct vpn_ike_sa_oper *sa, void *arg);
+void vpn_state_foreach_sa(vpn_state_sa_fn fn, void *arg);
+
+/* IKE SAs in total and half-open (not yet authenticated). */
+void vpn_state_sa_counts(unsigned int *total, unsigned int *half_open);
+
+/* Names for algorithm numbers in show output. */
+const char *vpn_state_tname(uint8_t type, uint16_t id, uint16_t keylen);
+
+#endif /* VPND_STATE_H */
