@@ -225,26 +225,29 @@ void vpn_connection_delete(struct vpn_connection *conn)
 	XFREE(MTYPE_VPN_CONN, conn);
 }
 
+/* Replace *dst (n elements of size) with a copy of src. */
+static void array_set(void **dst, unsigned int *n, const void *src,
+		      unsigned int count, size_t size)
+{
+	XFREE(MTYPE_VPN_TS, *dst);
+	*n = count;
+	if (count) {
+		*dst = XCALLOC(MTYPE_VPN_TS, count * size);
+		memcpy(*dst, src, count * size);
+	}
+}
+
 void vpn_connection_set_ts(struct vpn_connection *conn,
 			   const struct vpn_ts *ts, unsigned int nts)
 {
-	XFREE(MTYPE_VPN_TS, conn->ts);
-	conn->nts = nts;
-	if (nts) {
-		conn->ts = XCALLOC(MTYPE_VPN_TS, nts * sizeof(*ts));
-		memcpy(conn->ts, ts, nts * sizeof(*ts));
-	}
+	array_set((void **)&conn->ts, &conn->nts, ts, nts, sizeof(*ts));
 }
 
 void vpn_connection_set_routes(struct vpn_connection *conn,
 			       const struct prefix *routes, unsigned int n)
 {
-	XFREE(MTYPE_VPN_TS, conn->routes);
-	conn->nroutes = n;
-	if (n) {
-		conn->routes = XCALLOC(MTYPE_VPN_TS, n * sizeof(*routes));
-		memcpy(conn->routes, routes, n * sizeof(*routes));
-	}
+	array_set((void **)&conn->routes, &conn->nroutes, routes, n,
+		  sizeof(*routes));
 }
 
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk)
@@ -312,32 +315,26 @@ void vpn_connection_update(struct vpn_connection *conn)
 
 const char *vpn_conn_state_str(enum vpn_conn_state state)
 {
-	switch (state) {
-	case VPN_STATE_SHUTDOWN:
-		return "shutdown";
-	case VPN_STATE_INCOMPLETE:
-		return "incomplete";
-	case VPN_STATE_IDLE:
-		return "idle";
-	case VPN_STATE_CONNECTING:
-		return "connecting";
-	case VPN_STATE_ESTABLISHED:
-		return "established";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[VPN_STATE_SHUTDOWN] = "shutdown",
+		[VPN_STATE_INCOMPLETE] = "incomplete",
+		[VPN_STATE_IDLE] = "idle",
+		[VPN_STATE_CONNECTING] = "connecting",
+		[VPN_STATE_ESTABLISHED] = "established",
+	};
+
+	return (size_t)state < array_size(names) ? names[state] : "unknown";
 }
 
 const char *vpn_conn_mode_str(enum vpn_conn_mode mode)
 {
-	switch (mode) {
-	case VPN_MODE_DEFAULT:
-		return "default";
-	case VPN_MODE_INITIATOR_ONLY:
-		return "initiator-only";
-	case VPN_MODE_RESPONDER_ONLY:
-		return "responder-only";
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[VPN_MODE_DEFAULT] = "default",
+		[VPN_MODE_INITIATOR_ONLY] = "initiator-only",
+		[VPN_MODE_RESPONDER_ONLY] = "responder-only",
+	};
+
+	return (size_t)mode < array_size(names) ? names[mode] : "unknown";
 }
 
 void vpn_init(void)

@@ -95,6 +95,18 @@ static struct yang_data *leaf_u64(const char *xpath, uint64_t v)
 	return yang_data_new(xpath, buf);
 }
 
+/* A counter by its YANG name, from a table of vpnd_state.h. */
+static struct yang_data *counter_leaf(const char *xpath, const char *name,
+				      const void *obj,
+				      const struct vpn_counter_desc *d,
+				      unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (d[i].yang && !strcmp(name, d[i].yang))
+			return leaf_u64(xpath, vpn_counter_get(obj, &d[i]));
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* /vpnd:vpn/connection                                                */
 /* ------------------------------------------------------------------ */
@@ -150,13 +162,11 @@ static struct yang_data *ike_sa_leaf(const char *xpath, const char *rel,
 		return leaf_u64(xpath, st->local.port);
 	if (!strcmp(rel, "encapsulation-type/dport"))
 		return leaf_u64(xpath, st->remote.port);
-	if (!strcmp(rel, "drop-no-sa"))
-		return sa->has_tunnel ? leaf_u64(xpath, sa->tun.drop_no_sa)
+	if (!strncmp(rel, "drop-", 5))
+		return sa->has_tunnel ? counter_leaf(xpath, rel, &sa->tun,
+						     vpn_tunnel_counters,
+						     vpn_tunnel_ncounters)
 				      : NULL;
-	if (!strcmp(rel, "drop-unknown-spi"))
-		return sa->has_tunnel
-			       ? leaf_u64(xpath, sa->tun.drop_unknown_spi)
-			       : NULL;
 	if (!est)
 		return NULL;
 	if (!strcmp(rel, "encryption-algorithm"))
@@ -258,32 +268,6 @@ const void *vpn_child_sa_lookup_entry(struct nb_cb_lookup_entry_args *args)
 	return NULL;
 }
 
-static struct yang_data *child_stat(const char *x, const char *rel,
-				    const struct vpn_child_oper *c)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} stats[] = {
-		{ "in-packets", offsetof(struct vpn_child_oper, packets_in) },
-		{ "in-bytes", offsetof(struct vpn_child_oper, bytes_in) },
-		{ "out-packets", offsetof(struct vpn_child_oper, packets_out) },
-		{ "out-bytes", offsetof(struct vpn_child_oper, bytes_out) },
-		{ "drop-replay", offsetof(struct vpn_child_oper, drop_replay) },
-		{ "drop-integrity",
-		  offsetof(struct vpn_child_oper, drop_integrity) },
-		{ "drop-malformed",
-		  offsetof(struct vpn_child_oper, drop_malformed) },
-		{ "drop-other", offsetof(struct vpn_child_oper, drop_other) },
-	};
-
-	for (size_t i = 0; i < array_size(stats); i++)
-		if (!strcmp(rel, stats[i].name))
-			return leaf_u64(x, *(const uint64_t *)((const char *)c +
-							       stats[i].off));
-	return NULL;
-}
-
 struct yang_data *vpn_child_sa_get_elem(struct nb_cb_get_elem_args *args)
 {
 	const struct vpn_child_oper *c = args->list_entry;
@@ -314,7 +298,8 @@ struct yang_data *vpn_child_sa_get_elem(struct nb_cb_get_elem_args *args)
 		return c->lifetime_bytes ? leaf_u64(x, c->lifetime_bytes_left)
 					 : NULL;
 	if (!strncmp(rel, "statistics/", 11))
-		return child_stat(x, rel + 11, c);
+		return counter_leaf(x, rel + 11, c, vpn_child_counters,
+				    vpn_child_ncounters);
 	return NULL;
 }
 

@@ -13,6 +13,13 @@
 /* Child SAs and the tunnel                                            */
 /* ------------------------------------------------------------------ */
 
+static void counters_json(json_object *j, const void *obj,
+			  const struct vpn_counter_desc *d, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		json_object_int_add(j, d[i].json, vpn_counter_get(obj, &d[i]));
+}
+
 static json_object *child_json(const struct vpn_child_oper *c)
 {
 	json_object *j = json_object_new_object();
@@ -33,15 +40,7 @@ static json_object *child_json(const struct vpn_child_oper *c)
 	if (c->lifetime_bytes)
 		json_object_int_add(j, "lifetimeBytesLeft",
 				    c->lifetime_bytes_left);
-	json_object_int_add(j, "packetsIn", c->packets_in);
-	json_object_int_add(j, "bytesIn", c->bytes_in);
-	json_object_int_add(j, "packetsOut", c->packets_out);
-	json_object_int_add(j, "bytesOut", c->bytes_out);
-	json_object_int_add(j, "dropReplay", c->drop_replay);
-	json_object_int_add(j, "dropIntegrity", c->drop_integrity);
-	json_object_int_add(j, "dropMalformed", c->drop_malformed);
-	json_object_int_add(j, "dropPolicy", c->drop_policy);
-	json_object_int_add(j, "dropOther", c->drop_other);
+	counters_json(j, c, vpn_child_counters, vpn_child_ncounters);
 	return j;
 }
 
@@ -75,10 +74,7 @@ static void tunnel_json(json_object *j, const struct vpn_ike_sa_oper *sa)
 
 	json_object_string_add(j, "interface", t->ifname);
 	json_object_boolean_add(j, "carrier", t->carrier);
-	json_object_int_add(j, "dropNoSa", t->drop_no_sa);
-	json_object_int_add(j, "dropTunWrite", t->drop_tun_write);
-	json_object_int_add(j, "dropHandoff", t->drop_handoff);
-	json_object_int_add(j, "dropUnknownSpiGlobal", t->drop_unknown_spi);
+	counters_json(j, t, vpn_tunnel_counters, vpn_tunnel_ncounters);
 	json_object_int_add(j, "txWorker", t->tx_worker);
 	json_object_int_add(j, "rxWorker", t->rx_worker);
 	if (t->has_esp) {

@@ -11,6 +11,29 @@
 
 DEFINE_MTYPE_STATIC(VPND, VPN_STATE, "VPN operational state");
 
+#define CHILD(j, y, f) { j, y, offsetof(struct vpn_child_oper, f) }
+const struct vpn_counter_desc vpn_child_counters[] = {
+	CHILD("packetsIn", "in-packets", packets_in),
+	CHILD("bytesIn", "in-bytes", bytes_in),
+	CHILD("packetsOut", "out-packets", packets_out),
+	CHILD("bytesOut", "out-bytes", bytes_out),
+	CHILD("dropReplay", "drop-replay", drop_replay),
+	CHILD("dropIntegrity", "drop-integrity", drop_integrity),
+	CHILD("dropMalformed", "drop-malformed", drop_malformed),
+	CHILD("dropPolicy", NULL, drop_policy),
+	CHILD("dropOther", "drop-other", drop_other),
+};
+const unsigned int vpn_child_ncounters = array_size(vpn_child_counters);
+
+#define TUN(j, y, f) { j, y, offsetof(struct vpn_tunnel_oper, f) }
+const struct vpn_counter_desc vpn_tunnel_counters[] = {
+	TUN("dropNoSa", "drop-no-sa", drop_no_sa),
+	TUN("dropTunWrite", NULL, drop_tun_write),
+	TUN("dropHandoff", NULL, drop_handoff),
+	TUN("dropUnknownSpiGlobal", "drop-unknown-spi", drop_unknown_spi),
+};
+const unsigned int vpn_tunnel_ncounters = array_size(vpn_tunnel_counters);
+
 const char *vpn_state_tname(uint8_t type, uint16_t id, uint16_t keylen)
 {
 	struct vpn_transform t = { type, id, keylen };

@@ -50,6 +50,30 @@ void vpn_state_foreach_sa(vpn_state_sa_fn fn, void *arg);
 /* IKE SAs in total and half-open (not yet authenticated). */
 void vpn_state_sa_counts(unsigned int *total, unsigned int *half_open);
 
+/*
+ * Counters by name, one table per struct, so that the JSON of the show
+ * commands and the NETCONF leaves name the same field: the JSON key, the
+ * YANG leaf (NULL: none) and where the uint64_t is.
+ */
+struct vpn_counter_desc {
+	const char *json;
+	const char *yang;
+	size_t off;
+};
+
+/* struct vpn_child_oper; YANG leaves under child-sa/statistics/. */
+extern const struct vpn_counter_desc vpn_child_counters[];
+extern const unsigned int vpn_child_ncounters;
+/* struct vpn_tunnel_oper; YANG leaves under ike-sa/. */
+extern const struct vpn_counter_desc vpn_tunnel_counters[];
+extern const unsigned int vpn_tunnel_ncounters;
+
+static inline uint64_t vpn_counter_get(const void *obj,
+				       const struct vpn_counter_desc *d)
+{
+	return *(const uint64_t *)((const char *)obj + d->off);
+}
+
 /* Names for algorithm numbers in show output. */
 const char *vpn_state_tname(uint8_t type, uint16_t id, uint16_t keylen);
 

@@ -99,31 +99,24 @@ static struct vpn_sock *sock_for(uint8_t family, uint16_t port)
 static void pktinfo_set(struct msghdr *msg, union pktinfo_cbuf *cbuf,
 			const struct ike_addr *local)
 {
+	bool v4 = local->family == AF_INET;
+	size_t len = v4 ? sizeof(struct in_pktinfo)
+			: sizeof(struct in6_pktinfo);
 	struct cmsghdr *cm;
 
 	memset(cbuf, 0, sizeof(*cbuf));
 	msg->msg_control = cbuf;
-	if (local->family == AF_INET) {
-		struct in_pktinfo *pi;
-
-		msg->msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(msg);
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi_spec_dst, local->addr, 4);
-	} else {
-		struct in6_pktinfo *pi;
-
-		msg->msg_controllen = CMSG_SPACE(sizeof(*pi));
-		cm = CMSG_FIRSTHDR(msg);
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(*pi));
-		pi = (struct in6_pktinfo *)CMSG_DATA(cm);
-		memcpy(&pi->ipi6_addr, local->addr, 16);
-	}
+	msg->msg_controllen = CMSG_SPACE(len);
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+	cm->cmsg_type = v4 ? IP_PKTINFO : IPV6_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(len);
+	if (v4)
+		memcpy(&((struct in_pktinfo *)CMSG_DATA(cm))->ipi_spec_dst,
+		       local->addr, 4);
+	else
+		memcpy(&((struct in6_pktinfo *)CMSG_DATA(cm))->ipi6_addr,
+		       local->addr, 16);
 }
 
 int vpn_udp_send(const struct ike_addr *local, const struct ike_addr *remote,

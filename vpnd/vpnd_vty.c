@@ -288,8 +288,10 @@ DEFPY_YANG(no_vpn_ipsec_lifetime, no_vpn_ipsec_lifetime_cmd,
 /* connection                                                          */
 /* ------------------------------------------------------------------ */
 
-static int vpn_conn_leaf(struct vty *vty, const char *leaf, bool no,
-			 const char *value)
+/* Set a connection leaf (checked against the model first); 'no' does
+ * no_op: destroy, or modify to the YANG default. */
+static int conn_leaf_set(struct vty *vty, const char *leaf, bool no,
+			 const char *value, enum nb_operation no_op)
 {
 	char xpath[64];
 
@@ -297,23 +299,22 @@ static int vpn_conn_leaf(struct vty *vty, const char *leaf, bool no,
 	if (!no && !vpn_cli_value_ok(vty, xpath, value))
 		return CMD_WARNING_CONFIG_FAILED;
 	snprintf(xpath, sizeof(xpath), "./%s", leaf);
-	nb_cli_enqueue_change(vty, xpath, no ? NB_OP_DESTROY : NB_OP_MODIFY,
+	nb_cli_enqueue_change(vty, xpath, no ? no_op : NB_OP_MODIFY,
 			      no ? NULL : value);
 	return nb_cli_apply_changes(vty, NULL);
+}
+
+static int vpn_conn_leaf(struct vty *vty, const char *leaf, bool no,
+			 const char *value)
+{
+	return conn_leaf_set(vty, leaf, no, value, NB_OP_DESTROY);
 }
 
 /* Leaves with a YANG default go back to it on 'no'. */
 static int vpn_conn_leaf_dflt(struct vty *vty, const char *leaf, bool no,
 			      const char *value)
 {
-	char xpath[64];
-
-	snprintf(xpath, sizeof(xpath), VPN_XPATH "/connection/%s", leaf);
-	if (!no && !vpn_cli_value_ok(vty, xpath, value))
-		return CMD_WARNING_CONFIG_FAILED;
-	snprintf(xpath, sizeof(xpath), "./%s", leaf);
-	nb_cli_enqueue_change(vty, xpath, NB_OP_MODIFY, no ? NULL : value);
-	return nb_cli_apply_changes(vty, NULL);
+	return conn_leaf_set(vty, leaf, no, value, NB_OP_MODIFY);
 }
 
 DEFPY_YANG(vpn_conn_local_address, vpn_conn_local_address_cmd,

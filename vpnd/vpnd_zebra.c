@@ -489,15 +489,13 @@ void vpn_zebra_conn_set_ts(struct vpn_zconn *zc, const struct prefix *ts,
 
 const char *vpn_underlay_state_str(enum vpn_underlay_state u)
 {
-	switch (u) {
-	case VPN_UNDERLAY_REACHABLE:
-		return "reachable";
-	case VPN_UNDERLAY_UNREACHABLE:
-		return "unreachable";
-	case VPN_UNDERLAY_UNKNOWN:
-		break;
-	}
-	return "unknown";
+	static const char *const names[] = {
+		[VPN_UNDERLAY_UNKNOWN] = "unknown",
+		[VPN_UNDERLAY_REACHABLE] = "reachable",
+		[VPN_UNDERLAY_UNREACHABLE] = "unreachable",
+	};
+
+	return (size_t)u < array_size(names) ? names[u] : "unknown";
 }
 
 static void nh_str(const struct zapi_nexthop *nh, char *buf, size_t len)
