@@ -66,12 +66,10 @@ static const struct vpn_conn_info *conn_snap(const void *entry)
 	return &s->st;
 }
 
-/* The IKE SA NETCONF shows: the connection's last. */
+/* The IKE SA NETCONF shows (the same as the show command's "ikeSa"). */
 static const struct vpn_ike_sa_oper *snap_sa(const void *conn)
 {
-	const struct vpn_conn_info *st = conn_snap(conn);
-
-	return st->nsas ? &st->sas[st->nsas - 1] : NULL;
+	return vpn_state_conn_sa(conn_snap(conn));
 }
 
 /* The part of a data path below the innermost list entry. */

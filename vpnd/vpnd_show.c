@@ -277,9 +277,9 @@ json_object *vpn_show_conn_json(const struct vpn_conn_info *s)
 	json_object_int_add(j, "dpdTimeout", s->dpd_timeout);
 	json_object_string_add(j, "lastError", s->oper.last_error);
 	json_object_boolean_add(j, "carrier", s->oper.carrier);
-	if (s->nsas)
+	if (vpn_state_conn_sa(s))
 		json_object_object_add(j, "ikeSa",
-				       vpn_show_sa_json(&s->sas[s->nsas - 1]));
+				       vpn_show_sa_json(vpn_state_conn_sa(s)));
 	underlay_json(j, &s->underlay);
 	routes_json(j, s);
 	return j;

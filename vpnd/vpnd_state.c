@@ -113,6 +113,14 @@ void vpn_state_conn(const struct vpn_connection *conn,
 	s->nroutes = vpn_zebra_conn_get_routes(zc, s->routes, max);
 }
 
+const struct vpn_ike_sa_oper *vpn_state_conn_sa(const struct vpn_conn_info *s)
+{
+	for (unsigned int i = 0; i < s->nsas; i++)
+		if (s->sas[i].st.state == IKE_SA_ESTABLISHED)
+			return &s->sas[i];
+	return s->nsas ? &s->sas[0] : NULL;
+}
+
 void vpn_state_conn_fini(struct vpn_conn_info *s)
 {
 	XFREE(MTYPE_VPN_STATE, s->sas);

@@ -30,7 +30,7 @@ struct vpn_conn_info {
 	const struct vpn_connection *conn;
 	struct vpn_conn_oper oper;
 	uint16_t dpd_timeout;
-	/* The connection's IKE SAs (the last is the one NETCONF shows). */
+	/* The connection's IKE SAs, newest first. */
 	unsigned int nsas;
 	struct vpn_ike_sa_oper *sas;
 	struct vpn_underlay_oper underlay;
@@ -42,6 +42,9 @@ struct vpn_conn_info {
 void vpn_state_conn(const struct vpn_connection *conn,
 		    struct vpn_conn_info *s);
 void vpn_state_conn_fini(struct vpn_conn_info *s);
+/* The IKE SA that stands for the connection (its JSON "ikeSa", NETCONF's
+ * ike-sa): the newest established one, else the newest; NULL if none. */
+const struct vpn_ike_sa_oper *vpn_state_conn_sa(const struct vpn_conn_info *s);
 
 /* Every IKE SA of every connection, connection by connection. */
 typedef void (*vpn_state_sa_fn)(const struct vpn_ike_sa_oper *sa, void *arg);
