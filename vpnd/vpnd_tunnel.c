@@ -55,6 +55,7 @@
 #include "vpnd_udp.h"
 #include "vpnd_util.h"
 #include "esp/esp.h"
+#include "esp/policy.h"
 
 DEFINE_MTYPE_STATIC(VPND, VPN_TUNNEL, "VPN tunnel");
 DEFINE_MTYPE_STATIC(VPND, VPN_ESP_SA, "VPN ESP SA");
@@ -100,11 +101,8 @@ struct vpn_tsa {
 	uint32_t lifetime_s;
 	uint64_t lifetime_bytes;
 
-	/* Inbound policy (RFC 4301 5.2): the negotiated selectors. any4 and
-	 * any6: they cover every packet of that family. */
-	bool any4, any6;
-	unsigned int n_local_ts, n_remote_ts;
-	struct ike_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	/* Inbound policy (RFC 4301 5.2): the negotiated selectors. */
+	struct esp_policy policy;
 
 	/* Counters. rx_*: the RX worker writes them; tx_*: the TX worker. */
 	ctr_t rx_packets, rx_bytes, rx_drop[ESP_STATUS_MAX], rx_drop_policy;
@@ -486,41 +484,6 @@ static int sa_mtu(const struct ike_child_info *ci)
 	return (1500 - overhead) & ~3;
 }
 
-/* A selector covering every address, protocol and port of its family. */
-static bool ts_full(const struct ike_ts *ts)
-{
-	size_t alen = ts->type == IKE_TS_IPV4_ADDR_RANGE ? 4 : 16;
-	static const uint8_t zero[16];
-	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-					  0xff, 0xff, 0xff, 0xff };
-
-	return ts->proto == 0 && ts->start_port == 0 &&
-	       ts->end_port == 0xffff && !memcmp(ts->start, zero, alen) &&
-	       !memcmp(ts->end, ones, alen);
-}
-
-static bool ts_any(const struct ike_ts *ts, unsigned int n, uint8_t type)
-{
-	for (unsigned int i = 0; i < n; i++)
-		if (ts[i].type == type && ts_full(&ts[i]))
-			return true;
-	return false;
-}
-
-static void tsa_set_policy(struct vpn_tsa *s, const struct ike_child_info *ci)
-{
-	s->n_local_ts = MIN(ci->n_local_ts, IKE_MAX_TS);
-	s->n_remote_ts = MIN(ci->n_remote_ts, IKE_MAX_TS);
-	memcpy(s->local_ts, ci->local_ts, s->n_local_ts * sizeof(s->local_ts[0]));
-	memcpy(s->remote_ts, ci->remote_ts,
-	       s->n_remote_ts * sizeof(s->remote_ts[0]));
-	s->any4 = ts_any(s->local_ts, s->n_local_ts, IKE_TS_IPV4_ADDR_RANGE) &&
-		  ts_any(s->remote_ts, s->n_remote_ts, IKE_TS_IPV4_ADDR_RANGE);
-	s->any6 = ts_any(s->local_ts, s->n_local_ts, IKE_TS_IPV6_ADDR_RANGE) &&
-		  ts_any(s->remote_ts, s->n_remote_ts, IKE_TS_IPV6_ADDR_RANGE);
-}
-
 int vpn_tunnel_child_up(struct vpn_tunnel *t, const struct ike_child_info *ci)
 {
 	struct vpn_tsa *s, *victim = NULL;
@@ -546,7 +509,8 @@ int vpn_tunnel_child_up(struct vpn_tunnel *t, const struct ike_child_info *ci)
 	s->esn = ci->esn;
 	s->lifetime_s = ci->lifetime;
 	s->lifetime_bytes = ci->lifetime_bytes;
-	tsa_set_policy(s, ci);
+	esp_policy_set(&s->policy, ci->local_ts, ci->n_local_ts, ci->remote_ts,
+		       ci->n_remote_ts);
 
 	for (int i = 0; i < TUN_MAX_SA && slot < 0; i++)
 		if (!t->sa[i])
@@ -664,119 +628,6 @@ static void tun_esp_elsewhere(uint32_t spi, const struct ike_addr *local,
 			      size_t len)
 {
 	vpn_esp_input(local, remote, data, len);
-}
-
-/* ------------------------------------------------------------------ */
-/* Inbound policy: RFC 4301 section 5.2                                */
-/* ------------------------------------------------------------------ */
-
-/* port: -1 when the packet has none to show (non-first fragment, short
- * or unknown transport). */
-static bool ts_match(const struct ike_ts *ts, unsigned int n, uint8_t type,
-		     const uint8_t *addr, uint8_t proto, int port)
-{
-	size_t alen = type == IKE_TS_IPV4_ADDR_RANGE ? 4 : 16;
-
-	for (unsigned int i = 0; i < n; i++) {
-		const struct ike_ts *x = &ts[i];
-
-		if (x->type != type || (x->proto && x->proto != proto))
-			continue;
-		if (memcmp(addr, x->start, alen) < 0 ||
-		    memcmp(addr, x->end, alen) > 0)
-			continue;
-		if ((x->start_port != 0 || x->end_port != 0xffff) &&
-		    (port < x->start_port || port > x->end_port))
-			continue;
-		return true;
-	}
-	return false;
-}
-
-static bool l4_has_ports(uint8_t proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == 132 /* SCTP */ || proto == 136 /* UDP-Lite */;
-}
-
-/* Ports of the transport header at p (rest bytes); ICMP's type and code
- * count as the port of both ends (RFC 7296 3.13.1). */
-static void l4_ports(uint8_t proto, const uint8_t *p, size_t rest, int *sport,
-		     int *dport)
-{
-	*sport = *dport = -1;
-	if (l4_has_ports(proto) && rest >= 4) {
-		*sport = p[0] << 8 | p[1];
-		*dport = p[2] << 8 | p[3];
-	} else if ((proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) &&
-		   rest >= 2) {
-		*sport = *dport = p[0] << 8 | p[1];
-	}
-}
-
-/* Does the decapsulated packet belong to the SA's selectors? */
-static bool tsa_policy_ok(const struct vpn_tsa *s, const uint8_t *pkt,
-			  size_t len, uint8_t nh)
-{
-	const uint8_t *src, *dst;
-	uint8_t type, proto;
-	int sport, dport;
-
-	if (nh == ESP_NH_IPV4) {
-		size_t hl;
-
-		if (len < 20 || pkt[0] >> 4 != 4)
-			return false;
-		if (s->any4)
-			return true;
-		hl = (size_t)(pkt[0] & 0xf) * 4;
-		if (hl < 20 || hl > len)
-			return false;
-		type = IKE_TS_IPV4_ADDR_RANGE;
-		proto = pkt[9];
-		src = pkt + 12;
-		dst = pkt + 16;
-		if ((pkt[6] << 8 | pkt[7]) & 0x1fff) /* not the first */
-			sport = dport = -1;
-		else
-			l4_ports(proto, pkt + hl, len - hl, &sport, &dport);
-	} else {
-		size_t off = 40;
-
-		if (len < 40 || pkt[0] >> 4 != 6)
-			return false;
-		if (s->any6)
-			return true;
-		type = IKE_TS_IPV6_ADDR_RANGE;
-		src = pkt + 8;
-		dst = pkt + 24;
-		proto = pkt[6];
-		sport = dport = -1;
-		/* Extension headers before the transport header. */
-		for (int hops = 0; hops < 8; hops++) {
-			if (proto == 0 || proto == 43 || proto == 60) {
-				if (off + 8 > len)
-					return false;
-				proto = pkt[off];
-				off += ((size_t)pkt[off + 1] + 1) * 8;
-			} else if (proto == 44) { /* fragment */
-				if (off + 8 > len)
-					return false;
-				proto = pkt[off];
-				if ((pkt[off + 2] << 8 | pkt[off + 3]) & 0xfff8)
-					goto check; /* not the first */
-				off += 8;
-			} else {
-				break;
-			}
-		}
-		if (off <= len)
-			l4_ports(proto, pkt + off, len - off, &sport, &dport);
-	}
-check:
-	return ts_match(s->remote_ts, s->n_remote_ts, type, src, proto,
-			sport) &&
-	       ts_match(s->local_ts, s->n_local_ts, type, dst, proto, dport);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1007,7 +858,8 @@ static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 	if (inner.next_header != ESP_NH_IPV4 &&
 	    inner.next_header != ESP_NH_IPV6)
 		return; /* dummy packet */
-	if (!tsa_policy_ok(s, inner.data, inner.len, inner.next_header)) {
+	if (!esp_policy_check(&s->policy, inner.data, inner.len,
+			      inner.next_header)) {
 		ctr_add(&s->rx_drop_policy, 1);
 		return;
 	}
