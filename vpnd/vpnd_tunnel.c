@@ -56,12 +56,12 @@
 #include "vpnd_util.h"
 #include "esp/esp.h"
 #include "esp/policy.h"
+#include "util/bytes.h"
 
 DEFINE_MTYPE_STATIC(VPND, VPN_TUNNEL, "VPN tunnel");
 DEFINE_MTYPE_STATIC(VPND, VPN_ESP_SA, "VPN ESP SA");
 DEFINE_MTYPE_STATIC(VPND, VPN_TUN_STATE, "VPN tunnel datapath state");
 
-#define TUN_MAX_SA 4
 #define TUN_BATCH VPN_DP_BATCH
 #define TUN_ROUNDS 4   /* batches per wake-up, then back to epoll */
 #define PKT_MAX VPN_DP_PKT /* inner MTU is below 1500; room for ESP */
@@ -140,7 +140,7 @@ struct tun_sock {
 /* What the workers see of a tunnel; never changed once published. */
 struct tun_state {
 	unsigned int nsa;
-	struct vpn_tsa *sa[TUN_MAX_SA];
+	struct vpn_tsa *sa[VPN_TUNNEL_MAX_SA];
 	struct vpn_tsa *out; /* newest: carries outbound traffic */
 	struct tun_sock *sock;
 };
@@ -171,7 +171,7 @@ struct vpn_tunnel {
 	_Atomic(struct tun_state *) state; /* published for the workers */
 
 	/* The main thread's view. */
-	struct vpn_tsa *sa[TUN_MAX_SA];
+	struct vpn_tsa *sa[VPN_TUNNEL_MAX_SA];
 	struct vpn_tsa *out;
 	struct tun_sock *sock;
 	struct handoff *handoff; /* made on first use */
@@ -193,22 +193,6 @@ static atomic_uint_fast64_t drop_unknown_spi; /* any thread */
 static unsigned int tun_count;	/* tunnels made: spreads them on workers */
 
 static void tsa_check_volume(struct vpn_tsa *s, bool tx);
-
-/* ------------------------------------------------------------------ */
-/* Addresses                                                           */
-/* ------------------------------------------------------------------ */
-
-static bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
-{
-	return a->family == b->family && a->port == b->port &&
-	       !memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 /* ------------------------------------------------------------------ */
 /* TUN device                                                          */
@@ -344,7 +328,7 @@ static struct tun_state *tun_publish(struct vpn_tunnel *t)
 {
 	struct tun_state *st = XCALLOC(MTYPE_VPN_TUN_STATE, sizeof(*st));
 
-	for (int i = 0; i < TUN_MAX_SA; i++)
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
 		if (t->sa[i])
 			st->sa[st->nsa++] = t->sa[i];
 	st->out = t->out;
@@ -418,7 +402,7 @@ void vpn_tunnel_free(struct vpn_tunnel *t)
 	old = atomic_exchange(&t->state, NULL);
 	vpn_dp_sync(); /* no worker uses the tunnel now */
 	XFREE(MTYPE_VPN_TUN_STATE, old);
-	for (int i = 0; i < TUN_MAX_SA; i++)
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
 		if (t->sa[i]) {
 			vpn_spis_del(&spis, t->sa[i]);
 			tsa_free(t->sa[i]);
@@ -512,13 +496,13 @@ int vpn_tunnel_child_up(struct vpn_tunnel *t, const struct ike_child_info *ci)
 	esp_policy_set(&s->policy, ci->local_ts, ci->n_local_ts, ci->remote_ts,
 		       ci->n_remote_ts);
 
-	for (int i = 0; i < TUN_MAX_SA && slot < 0; i++)
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA && slot < 0; i++)
 		if (!t->sa[i])
 			slot = i;
 	if (slot < 0) {
 		/* drop the oldest */
 		slot = 0;
-		for (int i = 1; i < TUN_MAX_SA; i++)
+		for (int i = 1; i < VPN_TUNNEL_MAX_SA; i++)
 			if (t->sa[i]->installed_ms <
 			    t->sa[slot]->installed_ms)
 				slot = i;
@@ -530,8 +514,8 @@ int vpn_tunnel_child_up(struct vpn_tunnel *t, const struct ike_child_info *ci)
 	t->out = s; /* make-before-break: the new SA sends from now on */
 
 	/* The SA's endpoints: the tunnel's socket follows them. */
-	if (!t->sock || !addr_eq(&t->sock->local, &ci->local) ||
-	    !addr_eq(&t->sock->remote, &ci->remote)) {
+	if (!t->sock || !ike_addr_eq(&t->sock->local, &ci->local) ||
+	    !ike_addr_eq(&t->sock->remote, &ci->remote)) {
 		oldsock = t->sock;
 		t->sock = sock_new(t, &ci->local, &ci->remote);
 	}
@@ -551,7 +535,7 @@ int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
 	struct vpn_tsa *s = NULL;
 	struct tun_state *old;
 
-	for (int i = 0; i < TUN_MAX_SA; i++)
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
 		if (t->sa[i] && t->sa[i]->spi_in == spi_in) {
 			s = t->sa[i];
 			t->sa[i] = NULL;
@@ -562,7 +546,7 @@ int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
 	vpn_spis_del(&spis, s);
 	if (t->out == s) {
 		t->out = NULL;
-		for (int i = 0; i < TUN_MAX_SA; i++)
+		for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
 			if (t->sa[i] &&
 			    (!t->out ||
 			     t->sa[i]->installed_ms >= t->out->installed_ms))
@@ -591,11 +575,10 @@ static void tun_peer_moved(uint32_t spi_in, const struct ike_addr *local,
 	if (!s)
 		return;
 	t = s->tun;
-	if (t->sock && addr_eq(&t->sock->remote, remote))
+	if (t->sock && ike_addr_eq(&t->sock->remote, remote))
 		return;
-	inet_ntop(remote->family, remote->addr, buf, sizeof(buf));
-	zlog_info("%s: peer moved to %s port %u, following it", t->ifname, buf,
-		  remote->port);
+	zlog_info("%s: peer moved to %s port %u, following it", t->ifname,
+		  vpn_addr_str(remote, buf, sizeof(buf)), remote->port);
 	oldsock = t->sock;
 	t->sock = sock_new(t, oldsock ? &oldsock->local : local, remote);
 	old = tun_publish(t);
@@ -822,7 +805,7 @@ static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 		   const struct ike_addr *local, const struct ike_addr *remote,
 		   uint8_t *buf, size_t len, bool handoff)
 {
-	struct vpn_tsa *s = state_find(st, get32(buf));
+	struct vpn_tsa *s = state_find(st, vpn_get_be32(buf));
 	struct esp_inner inner;
 	enum esp_status r;
 
@@ -846,9 +829,9 @@ static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 	 * back). */
 	if (inner.seq > s->rx_top) {
 		s->rx_top = inner.seq;
-		if (st->sock && !addr_eq(remote, &st->sock->remote) &&
+		if (st->sock && !ike_addr_eq(remote, &st->sock->remote) &&
 		    (t->moved_from != st->sock ||
-		     !addr_eq(remote, &t->moved_to))) {
+		     !ike_addr_eq(remote, &t->moved_to))) {
 			t->moved_to = *remote;
 			t->moved_from = st->sock;
 			vpn_dp_post(tun_peer_moved, s->spi_in, local, remote,
@@ -881,25 +864,6 @@ static void rx_datagram(struct vpn_tunnel *t, struct tun_state *st,
 	}
 	if (n >= 8)
 		rx_esp(t, st, local, remote, buf, n, false);
-}
-
-static void addr_from_sockaddr(struct ike_addr *a,
-			       const struct sockaddr_storage *ss)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = ss->ss_family;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		a->port = ntohs(s->sin_port);
-		memcpy(a->addr, &s->sin_addr, 4);
-	} else {
-		const struct sockaddr_in6 *s6 =
-			(const struct sockaddr_in6 *)ss;
-
-		a->port = ntohs(s6->sin6_port);
-		memcpy(a->addr, &s6->sin6_addr, 16);
-	}
 }
 
 /* The tunnel's socket is readable: batches of datagrams (recvmmsg); with
@@ -956,7 +920,7 @@ static void sock_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 					if (g > 0)
 						seg = (size_t)g;
 				}
-			addr_from_sockaddr(&remote, &from[i]);
+			vpn_addr_from_sockaddr(&remote, &from[i]);
 			for (size_t off = 0; off < len; off += seg)
 				rx_datagram(t, st, &ts->local, &remote,
 					    buf + off, MIN(seg, len - off));
@@ -1006,7 +970,7 @@ void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 	unsigned int head, tail;
 	uint64_t one = 1;
 
-	key.spi_in = get32(buf);
+	key.spi_in = vpn_get_be32(buf);
 	s = vpn_spis_find(&spis, &key);
 	if (!s) {
 		atomic_fetch_add_explicit(&drop_unknown_spi, 1,
@@ -1110,7 +1074,7 @@ void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t,
 				t->sock->fd >= 0 ? ""
 						 : " (through the shared socket)");
 	}
-	for (int i = 0; i < TUN_MAX_SA; i++) {
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++) {
 		struct vpn_tsa *s = t->sa[i];
 		struct vpn_transform te, ti;
 		uint64_t in_p, in_b, out_p, out_b, used, d_other;

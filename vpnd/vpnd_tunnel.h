@@ -20,6 +20,9 @@
 struct vpn_connection;
 struct vpn_tunnel;
 
+/* At most this many Child SAs per tunnel (make-before-break needs 2). */
+#define VPN_TUNNEL_MAX_SA 4
+
 void vpn_tunnel_init(struct thread_master *master);
 void vpn_tunnel_terminate(void);
 
