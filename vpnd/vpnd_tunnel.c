@@ -48,15 +48,15 @@
 #include "lib/typesafe.h"
 #include "lib/jhash.h"
 
-#include "vpnd.h"
 #include "vpnd_dp.h"
-#include "vpnd_ike.h"
 #include "vpnd_tunnel.h"
 #include "vpnd_udp.h"
 #include "vpnd_util.h"
 #include "esp/esp.h"
 #include "esp/policy.h"
 #include "util/bytes.h"
+
+DECLARE_MGROUP(VPND);
 
 DEFINE_MTYPE_STATIC(VPND, VPN_TUNNEL, "VPN tunnel");
 DEFINE_MTYPE_STATIC(VPND, VPN_ESP_SA, "VPN ESP SA");
@@ -81,7 +81,7 @@ static inline void ctr_add(ctr_t *c, uint64_t v)
 			      memory_order_relaxed);
 }
 
-static inline uint64_t ctr_get(ctr_t *c)
+static inline uint64_t ctr_get(const ctr_t *c)
 {
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
@@ -161,7 +161,6 @@ struct handoff {
 };
 
 struct vpn_tunnel {
-	struct vpn_connection *conn;
 	char ifname[IFNAMSIZ];
 	int fd;
 	bool carrier;
@@ -188,6 +187,7 @@ struct vpn_tunnel {
 };
 
 static struct thread_master *tun_master;
+static vpn_tunnel_rekey_fn tun_rekey_fn; /* upward: IKE rekeys */
 static struct vpn_spis_head spis; /* main thread only */
 static atomic_uint_fast64_t drop_unknown_spi; /* any thread */
 static unsigned int tun_count;	/* tunnels made: spreads them on workers */
@@ -253,8 +253,7 @@ void vpn_tunnel_set_carrier(struct vpn_tunnel *t, bool up)
 
 static void tun_tx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w);
 
-struct vpn_tunnel *vpn_tunnel_new(struct vpn_connection *conn,
-				  const char *ifname)
+struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname)
 {
 	struct vpn_tunnel *t;
 	struct ifreq ifr = {};
@@ -287,7 +286,6 @@ struct vpn_tunnel *vpn_tunnel_new(struct vpn_connection *conn,
 		return NULL;
 
 	t = XCALLOC(MTYPE_VPN_TUNNEL, sizeof(*t));
-	t->conn = conn;
 	t->fd = fd;
 	strlcpy(t->ifname, ifr.ifr_name, sizeof(t->ifname));
 	atomic_init(&t->state, NULL);
@@ -308,7 +306,7 @@ struct vpn_tunnel *vpn_tunnel_new(struct vpn_connection *conn,
 		return NULL;
 	}
 	zlog_info("%s: tunnel interface created for connection %s (datapath workers: tx %u, rx %u)",
-		  t->ifname, conn->name, vpn_dp_worker_index(t->txw),
+		  t->ifname, conn_name, vpn_dp_worker_index(t->txw),
 		  vpn_dp_worker_index(t->rxw));
 	return t;
 }
@@ -593,19 +591,24 @@ static void tun_peer_moved(uint32_t spi_in, const struct ike_addr *local,
 static void tun_rekey(uint32_t spi_in, const struct ike_addr *local,
 		      const struct ike_addr *remote, uint8_t *data, size_t len)
 {
-	vpn_ike_rekey_child(spi_in);
+	if (tun_rekey_fn)
+		tun_rekey_fn(spi_in);
 }
 
 /* Main thread, posted by a worker: an IKE message on a tunnel's socket. */
 static void tun_ike(uint32_t spi, const struct ike_addr *local,
 		    const struct ike_addr *remote, uint8_t *data, size_t len)
 {
-	vpn_ike_input(local, remote, data, len);
+	vpn_udp_ike_input(local, remote, data, len);
 }
 
 /* Main thread, posted by a worker: ESP on a tunnel's socket with an SPI
  * that is not the tunnel's (another tunnel with the same endpoints, or
  * the moment before the socket was connected). */
+static void vpn_esp_input(const struct ike_addr *local,
+			  const struct ike_addr *remote, uint8_t *buf,
+			  size_t len);
+
 static void tun_esp_elsewhere(uint32_t spi, const struct ike_addr *local,
 			      const struct ike_addr *remote, uint8_t *data,
 			      size_t len)
@@ -960,8 +963,9 @@ static void handoff_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 		tsa_check_volume(st->sa[i], false);
 }
 
-/* Main thread: ESP in UDP arrived on the shared port 4500 socket. */
-void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
+/* Main thread: ESP in UDP arrived on the shared port 4500 socket (the
+ * UDP layer's ESP receiver). */
+static void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 		   uint8_t *buf, size_t len)
 {
 	struct vpn_tsa key, *s;
@@ -1014,154 +1018,84 @@ void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
 }
 
 /* ------------------------------------------------------------------ */
-/* show                                                                */
+/* Operational state (main thread)                                     */
 /* ------------------------------------------------------------------ */
 
-void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t,
-		     bool (*keep)(uint32_t spi_in, const void *arg),
-		     const void *arg)
+void vpn_tunnel_get_oper(const struct vpn_tunnel *t,
+			 struct vpn_tunnel_oper *o)
 {
-	json_object *jarr = NULL;
-	uint64_t now_ms = vpn_now_ms();
-	char local[INET6_ADDRSTRLEN] = "", remote[INET6_ADDRSTRLEN] = "";
-
+	memset(o, 0, sizeof(*o));
+	o->ifname = t->ifname;
+	o->carrier = t->carrier;
+	o->drop_no_sa = ctr_get(&t->drop_no_sa);
+	o->drop_tun_write = ctr_get(&t->drop_tun_write);
+	o->drop_handoff = ctr_get(&t->drop_handoff);
+	o->drop_unknown_spi = atomic_load(&drop_unknown_spi);
+	o->tx_worker = vpn_dp_worker_index(t->txw);
+	o->rx_worker = vpn_dp_worker_index(t->rxw);
 	if (t->sock) {
-		inet_ntop(t->sock->local.family, t->sock->local.addr, local,
-			  sizeof(local));
-		inet_ntop(t->sock->remote.family, t->sock->remote.addr, remote,
-			  sizeof(remote));
-	}
-	if (j) {
-		jarr = json_object_new_array();
-		json_object_string_add(j, "interface", t->ifname);
-		json_object_boolean_add(j, "carrier", t->carrier);
-		json_object_int_add(j, "dropNoSa", ctr_get(&t->drop_no_sa));
-		json_object_int_add(j, "dropTunWrite",
-				    ctr_get(&t->drop_tun_write));
-		json_object_int_add(j, "dropHandoff",
-				    ctr_get(&t->drop_handoff));
-		json_object_int_add(j, "dropUnknownSpiGlobal",
-				    atomic_load(&drop_unknown_spi));
-		json_object_int_add(j, "txWorker", vpn_dp_worker_index(t->txw));
-		json_object_int_add(j, "rxWorker", vpn_dp_worker_index(t->rxw));
-		if (t->sock) {
-			json_object_string_add(j, "espLocalAddress", local);
-			json_object_int_add(j, "espLocalPort",
-					    t->sock->local.port);
-			json_object_string_add(j, "espRemoteAddress", remote);
-			json_object_int_add(j, "espRemotePort",
-					    t->sock->remote.port);
-			json_object_boolean_add(j, "espOwnSocket",
-						t->sock->fd >= 0);
-		}
-		json_object_object_add(j, "childSas", jarr);
-	} else {
-		vty_out(vty, "  Interface %s, carrier %s, datapath workers tx %u rx %u\n",
-			t->ifname, t->carrier ? "up" : "down",
-			vpn_dp_worker_index(t->txw),
-			vpn_dp_worker_index(t->rxw));
-		vty_out(vty,
-			"  drops: no SA %" PRIu64 ", TUN write %" PRIu64
-			", hand-off %" PRIu64 ", unknown SPI (all tunnels) %" PRIu64
-			"\n",
-			ctr_get(&t->drop_no_sa), ctr_get(&t->drop_tun_write),
-			ctr_get(&t->drop_handoff),
-			(uint64_t)atomic_load(&drop_unknown_spi));
-		if (t->sock)
-			vty_out(vty, "  ESP %s:%u <-> %s:%u%s\n", local,
-				t->sock->local.port, remote,
-				t->sock->remote.port,
-				t->sock->fd >= 0 ? ""
-						 : " (through the shared socket)");
-	}
-	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++) {
-		struct vpn_tsa *s = t->sa[i];
-		struct vpn_transform te, ti;
-		uint64_t in_p, in_b, out_p, out_b, used, d_other;
-		long age, left;
-
-		if (!s || (keep && !keep(s->spi_in, arg)))
-			continue;
-		te = (struct vpn_transform){ VPN_TT_ENCR, s->encr, s->keybits };
-		ti = (struct vpn_transform){ VPN_TT_INTEG, s->integ, 0 };
-		age = (long)((now_ms - s->installed_ms) / 1000);
-		left = (long)s->lifetime_s - age;
-		in_p = ctr_get(&s->rx_packets);
-		in_b = ctr_get(&s->rx_bytes);
-		out_p = ctr_get(&s->tx_packets);
-		out_b = ctr_get(&s->tx_bytes);
-		used = in_b + out_b;
-		d_other = ctr_get(&s->tx_drop[ESP_SEQ_EXHAUSTED]) +
-			  ctr_get(&s->tx_drop[ESP_NO_SPACE]) +
-			  ctr_get(&s->tx_drop[ESP_CRYPTO_ERROR]) +
-			  ctr_get(&s->rx_drop[ESP_CRYPTO_ERROR]);
-		if (jarr) {
-			json_object *c = json_object_new_object();
-
-			json_object_string_addf(c, "spiIn", "%08x", s->spi_in);
-			json_object_string_addf(c, "spiOut", "%08x",
-						s->spi_out);
-			json_object_boolean_add(c, "active", s == t->out);
-			json_object_string_add(c, "encryption",
-					       vpn_transform_name(&te));
-			if (s->integ)
-				json_object_string_add(
-					c, "integrity",
-					vpn_transform_name(&ti));
-			json_object_boolean_add(c, "esn", s->esn);
-			json_object_int_add(c, "ageSeconds", age);
-			json_object_int_add(c, "lifetimeSecondsLeft",
-					    left > 0 ? left : 0);
-			if (s->lifetime_bytes)
-				json_object_int_add(
-					c, "lifetimeBytesLeft",
-					s->lifetime_bytes > used
-						? (int64_t)(s->lifetime_bytes -
-							    used)
-						: 0);
-			json_object_int_add(c, "packetsIn", in_p);
-			json_object_int_add(c, "bytesIn", in_b);
-			json_object_int_add(c, "packetsOut", out_p);
-			json_object_int_add(c, "bytesOut", out_b);
-			json_object_int_add(c, "dropReplay",
-					    ctr_get(&s->rx_drop[ESP_REPLAY]));
-			json_object_int_add(
-				c, "dropIntegrity",
-				ctr_get(&s->rx_drop[ESP_INTEGRITY]));
-			json_object_int_add(
-				c, "dropMalformed",
-				ctr_get(&s->rx_drop[ESP_MALFORMED]));
-			json_object_int_add(c, "dropPolicy",
-					    ctr_get(&s->rx_drop_policy));
-			json_object_int_add(c, "dropOther", d_other);
-			json_object_array_add(jarr, c);
-			continue;
-		}
-		vty_out(vty,
-			"  Child SA %08x_i %08x_o%s: %s%s%s%s, age %lds, rekey in about %lds\n",
-			s->spi_in, s->spi_out, s == t->out ? " (active)" : "",
-			vpn_transform_name(&te), s->integ ? "-" : "",
-			s->integ ? vpn_transform_name(&ti) : "",
-			s->esn ? "-esn" : "", age, left > 0 ? left : 0);
-		vty_out(vty,
-			"    in %" PRIu64 " packets %" PRIu64
-			" bytes, out %" PRIu64 " packets %" PRIu64 " bytes\n",
-			in_p, in_b, out_p, out_b);
-		vty_out(vty,
-			"    drops: replay %" PRIu64 ", integrity %" PRIu64
-			", malformed %" PRIu64 ", policy %" PRIu64
-			", other %" PRIu64 "\n",
-			ctr_get(&s->rx_drop[ESP_REPLAY]),
-			ctr_get(&s->rx_drop[ESP_INTEGRITY]),
-			ctr_get(&s->rx_drop[ESP_MALFORMED]),
-			ctr_get(&s->rx_drop_policy), d_other);
+		o->has_esp = true;
+		o->esp_local = t->sock->local;
+		o->esp_remote = t->sock->remote;
+		o->esp_own_socket = t->sock->fd >= 0;
 	}
 }
 
-void vpn_tunnel_init(struct thread_master *master)
+static void child_oper(const struct vpn_tunnel *t, const struct vpn_tsa *s,
+		       uint64_t now_ms, struct vpn_child_oper *c)
+{
+	uint64_t used;
+	long age, left;
+
+	memset(c, 0, sizeof(*c));
+	c->spi_in = s->spi_in;
+	c->spi_out = s->spi_out;
+	c->active = s == t->out;
+	c->encr = s->encr;
+	c->encr_keybits = s->keybits;
+	c->integ = s->integ;
+	c->esn = s->esn;
+	age = (long)((now_ms - s->installed_ms) / 1000);
+	left = (long)s->lifetime_s - age;
+	c->age_s = (uint64_t)age;
+	c->lifetime_s_left = left > 0 ? (uint64_t)left : 0;
+	c->packets_in = ctr_get(&s->rx_packets);
+	c->bytes_in = ctr_get(&s->rx_bytes);
+	c->packets_out = ctr_get(&s->tx_packets);
+	c->bytes_out = ctr_get(&s->tx_bytes);
+	used = c->bytes_in + c->bytes_out;
+	c->lifetime_bytes = s->lifetime_bytes;
+	c->lifetime_bytes_left =
+		s->lifetime_bytes > used ? s->lifetime_bytes - used : 0;
+	c->drop_replay = ctr_get(&s->rx_drop[ESP_REPLAY]);
+	c->drop_integrity = ctr_get(&s->rx_drop[ESP_INTEGRITY]);
+	c->drop_malformed = ctr_get(&s->rx_drop[ESP_MALFORMED]);
+	c->drop_policy = ctr_get(&s->rx_drop_policy);
+	c->drop_other = ctr_get(&s->tx_drop[ESP_SEQ_EXHAUSTED]) +
+			ctr_get(&s->tx_drop[ESP_NO_SPACE]) +
+			ctr_get(&s->tx_drop[ESP_CRYPTO_ERROR]) +
+			ctr_get(&s->rx_drop[ESP_CRYPTO_ERROR]);
+}
+
+unsigned int vpn_tunnel_get_children(const struct vpn_tunnel *t,
+				     struct vpn_child_oper *out,
+				     unsigned int max)
+{
+	uint64_t now_ms = vpn_now_ms();
+	unsigned int n = 0;
+
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA && n < max; i++)
+		if (t->sa[i])
+			child_oper(t, t->sa[i], now_ms, &out[n++]);
+	return n;
+}
+
+void vpn_tunnel_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey)
 {
 	tun_master = master;
+	tun_rekey_fn = rekey;
 	vpn_spis_init(&spis);
+	vpn_udp_set_esp_receiver(vpn_esp_input);
 }
 
 void vpn_tunnel_terminate(void)

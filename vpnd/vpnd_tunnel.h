@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vpnd: tunnel interfaces and the ESP datapath between them and the UDP
- * sockets: one TUN device per connection, created when the connection
- * names an interface and kept (carrier down) while no Child SA is
- * installed. Packets are carried by the datapath worker threads
- * (vpnd_dp.h); every function here is for the main thread.
+ * vpnd: tunnel interfaces and their ESP datapath. One TUN device per
+ * connection, created when the connection names an interface and kept
+ * (carrier down) while no Child SA is installed. Packets are carried by
+ * the datapath worker threads (vpnd_dp.h); every function declared here
+ * is for the main thread.
+ *
+ * The files behind this header, one job each:
+ *   vpnd_tunnel.c     the TUN device and the tunnel object (create, free,
+ *                     carrier, MTU), operational state for show
+ *   vpnd_tunnel_sa.c  Child SAs: the SPI table, building and publishing
+ *                     the immutable per-tunnel state the workers read,
+ *                     the tunnel's connected socket following the peer
+ *   vpnd_tunnel_tx.c  send path (TX worker): TUN read, ESP encap, sendmmsg
+ *                     with UDP GSO
+ *   vpnd_tunnel_rx.c  receive path (RX worker): recvmmsg with UDP GRO, ESP
+ *                     decap, inbound selector check (esp/policy.h), TUN
+ *                     write; ESP handed over from the shared socket
+ *
+ * Calls go down only: to vpnd_dp (workers), vpnd_udp (sockets), the ESP
+ * engine. What must go up (a Child SA wants a rekey) goes through the
+ * callback given to vpn_tunnel_init().
  */
 #ifndef VPND_TUNNEL_H
 #define VPND_TUNNEL_H
@@ -12,26 +28,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "json.h"
-#include "vty.h"
+#include "thread.h"
 
 #include "ike/ike.h"
 
-struct vpn_connection;
 struct vpn_tunnel;
 
 /* At most this many Child SAs per tunnel (make-before-break needs 2). */
 #define VPN_TUNNEL_MAX_SA 4
 
-void vpn_tunnel_init(struct thread_master *master);
+/* Upward: a Child SA reached 90% of its volume lifetime, or its
+ * sequence numbers run low. Main thread. */
+typedef void (*vpn_tunnel_rekey_fn)(uint32_t spi_in);
+
+void vpn_tunnel_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey);
 void vpn_tunnel_terminate(void);
 
-struct vpn_tunnel *vpn_tunnel_new(struct vpn_connection *conn,
-				  const char *ifname);
+/* conn_name: for log lines only. NULL when the device cannot be made
+ * (logged). */
+struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname);
 void vpn_tunnel_free(struct vpn_tunnel *t);
 const char *vpn_tunnel_ifname(const struct vpn_tunnel *t);
 
-/* Carrier follows "a Child SA is installed". */
+/* Carrier: the connection manager decides (a Child SA installed and the
+ * underlay reachable). */
 void vpn_tunnel_set_carrier(struct vpn_tunnel *t, bool up);
 
 /* Install / remove a Child SA's ESP SAs. The newest installed SA carries
@@ -39,19 +59,43 @@ void vpn_tunnel_set_carrier(struct vpn_tunnel *t, bool up);
 int vpn_tunnel_child_up(struct vpn_tunnel *t, const struct ike_child_info *ci);
 int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in);
 
-/* An inbound SPI not in use by any SA. */
+/* An inbound SPI not in use by any SA (never 0..255). */
 uint32_t vpn_tunnel_alloc_spi(void);
 
-/* ESP in UDP arrived on the shared port 4500 socket: handed to the RX
- * worker of the tunnel that owns the SPI (or counted as unknown). */
-void vpn_esp_input(const struct ike_addr *local, const struct ike_addr *remote,
-		   uint8_t *buf, size_t len);
+/* Operational state, read from the tunnel's structs (vpnd_state.c). */
+struct vpn_tunnel_oper {
+	const char *ifname;
+	bool carrier;
+	uint64_t drop_no_sa;	 /* TX: outbound packet while no Child SA */
+	uint64_t drop_tun_write; /* RX: the TUN device refused a packet */
+	uint64_t drop_handoff;	 /* hand-off ring from the shared socket full */
+	uint64_t drop_unknown_spi; /* all tunnels: ESP with an unknown SPI */
+	unsigned int tx_worker, rx_worker;
+	bool has_esp; /* the ESP endpoints below are known */
+	struct ike_addr esp_local, esp_remote;
+	bool esp_own_socket; /* false: through the shared socket */
+};
 
-/* Counters and SAs for show commands (json: add to j). */
-/* Counters and SAs for show commands (json: add to j); with `keep`, only
- * the SAs whose inbound SPI it accepts (those of one IKE SA). */
-void vpn_tunnel_show(struct vty *vty, json_object *j, struct vpn_tunnel *t,
-		     bool (*keep)(uint32_t spi_in, const void *arg),
-		     const void *arg);
+struct vpn_child_oper {
+	uint32_t spi_in, spi_out;
+	bool active; /* carries outbound traffic */
+	uint16_t encr, encr_keybits, integ;
+	bool esn;
+	uint64_t age_s;
+	uint64_t lifetime_s_left;
+	uint64_t lifetime_bytes;      /* 0: no volume limit */
+	uint64_t lifetime_bytes_left;
+	uint64_t packets_in, bytes_in, packets_out, bytes_out;
+	uint64_t drop_replay, drop_integrity, drop_malformed, drop_policy,
+		drop_other;
+};
+
+void vpn_tunnel_get_oper(const struct vpn_tunnel *t,
+			 struct vpn_tunnel_oper *o);
+/* The tunnel's installed Child SAs, oldest slot first; returns how many
+ * were written (at most max). */
+unsigned int vpn_tunnel_get_children(const struct vpn_tunnel *t,
+				     struct vpn_child_oper *out,
+				     unsigned int max);
 
 #endif /* VPND_TUNNEL_H */
