@@ -465,7 +465,7 @@ void vpn_ike_conn_update(struct vpn_connection *conn)
 		rt->nchildren = 0;
 	}
 	if (!rt->tun && conn->ifname[0])
-		rt->tun = vpn_tunnel_new(conn, conn->ifname);
+		rt->tun = vpn_tunnel_new(conn->name, conn->ifname);
 
 	if (conn->state == VPN_STATE_INCOMPLETE ||
 	    conn->state == VPN_STATE_SHUTDOWN) {
@@ -625,9 +625,132 @@ struct show_ctx {
 	json_object *jconn;
 };
 
-static bool sa_owns_child(uint32_t spi_in, const void *sa)
+/* TEMP (tunnel branch): the old vpn_tunnel_show(), from the tunnel's
+ * getters; same JSON keys and text lines. */
+static void tunnel_show_json(json_object *j, const struct vpn_tunnel_oper *o,
+			     const char *local, const char *remote)
 {
-	return ike_sa_has_child(sa, spi_in);
+	json_object_string_add(j, "interface", o->ifname);
+	json_object_boolean_add(j, "carrier", o->carrier);
+	json_object_int_add(j, "dropNoSa", o->drop_no_sa);
+	json_object_int_add(j, "dropTunWrite", o->drop_tun_write);
+	json_object_int_add(j, "dropHandoff", o->drop_handoff);
+	json_object_int_add(j, "dropUnknownSpiGlobal", o->drop_unknown_spi);
+	json_object_int_add(j, "txWorker", o->tx_worker);
+	json_object_int_add(j, "rxWorker", o->rx_worker);
+	if (o->has_esp) {
+		json_object_string_add(j, "espLocalAddress", local);
+		json_object_int_add(j, "espLocalPort", o->esp_local.port);
+		json_object_string_add(j, "espRemoteAddress", remote);
+		json_object_int_add(j, "espRemotePort", o->esp_remote.port);
+		json_object_boolean_add(j, "espOwnSocket", o->esp_own_socket);
+	}
+}
+
+static void tunnel_show_text(struct vty *vty, const struct vpn_tunnel_oper *o,
+			     const char *local, const char *remote)
+{
+	vty_out(vty, "  Interface %s, carrier %s, datapath workers tx %u rx %u\n",
+		o->ifname, o->carrier ? "up" : "down", o->tx_worker,
+		o->rx_worker);
+	vty_out(vty,
+		"  drops: no SA %" PRIu64 ", TUN write %" PRIu64
+		", hand-off %" PRIu64 ", unknown SPI (all tunnels) %" PRIu64
+		"\n",
+		o->drop_no_sa, o->drop_tun_write, o->drop_handoff,
+		o->drop_unknown_spi);
+	if (o->has_esp)
+		vty_out(vty, "  ESP %s:%u <-> %s:%u%s\n", local,
+			o->esp_local.port, remote, o->esp_remote.port,
+			o->esp_own_socket ? "" : " (through the shared socket)");
+}
+
+static json_object *child_show_json(const struct vpn_child_oper *c)
+{
+	json_object *jc = json_object_new_object();
+
+	json_object_string_addf(jc, "spiIn", "%08x", c->spi_in);
+	json_object_string_addf(jc, "spiOut", "%08x", c->spi_out);
+	json_object_boolean_add(jc, "active", c->active);
+	json_object_string_add(jc, "encryption",
+			       tname(VPN_TT_ENCR, c->encr, c->encr_keybits));
+	if (c->integ)
+		json_object_string_add(jc, "integrity",
+				       tname(VPN_TT_INTEG, c->integ, 0));
+	json_object_boolean_add(jc, "esn", c->esn);
+	json_object_int_add(jc, "ageSeconds", (int64_t)c->age_s);
+	json_object_int_add(jc, "lifetimeSecondsLeft",
+			    (int64_t)c->lifetime_s_left);
+	if (c->lifetime_bytes)
+		json_object_int_add(jc, "lifetimeBytesLeft",
+				    (int64_t)c->lifetime_bytes_left);
+	json_object_int_add(jc, "packetsIn", c->packets_in);
+	json_object_int_add(jc, "bytesIn", c->bytes_in);
+	json_object_int_add(jc, "packetsOut", c->packets_out);
+	json_object_int_add(jc, "bytesOut", c->bytes_out);
+	json_object_int_add(jc, "dropReplay", c->drop_replay);
+	json_object_int_add(jc, "dropIntegrity", c->drop_integrity);
+	json_object_int_add(jc, "dropMalformed", c->drop_malformed);
+	json_object_int_add(jc, "dropPolicy", c->drop_policy);
+	json_object_int_add(jc, "dropOther", c->drop_other);
+	return jc;
+}
+
+static void child_show_text(struct vty *vty, const struct vpn_child_oper *c)
+{
+	vty_out(vty,
+		"  Child SA %08x_i %08x_o%s: %s%s%s%s, age %" PRIu64
+		"s, rekey in about %" PRIu64 "s\n",
+		c->spi_in, c->spi_out, c->active ? " (active)" : "",
+		tname(VPN_TT_ENCR, c->encr, c->encr_keybits),
+		c->integ ? "-" : "",
+		c->integ ? tname(VPN_TT_INTEG, c->integ, 0) : "",
+		c->esn ? "-esn" : "", c->age_s, c->lifetime_s_left);
+	vty_out(vty,
+		"    in %" PRIu64 " packets %" PRIu64 " bytes, out %" PRIu64
+		" packets %" PRIu64 " bytes\n",
+		c->packets_in, c->bytes_in, c->packets_out, c->bytes_out);
+	vty_out(vty,
+		"    drops: replay %" PRIu64 ", integrity %" PRIu64
+		", malformed %" PRIu64 ", policy %" PRIu64 ", other %" PRIu64
+		"\n",
+		c->drop_replay, c->drop_integrity, c->drop_malformed,
+		c->drop_policy, c->drop_other);
+}
+
+/* Counters and the Child SAs of IKE SA sa (json: added to j). */
+static void tunnel_show(struct vty *vty, json_object *j,
+			const struct vpn_tunnel *t, const struct ike_sa *sa)
+{
+	struct vpn_child_oper ch[VPN_TUNNEL_MAX_SA];
+	struct vpn_tunnel_oper o;
+	char local[INET6_ADDRSTRLEN] = "", remote[INET6_ADDRSTRLEN] = "";
+	json_object *jarr = NULL;
+	unsigned int n;
+
+	vpn_tunnel_get_oper(t, &o);
+	if (o.has_esp) {
+		inet_ntop(o.esp_local.family, o.esp_local.addr, local,
+			  sizeof(local));
+		inet_ntop(o.esp_remote.family, o.esp_remote.addr, remote,
+			  sizeof(remote));
+	}
+	if (j) {
+		tunnel_show_json(j, &o, local, remote);
+		jarr = json_object_new_array();
+		json_object_object_add(j, "childSas", jarr);
+	} else {
+		tunnel_show_text(vty, &o, local, remote);
+	}
+	n = vpn_tunnel_get_children(t, ch, VPN_TUNNEL_MAX_SA);
+	for (unsigned int i = 0; i < n; i++) {
+		if (!ike_sa_has_child(sa, ch[i].spi_in))
+			continue;
+		if (jarr)
+			json_object_array_add(jarr, child_show_json(&ch[i]));
+		else
+			child_show_text(vty, &ch[i]);
+	}
 }
 
 static void show_sa_cb(struct ike_sa *sa, void *arg)
@@ -677,7 +800,7 @@ static void show_sa_cb(struct ike_sa *sa, void *arg)
 			json_object_int_add(j, "rekeySeconds", rekey_s);
 		}
 		if (rt->tun)
-			vpn_tunnel_show(c->vty, j, rt->tun, sa_owns_child, sa);
+			tunnel_show(c->vty, j, rt->tun, sa);
 		if (c->jconn)
 			json_object_object_add(c->jconn, "ikeSa", j);
 		else
@@ -699,7 +822,7 @@ static void show_sa_cb(struct ike_sa *sa, void *arg)
 			tname(VPN_TT_PRF, st.prf, 0),
 			tname(VPN_TT_DH, st.dh, 0), rekey_s);
 	if (rt->tun)
-		vpn_tunnel_show(c->vty, NULL, rt->tun, sa_owns_child, sa);
+		tunnel_show(c->vty, NULL, rt->tun, sa);
 }
 
 void vpn_ike_show_sa(struct vty *vty, json_object *json)

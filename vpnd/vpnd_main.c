@@ -162,7 +162,7 @@ int main(int argc, char **argv, char **envp)
 
 	vrf_init(NULL, NULL, NULL, NULL);
 	vpn_init();
-	vpn_tunnel_init(master);
+	vpn_tunnel_init(master, vpn_ike_rekey_child);
 	vpn_ike_init(master);
 	vpn_zebra_init(master);
 	vpn_vty_init();
