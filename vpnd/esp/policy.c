@@ -156,25 +156,17 @@ static bool flow_v6(const uint8_t *pkt, size_t len, struct flow *f)
 bool esp_policy_check(const struct esp_policy *p, const uint8_t *pkt,
 		      size_t len, uint8_t next_header)
 {
+	bool v4 = next_header == ESP_NH_IPV4;
 	struct flow f;
 
-	if (next_header == ESP_NH_IPV4) {
-		if (len < 20 || pkt[0] >> 4 != 4)
-			return false;
-		if (p->any4)
-			return true;
-		if (!flow_v4(pkt, len, &f))
-			return false;
-	} else if (next_header == ESP_NH_IPV6) {
-		if (len < 40 || pkt[0] >> 4 != 6)
-			return false;
-		if (p->any6)
-			return true;
-		if (!flow_v6(pkt, len, &f))
-			return false;
-	} else {
+	if (!v4 && next_header != ESP_NH_IPV6)
 		return false;
-	}
+	if (len < (v4 ? 20u : 40u) || pkt[0] >> 4 != (v4 ? 4 : 6))
+		return false;
+	if (v4 ? p->any4 : p->any6)
+		return true;
+	if (!(v4 ? flow_v4(pkt, len, &f) : flow_v6(pkt, len, &f)))
+		return false;
 	return ts_match(p->remote, p->n_remote, f.type, f.src, f.proto,
 			f.sport) &&
 	       ts_match(p->local, p->n_local, f.type, f.dst, f.proto,
