@@ -20,6 +20,13 @@
  * says which); one esp_sa is used by one of them only (outbound SA: TX,
  * inbound SA: RX), as esp.h requires.
  *
+ * What arrives elsewhere reaches the same RX worker: ESP on the shared
+ * socket (main thread: looked up by SPI, copied into the tunnel's
+ * hand-off ring), and the tunnel's socket gives IKE messages, and ESP
+ * with another tunnel's SPI, to the main thread. Authenticated ESP from a
+ * new address or port (NAT) makes the main thread reconnect the tunnel's
+ * socket.
+ *
  * Who writes what:
  *   main thread  everything at creation; struct vpn_tunnel's view (sa[],
  *                out, sock, handoff, carrier); the SPI table; building

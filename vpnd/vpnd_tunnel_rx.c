@@ -37,6 +37,9 @@ static void tun_ike(uint32_t spi, const struct ike_addr *local,
 	vpn_udp_ike_input(local, remote, data, len);
 }
 
+/* Main thread, posted by a worker: ESP on a tunnel's socket with an SPI
+ * that is not the tunnel's (another tunnel with the same endpoints, or
+ * the moment before the socket was connected). */
 static void tun_esp_elsewhere(uint32_t spi, const struct ike_addr *local,
 			      const struct ike_addr *remote, uint8_t *data,
 			      size_t len)
@@ -44,6 +47,7 @@ static void tun_esp_elsewhere(uint32_t spi, const struct ike_addr *local,
 	vpn_esp_input(local, remote, data, len);
 }
 
+/* The SA of spi among the published ones (RX worker). */
 static struct vpn_tsa *state_find(struct tun_state *st, uint32_t spi)
 {
 	if (!st)
