@@ -18,6 +18,10 @@
  *                     decap, inbound selector check (esp/policy.h), TUN
  *                     write; ESP handed over from the shared socket
  *
+ * Inside the module, vpnd_tunnel.c is on top (it alone is called from
+ * outside, but for child_down and alloc_spi), the TX and RX files call
+ * vpnd_tunnel_sa.c, and vpnd_tunnel_sa.c calls none of them: the RX
+ * handler it installs on a tunnel's socket is given to it at init.
  * Calls go down only: to vpnd_dp (workers), vpnd_udp (sockets), the ESP
  * engine. What must go up (a Child SA wants a rekey) goes through the
  * callback given to vpn_tunnel_init().
