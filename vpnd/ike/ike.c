@@ -18,6 +18,7 @@
 #include <syslog.h>
 
 #include "crypto/crypto.h"
+#include "util/bytes.h"
 
 #define IKE_MAX_CHILDREN 4
 
@@ -132,39 +133,6 @@ struct ike_engine {
 static uint64_t now(struct ike_engine *eng)
 {
 	return eng->ops.now_ms(eng->host);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
-	}
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
 }
 
 static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
@@ -1084,9 +1052,9 @@ static void natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_addr *a,
 		{ port, 2 },
 	};
 
-	put_be64(spis, spi_i);
-	put_be64(spis + 8, spi_r);
-	put_be16(port, a->port);
+	vpn_put_be64(spis, spi_i);
+	vpn_put_be64(spis + 8, spi_r);
+	vpn_put_be16(port, a->port);
 	vpn_sha1(iov, 3, out);
 }
 
@@ -1216,7 +1184,7 @@ static void cookie_make(struct ike_engine *eng, const struct ike_msg *msg,
 		{ eng->cookie_secret, sizeof(eng->cookie_secret) },
 	};
 
-	put_be64(spi, msg->hdr.spi_i);
+	vpn_put_be64(spi, msg->hdr.spi_i);
 	vpn_sha1(iov, 4, out);
 }
 
@@ -1310,7 +1278,7 @@ static void init_handle_request(struct ike_engine *eng,
 	if (c.dh != msg->ke.group) {
 		uint8_t g[2];
 
-		put_be16(g, c.dh);
+		vpn_put_be16(g, c.dh);
 		elog(eng, LOG_INFO,
 		     "connection %s: peer %s sent a KE for group %u, asking for group %u",
 		     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group,
@@ -1408,7 +1376,7 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 		return;
 	}
 	if ((n = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
-		uint16_t g = n->len == 2 ? get_be16(n->data) : 0;
+		uint16_t g = n->len == 2 ? vpn_get_be16(n->data) : 0;
 
 		if (!g || g == sa->ke_group ||
 		    !we_offer_dh(conn->ike_props, conn->n_ike_props, g)) {
@@ -1548,7 +1516,7 @@ static void add_child_sa(struct ike_buf *b, struct ike_sa *sa, uint32_t spi_in,
 	struct ike_proposal props[IKE_CONN_MAX_PROPOSALS];
 	uint8_t spi[4];
 
-	put_be32(spi, spi_in);
+	vpn_put_be32(spi, spi_in);
 	for (unsigned int i = 0; i < sa->conn->n_esp_props; i++)
 		prop_to_wire(&sa->conn->esp_props[i], i + 1, IKE_PROTO_ESP,
 			     spi, 4, strip_dh, &props[i]);
@@ -1750,7 +1718,7 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		struct ike_proposal out;
 		uint8_t spi[4];
 
-		put_be32(spi, spi_in);
+		vpn_put_be32(spi, spi_in);
 		choice_to_wire(&c, chosen, spi, 4, &out);
 		ike_add_sa(&b, &out, 1);
 	}
@@ -1761,7 +1729,7 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	sa_established(sa);
 	id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids, sizeof(ids));
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (responder)", ids);
-	child_install(sa, &c, spi_in, get_be32(chosen->spi), false, NULL, 0,
+	child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi), false, NULL, 0,
 		      sa->ni, sa->nilen, sa->nr, sa->nrlen, lts, nl, rts, nr);
 	/* The peer restarted: drop what we still hold from before, after the
 	 * new Child SA is in (the interface keeps its carrier). */
@@ -1823,7 +1791,7 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		sa->reason = "invalid Child SA response";
 		return;
 	}
-	child_install(sa, &c, sa->auth_spi_in, get_be32(chosen->spi), true,
+	child_install(sa, &c, sa->auth_spi_in, vpn_get_be32(chosen->spi), true,
 		      NULL, 0, sa->ni, sa->nilen, sa->nr, sa->nrlen,
 		      msg->tsi.ts, msg->tsi.nts, msg->tsr.ts, msg->tsr.nts);
 }
@@ -1851,7 +1819,7 @@ static void info_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		if (d->protocol != IKE_PROTO_ESP || d->spi_size != 4)
 			continue;
 		for (unsigned int k = 0; k < d->nspis; k++) {
-			uint32_t spi = get_be32(d->spis + 4 * k);
+			uint32_t spi = vpn_get_be32(d->spis + 4 * k);
 			struct ike_child *ch = child_by_spi_out(sa, spi);
 
 			if (!ch)
@@ -1860,7 +1828,7 @@ static void info_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			      "peer deleted Child SA %08x/%08x", ch->spi_in,
 			      ch->spi_out);
 			if (nspis < sizeof(spis) / 4)
-				put_be32(spis + 4 * nspis++, ch->spi_in);
+				vpn_put_be32(spis + 4 * nspis++, ch->spi_in);
 			child_remove(sa, ch);
 		}
 	}
@@ -1890,7 +1858,7 @@ static void send_delete_child(struct ike_sa *sa, uint32_t spi_in)
 	uint8_t inner_mem[64], spi[4];
 	struct ike_buf b;
 
-	put_be32(spi, spi_in);
+	vpn_put_be32(spi, spi_in);
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	ike_add_delete(&b, IKE_PROTO_ESP, 4, spi, 1);
 	send_request(sa, INFORMATIONAL, &b, REQ_DELETE_CHILD, 0);
@@ -1975,7 +1943,7 @@ static int rekey_child_start(struct ike_sa *sa)
 	sa->rk.old_spi_in = old->spi_in;
 	sa->rk.new_spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
 	vpn_random(sa->rk.ni, sizeof(sa->rk.ni));
-	put_be32(spi, old->spi_in);
+	vpn_put_be32(spi, old->spi_in);
 
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	ike_add_notify(&b, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
@@ -2009,7 +1977,7 @@ static int rekey_ike_start(struct ike_sa *sa)
 	sa->rk.dh = vpn_dh_new(group);
 	if (!sa->rk.dh || vpn_dh_public(sa->rk.dh, pub, publen) < 0)
 		return -1;
-	put_be64(spi, sa->rk.new_spi_ike);
+	vpn_put_be64(spi, sa->rk.new_spi_ike);
 	for (unsigned int i = 0; i < sa->conn->n_ike_props; i++)
 		prop_to_wire(&sa->conn->ike_props[i], i + 1, IKE_PROTO_IKE, spi,
 			     8, false, &props[i]);
@@ -2127,13 +2095,13 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	if (c.has_dh && (!msg->has_ke || msg->ke.group != c.dh)) {
 		uint8_t g[2];
 
-		put_be16(g, c.dh);
+		vpn_put_be16(g, c.dh);
 		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_KE_PAYLOAD, g, 2);
 		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
 		return;
 	}
 	if (!ike_rekey && (!rn || rn->spi_size != 4 ||
-			   !child_by_spi_out(sa, get_be32(rn->spi)))) {
+			   !child_by_spi_out(sa, vpn_get_be32(rn->spi)))) {
 		/* A new Child SA besides ours is not needed: route-based
 		 * connections carry everything in one. */
 		ike_add_notify(&b, 0, NULL, 0,
@@ -2170,9 +2138,8 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			vpn_memzero(gir, sizeof(gir));
 			return;
 		}
-		peer_spi = (uint64_t)get_be32(chosen->spi) << 32 |
-			   get_be32(chosen->spi + 4);
-		put_be64(spi8, new_spi);
+		peer_spi = vpn_get_be64(chosen->spi);
+		vpn_put_be64(spi8, new_spi);
 		choice_to_wire(&c, chosen, spi8, 8, &out);
 		ike_add_sa(&b, &out, 1);
 		ike_add_nonce(&b, nr, sizeof(nr));
@@ -2214,7 +2181,7 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 							    rts)
 						: 0;
 		struct ike_child *old =
-			child_by_spi_out(sa, get_be32(rn->spi));
+			child_by_spi_out(sa, vpn_get_be32(rn->spi));
 
 		if (!nl || !nrt) {
 			ike_add_notify(&b, 0, NULL, 0, IKE_N_TS_UNACCEPTABLE,
@@ -2223,7 +2190,7 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			vpn_memzero(gir, sizeof(gir));
 			return;
 		}
-		put_be32(spi4, spi_in);
+		vpn_put_be32(spi4, spi_in);
 		choice_to_wire(&c, chosen, spi4, 4, &out);
 		ike_add_sa(&b, &out, 1);
 		ike_add_nonce(&b, nr, sizeof(nr));
@@ -2232,7 +2199,7 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		ike_add_ts(&b, IKE_PL_TSI, rts, nrt);
 		ike_add_ts(&b, IKE_PL_TSR, lts, nl);
 		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		child_install(sa, &c, spi_in, get_be32(chosen->spi), false,
+		child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi), false,
 			      c.has_dh ? gir : NULL, girlen, msg->nonce.data,
 			      msg->nonce.len, nr, sizeof(nr), lts, nl, rts,
 			      nrt);
@@ -2284,8 +2251,7 @@ static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
 				  &girlen) < 0)
 			goto fail;
-		peer_spi = (uint64_t)get_be32(chosen->spi) << 32 |
-			   get_be32(chosen->spi + 4);
+		peer_spi = vpn_get_be64(chosen->spi);
 		nsa = ike_rekeyed_sa(sa, true, sa->rk.new_spi_ike, peer_spi,
 				     &c, sa->rk.ni, sizeof(sa->rk.ni),
 				     msg->nonce.data, msg->nonce.len, gir,
@@ -2340,7 +2306,7 @@ static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 				  &girlen) < 0)
 			goto fail;
 	}
-	if (child_install(sa, &c, sa->rk.new_spi_in, get_be32(chosen->spi),
+	if (child_install(sa, &c, sa->rk.new_spi_in, vpn_get_be32(chosen->spi),
 			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
 			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
 			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,

@@ -6,13 +6,7 @@
 
 #include <string.h>
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
-	}
-}
+#include "util/bytes.h"
 
 int ike_derive_sa_keys(struct ike_sa_keys *keys, const uint8_t *ni,
 		       size_t nilen, const uint8_t *nr, size_t nrlen,
@@ -67,8 +61,8 @@ int ike_derive_sa_keys(struct ike_sa_keys *keys, const uint8_t *ni,
 		goto out;
 	memcpy(seed, ni, nilen);
 	memcpy(seed + nilen, nr, nrlen);
-	put_be64(spis, spi_i);
-	put_be64(spis + 8, spi_r);
+	vpn_put_be64(spis, spi_i);
+	vpn_put_be64(spis + 8, spi_r);
 	memcpy(seed + nilen + nrlen, spis, sizeof(spis));
 	if (vpn_prf_plus(keys->prf, skeyseed, keys->prf_len, seed, seedlen, km,
 			 kmlen) < 0)

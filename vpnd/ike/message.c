@@ -15,45 +15,7 @@
 
 #include <string.h>
 
-/* ------------------------------------------------------------------ */
-/* Byte order helpers                                                  */
-/* ------------------------------------------------------------------ */
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16)
-	       | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return ((uint64_t)get_be32(p) << 32) | get_be32(p + 4);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
+#include "util/bytes.h"
 
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
@@ -103,14 +65,14 @@ int ike_parse_header(const uint8_t *buf, size_t len, struct ike_header *hdr)
 {
 	if (!buf || len < IKE_HDR_LEN)
 		return IKE_PARSE_TRUNCATED;
-	hdr->spi_i = get_be64(buf);
-	hdr->spi_r = get_be64(buf + 8);
+	hdr->spi_i = vpn_get_be64(buf);
+	hdr->spi_r = vpn_get_be64(buf + 8);
 	hdr->next_payload = buf[16];
 	hdr->version = buf[17];
 	hdr->exchange = buf[18];
 	hdr->flags = buf[19];
-	hdr->msgid = get_be32(buf + 20);
-	hdr->length = get_be32(buf + 24);
+	hdr->msgid = vpn_get_be32(buf + 20);
+	hdr->length = vpn_get_be32(buf + 24);
 	if ((hdr->version >> 4) != (IKE_VERSION >> 4))
 		return IKE_PARSE_BAD_VERSION;
 	return IKE_PARSE_OK;
@@ -128,8 +90,8 @@ static int parse_attributes(const uint8_t *p, size_t len,
 
 		if (rem < ATTR_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
-		af_type = get_be16(p + off);
-		val = get_be16(p + off + 2);
+		af_type = vpn_get_be16(p + off);
+		val = vpn_get_be16(p + off + 2);
 		if (af_type & ATTR_AF) {
 			/* TV: the value is the second half-word. */
 			if ((af_type & ~ATTR_AF) == ATTR_KEY_LENGTH) {
@@ -169,7 +131,7 @@ static int parse_transforms(const uint8_t *p, size_t len, unsigned int count,
 
 		if (rem < XFORM_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
-		tlen = get_be16(x + 2);
+		tlen = vpn_get_be16(x + 2);
 		if (tlen < XFORM_HDR_LEN || tlen > rem)
 			return IKE_PARSE_MALFORMED;
 		if (x[0] == 0) {
@@ -188,7 +150,7 @@ static int parse_transforms(const uint8_t *p, size_t len, unsigned int count,
 		t = &prop->transforms[prop->ntransforms++];
 		memset(t, 0, sizeof(*t));
 		t->type = x[4];
-		t->id = get_be16(x + 6);
+		t->id = vpn_get_be16(x + 6);
 		rc = parse_attributes(x + XFORM_HDR_LEN, tlen - XFORM_HDR_LEN,
 				      t);
 		if (rc)
@@ -222,7 +184,7 @@ static int parse_sa(const uint8_t *p, size_t len, struct ike_sa_payload *sa)
 
 		if (rem < PROP_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
-		plen = get_be16(x + 2);
+		plen = vpn_get_be16(x + 2);
 		if (plen < PROP_HDR_LEN || plen > rem)
 			return IKE_PARSE_MALFORMED;
 		if (x[0] == 0) {
@@ -289,7 +251,7 @@ static int parse_notify(const uint8_t *p, size_t len, struct ike_notify *n)
 		return IKE_PARSE_MALFORMED;
 	n->protocol = p[0];
 	n->spi_size = spi_size;
-	n->type = get_be16(p + 2);
+	n->type = vpn_get_be16(p + 2);
 	n->spi = spi_size ? p + 4 : NULL;
 	n->data = p + 4 + spi_size;
 	n->len = len - 4 - spi_size;
@@ -304,7 +266,7 @@ static int parse_delete(const uint8_t *p, size_t len, struct ike_delete *d)
 	if (len < 4)
 		return IKE_PARSE_MALFORMED;
 	spi_size = p[1];
-	nspis = get_be16(p + 2);
+	nspis = vpn_get_be16(p + 2);
 	if (!spi_size_ok(spi_size))
 		return IKE_PARSE_MALFORMED;
 	/* At most 65535 * 8: no overflow in size_t. */
@@ -348,7 +310,7 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 
 		if (rem < TS_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
-		slen = get_be16(x + 2);
+		slen = vpn_get_be16(x + 2);
 		if (slen < TS_HDR_LEN || slen > rem)
 			return IKE_PARSE_MALFORMED;
 		if (++seen > count)
@@ -369,8 +331,8 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 		memset(ts, 0, sizeof(*ts));
 		ts->type = x[0];
 		ts->proto = x[1];
-		ts->start_port = get_be16(x + 4);
-		ts->end_port = get_be16(x + 6);
+		ts->start_port = vpn_get_be16(x + 4);
+		ts->end_port = vpn_get_be16(x + 6);
 		memcpy(ts->start, x + TS_HDR_LEN, alen);
 		memcpy(ts->end, x + TS_HDR_LEN + alen, alen);
 	}
@@ -409,7 +371,7 @@ static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
 		 * business (the caller checks it per group). */
 		if (len < 4)
 			return IKE_PARSE_MALFORMED;
-		msg->ke.group = get_be16(body);
+		msg->ke.group = vpn_get_be16(body);
 		msg->ke.data = body + 4;
 		msg->ke.len = len - 4;
 		return IKE_PARSE_OK;
@@ -489,8 +451,8 @@ static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
 		if (len < 4)
 			return IKE_PARSE_MALFORMED;
 		msg->skf.first_inner = np;
-		msg->skf.number = get_be16(body);
-		msg->skf.total = get_be16(body + 2);
+		msg->skf.number = vpn_get_be16(body);
+		msg->skf.total = vpn_get_be16(body + 2);
 		/* RFC 7383 2.5: 1 <= Fragment Number <= Total Fragments. */
 		if (msg->skf.number == 0 || msg->skf.number > msg->skf.total)
 			return IKE_PARSE_MALFORMED;
@@ -531,7 +493,7 @@ static int parse_chain(struct ike_msg *msg, uint8_t np, const uint8_t *buf,
 		if (rem < IKE_GENERIC_HDR_LEN)
 			return IKE_PARSE_TRUNCATED;
 		np = g[0];
-		plen = get_be16(g + 2);
+		plen = vpn_get_be16(g + 2);
 		if (plen < IKE_GENERIC_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
 		if (plen > rem)
@@ -612,14 +574,14 @@ void ike_build_init(struct ike_buf *b, uint8_t *mem, size_t cap,
 		b->overflow = true;
 		return;
 	}
-	put_be64(mem, hdr->spi_i);
-	put_be64(mem + 8, hdr->spi_r);
+	vpn_put_be64(mem, hdr->spi_i);
+	vpn_put_be64(mem + 8, hdr->spi_r);
 	mem[16] = IKE_PL_NONE;
 	mem[17] = hdr->version ? hdr->version : IKE_VERSION;
 	mem[18] = hdr->exchange;
 	mem[19] = hdr->flags;
-	put_be32(mem + 20, hdr->msgid);
-	put_be32(mem + 24, 0);
+	vpn_put_be32(mem + 20, hdr->msgid);
+	vpn_put_be32(mem + 24, 0);
 	b->len = IKE_HDR_LEN;
 }
 
@@ -654,7 +616,7 @@ uint8_t *ike_add_payload(struct ike_buf *b, uint8_t type, bool critical,
 	g = b->data + b->len;
 	g[0] = IKE_PL_NONE;
 	g[1] = critical ? IKE_PL_CRITICAL : 0;
-	put_be16(g + 2, (uint16_t)(len + IKE_GENERIC_HDR_LEN));
+	vpn_put_be16(g + 2, (uint16_t)(len + IKE_GENERIC_HDR_LEN));
 	if (body)
 		memmove(g + IKE_GENERIC_HDR_LEN, body, len);
 	else if (len)
@@ -740,18 +702,18 @@ void ike_add_sa(struct ike_buf *b, const struct ike_proposal *props,
 
 			p[0] = (j + 1 == pr->ntransforms) ? 0 : XFORM_MORE;
 			p[1] = 0;
-			put_be16(p + 2, (uint16_t)tlen);
+			vpn_put_be16(p + 2, (uint16_t)tlen);
 			p[4] = t->type;
 			p[5] = 0;
-			put_be16(p + 6, t->id);
+			vpn_put_be16(p + 6, t->id);
 			if (t->keylen) {
-				put_be16(p + 8, ATTR_AF | ATTR_KEY_LENGTH);
-				put_be16(p + 10, t->keylen);
+				vpn_put_be16(p + 8, ATTR_AF | ATTR_KEY_LENGTH);
+				vpn_put_be16(p + 10, t->keylen);
 			}
 			p += tlen;
 			plen += tlen;
 		}
-		put_be16(x + 2, (uint16_t)plen);
+		vpn_put_be16(x + 2, (uint16_t)plen);
 	}
 }
 
@@ -810,7 +772,7 @@ void ike_add_notify(struct ike_buf *b, uint8_t protocol, const uint8_t *spi,
 		return;
 	p[0] = protocol;
 	p[1] = spi_size;
-	put_be16(p + 2, type);
+	vpn_put_be16(p + 2, type);
 	if (spi_size)
 		memcpy(p + 4, spi, spi_size);
 	if (len)
@@ -861,9 +823,9 @@ void ike_add_ts(struct ike_buf *b, uint8_t type, const struct ike_ts *ts,
 
 		p[0] = ts[i].type;
 		p[1] = ts[i].proto;
-		put_be16(p + 2, (uint16_t)slen);
-		put_be16(p + 4, ts[i].start_port);
-		put_be16(p + 6, ts[i].end_port);
+		vpn_put_be16(p + 2, (uint16_t)slen);
+		vpn_put_be16(p + 4, ts[i].start_port);
+		vpn_put_be16(p + 6, ts[i].end_port);
 		memcpy(p + TS_HDR_LEN, ts[i].start, alen);
 		memcpy(p + TS_HDR_LEN + alen, ts[i].end, alen);
 		p += slen;
@@ -899,6 +861,6 @@ int ike_build_finish(struct ike_buf *b)
 	if (b->overflow || b->len > 0x7fffffff)
 		return -1;
 	if (b->has_header)
-		put_be32(b->data + 24, (uint32_t)b->len);
+		vpn_put_be32(b->data + 24, (uint32_t)b->len);
 	return (int)b->len;
 }
