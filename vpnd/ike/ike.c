@@ -160,17 +160,6 @@ static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
 	return buf;
 }
 
-static size_t addr_len(const struct ike_addr *a)
-{
-	return a->family == AF_INET ? 4 : 16;
-}
-
-static bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
-{
-	return a->family == b->family &&
-	       memcmp(a->addr, b->addr, addr_len(a)) == 0;
-}
-
 const char *ike_sa_state_str(enum ike_sa_state st)
 {
 	switch (st) {
@@ -564,7 +553,7 @@ void ike_id_from_addr(const struct ike_addr *a, uint8_t *type, uint8_t *data,
 		      size_t *len)
 {
 	*type = a->family == AF_INET ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
-	*len = addr_len(a);
+	*len = ike_addr_len(a);
 	memcpy(data, a->addr, *len);
 }
 
@@ -1048,7 +1037,7 @@ static void natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_addr *a,
 	uint8_t spis[16], port[2];
 	struct iovec iov[3] = {
 		{ spis, 16 },
-		{ (void *)a->addr, addr_len(a) },
+		{ (void *)a->addr, ike_addr_len(a) },
 		{ port, 2 },
 	};
 
@@ -1179,7 +1168,7 @@ static void cookie_make(struct ike_engine *eng, const struct ike_msg *msg,
 	uint8_t spi[8];
 	struct iovec iov[4] = {
 		{ (void *)msg->nonce.data, msg->nonce.len },
-		{ (void *)remote->addr, addr_len(remote) },
+		{ (void *)remote->addr, ike_addr_len(remote) },
 		{ spi, 8 },
 		{ eng->cookie_secret, sizeof(eng->cookie_secret) },
 	};
@@ -1219,7 +1208,7 @@ static void init_handle_request(struct ike_engine *eng,
 	/* A retransmission of a request we answered: answer again. */
 	for (sa = eng->sas; sa; sa = sa->next)
 		if (!sa->initiator && sa->spi_i == msg->hdr.spi_i &&
-		    addr_eq(&sa->remote, remote) && sa->init_resp &&
+		    ike_addr_same_ip(&sa->remote, remote) && sa->init_resp &&
 		    sa->state == IKE_SA_RESPONDED) {
 			eng->ops.send(eng->host, local, remote, sa->init_resp,
 				      sa->init_resp_len);
