@@ -2664,12 +2664,6 @@ void ike_tick(struct ike_engine *eng)
 	sa_reap(eng);
 }
 
-uint64_t ike_next_deadline(struct ike_engine *eng)
-{
-	/* Coarse: the host ticks every 100 ms while SAs exist. */
-	return eng->sas ? now(eng) + 100 : 0;
-}
-
 void ike_conn_down(struct ike_engine *eng, struct ike_conn *conn, bool silent)
 {
 	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
