@@ -22,6 +22,12 @@
 
 #define IKE_MAX_CHILDREN 4
 
+/* A rekey that could not start, or whose exchange failed (the peer refused
+ * it, e.g. TEMPORARY_FAILURE when it collided with another rekey, RFC 7296
+ * 2.25), is retried after 10 s; the SA keeps working until its hard
+ * expiry. */
+#define IKE_REKEY_RETRY_MS 10000
+
 enum ike_req_kind {
 	REQ_NONE,
 	REQ_INIT,
@@ -2348,12 +2354,12 @@ fail:
 	}
 	/* Try again later; the old SA still works until it expires. */
 	if (kind == REQ_REKEY_IKE)
-		sa->rekey_ms = now(sa->eng) + 10000;
+		sa->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
 	else {
 		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
 
 		if (old)
-			old->rekey_ms = now(sa->eng) + 10000;
+			old->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
 	}
 }
 
@@ -2613,7 +2619,7 @@ static void sa_tick(struct ike_sa *sa, uint64_t t)
 		sa->pending_rekey_ike = false;
 		sa->rekey_ms = 0;
 		if (rekey_ike_start(sa) < 0)
-			sa->rekey_ms = t + 10000;
+			sa->rekey_ms = t + IKE_REKEY_RETRY_MS;
 		return;
 	}
 	{
@@ -2624,7 +2630,7 @@ static void sa_tick(struct ike_sa *sa, uint64_t t)
 			sa->pending_rekey_child = false;
 			ch->rekey_ms = 0;
 			if (rekey_child_start(sa) < 0)
-				ch->rekey_ms = t + 10000;
+				ch->rekey_ms = t + IKE_REKEY_RETRY_MS;
 			return;
 		}
 		/* Hard expiry of replaced children the peer never deleted. */
