@@ -816,6 +816,27 @@ static void send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 	sa_send(sa, sa->resp, sa->resplen);
 }
 
+/* Answer the peer's request `msg` (same exchange and message ID) with the
+ * payloads already in `b` followed by an error notify. */
+static void respond_notify(struct ike_sa *sa, const struct ike_msg *msg,
+			   struct ike_buf *b, uint16_t type,
+			   const uint8_t *data, size_t len)
+{
+	ike_add_notify(b, 0, NULL, 0, type, data, len);
+	send_response(sa, msg->hdr.exchange, msg->hdr.msgid, b);
+}
+
+/* Answer the peer's request `msg` with an error notify alone. */
+static void respond_error(struct ike_sa *sa, const struct ike_msg *msg,
+			  uint16_t type, const uint8_t *data, size_t len)
+{
+	uint8_t inner_mem[256];
+	struct ike_buf b;
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	respond_notify(sa, msg, &b, type, data, len);
+}
+
 /* Unencrypted error notify in answer to an IKE_SA_INIT request. */
 static void send_init_notify(struct ike_engine *eng,
 			     const struct ike_addr *local,
@@ -1655,11 +1676,8 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	uint32_t spi_in;
 	char ids[300];
 
-	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	if (!peer_authenticated(sa, msg, true)) {
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_AUTHENTICATION_FAILED,
-			       NULL, 0);
-		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
+		respond_error(sa, msg, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
 		sa_kill(sa, "authentication failed");
 		return;
 	}
@@ -1670,6 +1688,7 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		sa_kill(sa, "AUTH computation failed");
 		return;
 	}
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	ike_add_id(&b, IKE_PL_IDR, idt, idd, idl);
 	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
 	vpn_memzero(auth, sizeof(auth));
@@ -1698,11 +1717,11 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			SALOG(sa, LOG_WARNING,
 			      "Child SA failed: traffic selectors unacceptable");
 		}
-		ike_add_notify(&b, 0, NULL, 0,
+		/* IDr and AUTH stay: the IKE SA itself is fine (1.2) */
+		respond_notify(sa, msg, &b,
 			       chosen ? IKE_N_TS_UNACCEPTABLE
 				      : IKE_N_NO_PROPOSAL_CHOSEN,
 			       NULL, 0);
-		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
 		/* route-based: an IKE SA without its Child SA is useless */
 		sa_established(sa);
 		sa->pending_delete_ike = true;
@@ -2057,17 +2076,14 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	if (!msg->has_sa || !msg->has_nonce || msg->nonce.len < 16 ||
 	    msg->nonce.len > 256) {
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_SYNTAX, NULL, 0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
 	/* Being replaced, or busy with a different rekey: later (2.25). */
 	if (sa->superseded ||
 	    (ike_rekey && sa->req_kind == REQ_REKEY_CHILD) ||
 	    (!ike_rekey && sa->req_kind == REQ_REKEY_IKE)) {
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_TEMPORARY_FAILURE, NULL,
-			       0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		respond_error(sa, msg, IKE_N_TEMPORARY_FAILURE, NULL, 0);
 		return;
 	}
 	if (ike_rekey)
@@ -2082,28 +2098,24 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		SALOG(sa, LOG_WARNING,
 		      "%s rekey refused: no proposal chosen",
 		      ike_rekey ? "IKE SA" : "Child SA");
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_NO_PROPOSAL_CHOSEN, NULL,
-			       0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		respond_error(sa, msg, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return;
 	}
 	if (c.has_dh && (!msg->has_ke || msg->ke.group != c.dh)) {
 		uint8_t g[2];
 
 		vpn_put_be16(g, c.dh);
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_KE_PAYLOAD, g, 2);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		respond_error(sa, msg, IKE_N_INVALID_KE_PAYLOAD, g, 2);
 		return;
 	}
 	if (!ike_rekey && (!rn || rn->spi_size != 4 ||
 			   !child_by_spi_out(sa, vpn_get_be32(rn->spi)))) {
 		/* A new Child SA besides ours is not needed: route-based
 		 * connections carry everything in one. */
-		ike_add_notify(&b, 0, NULL, 0,
-			       rn ? IKE_N_CHILD_SA_NOT_FOUND
-				  : IKE_N_NO_ADDITIONAL_SAS,
-			       NULL, 0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		respond_error(sa, msg,
+			      rn ? IKE_N_CHILD_SA_NOT_FOUND
+				 : IKE_N_NO_ADDITIONAL_SAS,
+			      NULL, 0);
 		return;
 	}
 	vpn_random(nr, sizeof(nr));
@@ -2115,9 +2127,7 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 				  &girlen) < 0) {
 			if (dh)
 				vpn_dh_free(dh);
-			ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_SYNTAX,
-				       NULL, 0);
-			send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+			respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
 			return;
 		}
 		vpn_dh_free(dh);
@@ -2179,9 +2189,7 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			child_by_spi_out(sa, vpn_get_be32(rn->spi));
 
 		if (!nl || !nrt) {
-			ike_add_notify(&b, 0, NULL, 0, IKE_N_TS_UNACCEPTABLE,
-				       NULL, 0);
-			send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+			respond_error(sa, msg, IKE_N_TS_UNACCEPTABLE, NULL, 0);
 			vpn_memzero(gir, sizeof(gir));
 			return;
 		}
