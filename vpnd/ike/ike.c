@@ -2059,165 +2059,264 @@ static struct ike_sa *ike_rekeyed_sa(struct ike_sa *old, bool we_initiated,
 	return sa;
 }
 
-static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
-{
-	struct ike_conn *conn = sa->conn;
-	uint8_t inner_mem[IKE_MSG_MAX];
-	struct ike_buf b;
-	const struct ike_notify *rn = ike_msg_notify(msg, IKE_N_REKEY_SA);
+/*
+ * What we answer a CREATE_CHILD_SA request with: the peer's proposal we
+ * chose, our nonce and, when the choice has a DH group, our public value
+ * and the shared secret (wiped once used).
+ */
+struct ccsa_answer {
 	const struct ike_proposal *chosen;
 	struct ike_choice c;
-	uint8_t nr[IKE_NONCE_LEN], pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
-	size_t publen = 0, girlen = 0;
-	struct vpn_dh *dh = NULL;
-	bool ike_rekey = msg->has_sa && msg->sa.nproposals &&
-			 msg->sa.proposals[0].protocol == IKE_PROTO_IKE;
+	uint8_t nr[IKE_NONCE_LEN];
+	uint8_t pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
+	size_t publen, girlen;
+};
 
-	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+/* A well-formed request we are free to serve; otherwise answered with
+ * INVALID_SYNTAX, or TEMPORARY_FAILURE while this SA is being replaced or
+ * we run a rekey of the other kind (`conflicting`, RFC 7296 2.25). */
+static bool ccsa_request_ok(struct ike_sa *sa, const struct ike_msg *msg,
+			    enum ike_req_kind conflicting)
+{
 	if (!msg->has_sa || !msg->has_nonce || msg->nonce.len < 16 ||
 	    msg->nonce.len > 256) {
 		respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
-		return;
+		return false;
 	}
-	/* Being replaced, or busy with a different rekey: later (2.25). */
-	if (sa->superseded ||
-	    (ike_rekey && sa->req_kind == REQ_REKEY_CHILD) ||
-	    (!ike_rekey && sa->req_kind == REQ_REKEY_IKE)) {
+	if (sa->superseded || sa->req_kind == conflicting) {
 		respond_error(sa, msg, IKE_N_TEMPORARY_FAILURE, NULL, 0);
-		return;
+		return false;
 	}
-	if (ike_rekey)
-		chosen = prop_select(&msg->sa, conn->ike_props,
-				     conn->n_ike_props, IKE_PROTO_IKE, false,
-				     msg->has_ke ? msg->ke.group : 0, &c);
-	else
-		chosen = prop_select(&msg->sa, conn->esp_props,
-				     conn->n_esp_props, IKE_PROTO_ESP, false,
-				     msg->has_ke ? msg->ke.group : 0, &c);
-	if (!chosen) {
-		SALOG(sa, LOG_WARNING,
-		      "%s rekey refused: no proposal chosen",
-		      ike_rekey ? "IKE SA" : "Child SA");
+	return true;
+}
+
+/* Choose among the peer's proposals (`what` names the SA in logs); on no
+ * match, or a KE for another group than the chosen one, answer the
+ * error. */
+static bool ccsa_choose(struct ike_sa *sa, const struct ike_msg *msg,
+			const struct vpn_proposal *ours, unsigned int nours,
+			uint8_t protocol, const char *what,
+			struct ccsa_answer *ans)
+{
+	struct ike_choice *c = &ans->c;
+
+	ans->chosen = prop_select(&msg->sa, ours, nours, protocol, false,
+				  msg->has_ke ? msg->ke.group : 0, c);
+	if (!ans->chosen) {
+		SALOG(sa, LOG_WARNING, "%s rekey refused: no proposal chosen",
+		      what);
 		respond_error(sa, msg, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
-		return;
+		return false;
 	}
-	if (c.has_dh && (!msg->has_ke || msg->ke.group != c.dh)) {
+	if (c->has_dh && (!msg->has_ke || msg->ke.group != c->dh)) {
 		uint8_t g[2];
 
-		vpn_put_be16(g, c.dh);
+		vpn_put_be16(g, c->dh);
 		respond_error(sa, msg, IKE_N_INVALID_KE_PAYLOAD, g, 2);
+		return false;
+	}
+	return true;
+}
+
+/* Our nonce, and with a DH group our key pair and g^ir (the private key
+ * is freed here); a KE we cannot use is answered with INVALID_SYNTAX. */
+static bool ccsa_key_exchange(struct ike_sa *sa, const struct ike_msg *msg,
+			      struct ccsa_answer *ans)
+{
+	struct vpn_dh *dh;
+	bool ok;
+
+	ans->publen = ans->girlen = 0;
+	vpn_random(ans->nr, sizeof(ans->nr));
+	if (!ans->c.has_dh)
+		return true;
+	dh = vpn_dh_new(ans->c.dh);
+	ans->publen = vpn_dh_pub_len(ans->c.dh);
+	ok = dh && vpn_dh_public(dh, ans->pub, ans->publen) >= 0 &&
+	     vpn_dh_shared(dh, msg->ke.data, msg->ke.len, ans->gir,
+			   &ans->girlen) >= 0;
+	vpn_dh_free(dh);
+	if (!ok)
+		respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
+	return ok;
+}
+
+/* Our SA payload (the chosen proposal under our SPI) and our nonce. */
+static void add_answer_sa_nonce(struct ike_buf *b,
+				const struct ccsa_answer *ans,
+				const uint8_t *spi, uint8_t spisize)
+{
+	struct ike_proposal out;
+
+	choice_to_wire(&ans->c, ans->chosen, spi, spisize, &out);
+	ike_add_sa(b, &out, 1);
+	ike_add_nonce(b, ans->nr, sizeof(ans->nr));
+}
+
+/* Send the IKE SA rekey response: SA under our new SPI, Nr, KEr. */
+static void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *msg,
+			      const struct ccsa_answer *ans, uint64_t new_spi)
+{
+	uint8_t inner_mem[IKE_MSG_MAX], spi8[8];
+	struct ike_buf b;
+
+	vpn_put_be64(spi8, new_spi);
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	add_answer_sa_nonce(&b, ans, spi8, 8);
+	ike_add_ke(&b, ans->c.dh, ans->pub, ans->publen);
+	send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+}
+
+/*
+ * The peer rekeys this IKE SA (RFC 7296 1.3.2): answer, and make the new
+ * SA, which takes the children. The peer then deletes this one. When we
+ * are rekeying it too, the collision is settled when ours ends (2.8.2).
+ */
+static void ike_rekey_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	struct ccsa_answer ans;
+	struct ike_sa *nsa;
+	uint64_t new_spi;
+
+	if (!ccsa_request_ok(sa, msg, REQ_REKEY_CHILD) ||
+	    !ccsa_choose(sa, msg, conn->ike_props, conn->n_ike_props,
+			 IKE_PROTO_IKE, "IKE SA", &ans) ||
+	    !ccsa_key_exchange(sa, msg, &ans))
+		return;
+	/* Without an IKE SPI there is nothing to build: left unanswered. */
+	if (ans.chosen->spi_size != 8) {
+		vpn_memzero(ans.gir, sizeof(ans.gir));
 		return;
 	}
-	if (!ike_rekey && (!rn || rn->spi_size != 4 ||
-			   !child_by_spi_out(sa, vpn_get_be32(rn->spi)))) {
-		/* A new Child SA besides ours is not needed: route-based
-		 * connections carry everything in one. */
+	new_spi = new_spi64();
+	ike_rekey_respond(sa, msg, &ans, new_spi);
+	nsa = ike_rekeyed_sa(sa, false, vpn_get_be64(ans.chosen->spi), new_spi,
+			     &ans.c, msg->nonce.data, msg->nonce.len, ans.nr,
+			     sizeof(ans.nr), ans.gir, ans.girlen);
+	vpn_memzero(ans.gir, sizeof(ans.gir));
+	if (!nsa)
+		return;
+	if (sa->req_kind == REQ_REKEY_IKE) {
+		coll_record(sa, msg->nonce.data, msg->nonce.len, ans.nr,
+			    sizeof(ans.nr));
+		sa->coll.ike_sa = nsa;
+	} else {
+		sa->superseded = true;
+	}
+	SALOG(sa, LOG_INFO,
+	      "IKE SA rekeyed by peer; waiting for the old one's DELETE");
+}
+
+/* The Child SA a REKEY_SA notify names (by the peer's inbound SPI, our
+ * outbound one), or NULL. */
+static struct ike_child *child_to_rekey(struct ike_sa *sa,
+					const struct ike_notify *rn)
+{
+	if (!rn || rn->spi_size != 4)
+		return NULL;
+	return child_by_spi_out(sa, vpn_get_be32(rn->spi));
+}
+
+/* The peer's TSi/TSr narrowed to our selectors (RFC 7296 2.9): TSr to our
+ * local ones, TSi to our remote ones. False when either comes out
+ * empty. */
+static bool ts_narrow_request(const struct ike_sa *sa,
+			      const struct ike_msg *msg,
+			      struct ike_ts_payload *local,
+			      struct ike_ts_payload *remote)
+{
+	const struct ike_conn *conn = sa->conn;
+
+	local->nts = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
+					      conn->n_local_ts, local->ts)
+				  : 0;
+	remote->nts = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
+					       conn->n_remote_ts, remote->ts)
+				   : 0;
+	return local->nts && remote->nts;
+}
+
+/* Send the Child SA rekey response: SA under spi_in, Nr, [KEr], TSi, TSr
+ * (TSi are the peer's side, our remote selectors). */
+static void child_rekey_respond(struct ike_sa *sa, const struct ike_msg *msg,
+				const struct ccsa_answer *ans, uint32_t spi_in,
+				const struct ike_ts_payload *local,
+				const struct ike_ts_payload *remote)
+{
+	uint8_t inner_mem[IKE_MSG_MAX], spi4[4];
+	struct ike_buf b;
+
+	vpn_put_be32(spi4, spi_in);
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	add_answer_sa_nonce(&b, ans, spi4, 4);
+	if (ans->c.has_dh)
+		ike_add_ke(&b, ans->c.dh, ans->pub, ans->publen);
+	ike_add_ts(&b, IKE_PL_TSI, remote->ts, remote->nts);
+	ike_add_ts(&b, IKE_PL_TSR, local->ts, local->nts);
+	send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+}
+
+/*
+ * The peer rekeys one of our Child SAs (RFC 7296 2.8): answer, install
+ * the new SA; the old one stays until the peer, which started the rekey,
+ * deletes it. A Child SA besides ours is refused: route-based connections
+ * carry everything in one.
+ */
+static void child_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_notify *rn = ike_msg_notify(msg, IKE_N_REKEY_SA);
+	struct ike_ts_payload local, remote;
+	struct ccsa_answer ans;
+	struct ike_child *old;
+	uint32_t spi_in;
+
+	if (!ccsa_request_ok(sa, msg, REQ_REKEY_IKE) ||
+	    !ccsa_choose(sa, msg, conn->esp_props, conn->n_esp_props,
+			 IKE_PROTO_ESP, "Child SA", &ans))
+		return;
+	old = child_to_rekey(sa, rn);
+	if (!old) {
 		respond_error(sa, msg,
 			      rn ? IKE_N_CHILD_SA_NOT_FOUND
 				 : IKE_N_NO_ADDITIONAL_SAS,
 			      NULL, 0);
 		return;
 	}
-	vpn_random(nr, sizeof(nr));
-	if (c.has_dh) {
-		dh = vpn_dh_new(c.dh);
-		publen = vpn_dh_pub_len(c.dh);
-		if (!dh || vpn_dh_public(dh, pub, publen) < 0 ||
-		    vpn_dh_shared(dh, msg->ke.data, msg->ke.len, gir,
-				  &girlen) < 0) {
-			if (dh)
-				vpn_dh_free(dh);
-			respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
-			return;
-		}
-		vpn_dh_free(dh);
-	}
-
-	if (ike_rekey) {
-		struct ike_proposal out;
-		uint64_t new_spi = new_spi64(), peer_spi;
-		uint8_t spi8[8];
-		struct ike_sa *nsa;
-
-		if (chosen->spi_size != 8) {
-			vpn_memzero(gir, sizeof(gir));
-			return;
-		}
-		peer_spi = vpn_get_be64(chosen->spi);
-		vpn_put_be64(spi8, new_spi);
-		choice_to_wire(&c, chosen, spi8, 8, &out);
-		ike_add_sa(&b, &out, 1);
-		ike_add_nonce(&b, nr, sizeof(nr));
-		ike_add_ke(&b, c.dh, pub, publen);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		nsa = ike_rekeyed_sa(sa, false, peer_spi, new_spi, &c,
-				     msg->nonce.data, msg->nonce.len, nr,
-				     sizeof(nr), gir, girlen);
-		vpn_memzero(gir, sizeof(gir));
-		if (!nsa)
-			return;
-		if (sa->req_kind == REQ_REKEY_IKE) {
-			/* we are rekeying it too: decided when ours ends */
-			coll_record(sa, msg->nonce.data, msg->nonce.len, nr,
-				    sizeof(nr));
-			sa->coll.ike_sa = nsa;
-		} else {
-			sa->superseded = true;
-		}
-		SALOG(sa, LOG_INFO,
-		      "IKE SA rekeyed by peer; waiting for the old one's DELETE");
-		/* the peer deletes the old SA */
+	if (!ccsa_key_exchange(sa, msg, &ans))
+		return;
+	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
+	if (!ts_narrow_request(sa, msg, &local, &remote)) {
+		respond_error(sa, msg, IKE_N_TS_UNACCEPTABLE, NULL, 0);
+		vpn_memzero(ans.gir, sizeof(ans.gir));
 		return;
 	}
-
-	{
-		struct ike_proposal out;
-		uint8_t spi4[4];
-		uint32_t spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
-		struct ike_ts lts[IKE_MAX_TS], rts[IKE_MAX_TS];
-		unsigned int nl = msg->has_tsr ? ts_narrow(&msg->tsr,
-							   conn->local_ts,
-							   conn->n_local_ts,
-							   lts)
-					       : 0;
-		unsigned int nrt = msg->has_tsi ? ts_narrow(&msg->tsi,
-							    conn->remote_ts,
-							    conn->n_remote_ts,
-							    rts)
-						: 0;
-		struct ike_child *old =
-			child_by_spi_out(sa, vpn_get_be32(rn->spi));
-
-		if (!nl || !nrt) {
-			respond_error(sa, msg, IKE_N_TS_UNACCEPTABLE, NULL, 0);
-			vpn_memzero(gir, sizeof(gir));
-			return;
-		}
-		vpn_put_be32(spi4, spi_in);
-		choice_to_wire(&c, chosen, spi4, 4, &out);
-		ike_add_sa(&b, &out, 1);
-		ike_add_nonce(&b, nr, sizeof(nr));
-		if (c.has_dh)
-			ike_add_ke(&b, c.dh, pub, publen);
-		ike_add_ts(&b, IKE_PL_TSI, rts, nrt);
-		ike_add_ts(&b, IKE_PL_TSR, lts, nl);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi), false,
-			      c.has_dh ? gir : NULL, girlen, msg->nonce.data,
-			      msg->nonce.len, nr, sizeof(nr), lts, nl, rts,
-			      nrt);
-		vpn_memzero(gir, sizeof(gir));
-		/* The old SA stays until the peer deletes it (it started
-		 * the rekey, 2.8). */
-		if (old)
-			old->rekeyed = true;
-		if (sa->req_kind == REQ_REKEY_CHILD && old &&
-		    old->spi_in == sa->rk.old_spi_in) {
-			coll_record(sa, msg->nonce.data, msg->nonce.len, nr,
-				    sizeof(nr));
-			sa->coll.child_spi_in = spi_in;
-		}
+	child_rekey_respond(sa, msg, &ans, spi_in, &local, &remote);
+	child_install(sa, &ans.c, spi_in, vpn_get_be32(ans.chosen->spi), false,
+		      ans.c.has_dh ? ans.gir : NULL, ans.girlen,
+		      msg->nonce.data, msg->nonce.len, ans.nr, sizeof(ans.nr),
+		      local.ts, local.nts, remote.ts, remote.nts);
+	vpn_memzero(ans.gir, sizeof(ans.gir));
+	old->rekeyed = true;
+	/* We are rekeying the same SA: decided when ours ends (2.8.1). */
+	if (sa->req_kind == REQ_REKEY_CHILD &&
+	    old->spi_in == sa->rk.old_spi_in) {
+		coll_record(sa, msg->nonce.data, msg->nonce.len, ans.nr,
+			    sizeof(ans.nr));
+		sa->coll.child_spi_in = spi_in;
 	}
+}
+
+/* A CREATE_CHILD_SA request: an IKE SA rekey when it proposes IKE,
+ * otherwise a Child SA (only rekeys are accepted). */
+static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	if (msg->has_sa && msg->sa.nproposals &&
+	    msg->sa.proposals[0].protocol == IKE_PROTO_IKE)
+		ike_rekey_handle_request(sa, msg);
+	else
+		child_handle_request(sa, msg);
 }
 
 static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
