@@ -2319,155 +2319,197 @@ static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		child_handle_request(sa, msg);
 }
 
-static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
+/* Our CREATE_CHILD_SA exchange is over: its key pair goes. */
+static void rk_dh_free(struct ike_sa *sa)
+{
+	if (sa->rk.dh) {
+		vpn_dh_free(sa->rk.dh);
+		sa->rk.dh = NULL;
+	}
+}
+
+/* Our rekey of `kind` failed: try again later; the old SA still works
+ * until it expires. */
+static void rekey_retry_later(struct ike_sa *sa, enum ike_req_kind kind)
+{
+	struct ike_child *old;
+
+	rk_dh_free(sa);
+	if (kind == REQ_REKEY_IKE) {
+		sa->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
+		return;
+	}
+	old = child_by_spi_in(sa, sa->rk.old_spi_in);
+	if (old)
+		old->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
+}
+
+/*
+ * Both sides rekeyed this IKE SA at once (RFC 7296 2.8.2): the new SA
+ * created with the lowest nonce is redundant, and its initiator deletes
+ * it. True when ours, `nsa`, is kept (it takes the children of the
+ * peer's, which the peer deletes).
+ */
+static bool ike_rekey_collision_keep_ours(struct ike_sa *sa,
+					  struct ike_sa *nsa,
+					  const struct ike_msg *msg)
+{
+	struct ike_sa *o;
+
+	sa->coll.active = false;
+	for (o = sa->eng->sas; o && o != sa->coll.ike_sa; o = o->next)
+		;
+	if (coll_we_lose(sa, msg->nonce.data, msg->nonce.len) || !o) {
+		/* the peer deletes the old SA */
+		SALOG(nsa, LOG_INFO,
+		      "simultaneous IKE SA rekey: ours is redundant, deleting it");
+		if (o)
+			children_move(nsa, o);
+		nsa->pending_delete_ike = true;
+		return false;
+	}
+	SALOG(nsa, LOG_INFO, "simultaneous IKE SA rekey: keeping ours");
+	children_move(o, nsa);
+	o->superseded = true;
+	return true;
+}
+
+/* The answer to our IKE SA rekey: make the new SA (it takes the
+ * children), then delete this one. */
+static void ike_rekey_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 {
 	struct ike_conn *conn = sa->conn;
-	enum ike_req_kind kind = sa->req_kind;
 	const struct ike_proposal *chosen;
 	struct ike_choice c;
 	uint8_t gir[VPN_DH_MAX_PUB];
 	size_t girlen = 0;
-	const struct ike_notify *kn;
+	struct ike_sa *nsa;
+
+	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
+			     IKE_PROTO_IKE, false,
+			     msg->has_ke ? msg->ke.group : 0, &c);
+	if (!chosen || chosen->spi_size != 8 || !msg->has_ke ||
+	    c.dh != vpn_dh_group(sa->rk.dh) ||
+	    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		rekey_retry_later(sa, REQ_REKEY_IKE);
+		return;
+	}
+	nsa = ike_rekeyed_sa(sa, true, sa->rk.new_spi_ike,
+			     vpn_get_be64(chosen->spi), &c, sa->rk.ni,
+			     sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
+			     gir, girlen);
+	vpn_memzero(gir, sizeof(gir));
+	rk_dh_free(sa);
+	if (!nsa)
+		return;
+	sa->superseded = true;
+	if (sa->coll.active && !ike_rekey_collision_keep_ours(sa, nsa, msg))
+		return;
+	SALOG(nsa, LOG_INFO, "IKE SA rekeyed");
+	/* Delete the old IKE SA (its children moved). */
+	sa->pending_delete_ike = true;
+}
+
+/*
+ * Both sides rekeyed the same Child SA at once (RFC 7296 2.8.1): the new
+ * SA created with the lowest nonce is redundant, and its initiator
+ * deletes it. True when ours lost: it is marked for deletion, and the
+ * peer's, now the current one, deletes the old SA.
+ */
+static bool child_rekey_collision_lost(struct ike_sa *sa,
+				       const struct ike_msg *msg)
+{
+	struct ike_child *mine = child_by_spi_in(sa, sa->rk.new_spi_in);
+	struct ike_child *theirs = child_by_spi_in(sa, sa->coll.child_spi_in);
+
+	sa->coll.active = false;
+	if (coll_we_lose(sa, msg->nonce.data, msg->nonce.len)) {
+		SALOG(sa, LOG_INFO,
+		      "simultaneous Child SA rekey: ours is redundant, deleting it");
+		if (mine) {
+			mine->rekeyed = true;
+			sa->pending_delete_spi = mine->spi_in;
+		}
+		if (theirs)
+			theirs->created_ms = now(sa->eng);
+		return true;
+	}
+	SALOG(sa, LOG_INFO, "simultaneous Child SA rekey: keeping ours");
+	if (theirs)
+		theirs->rekeyed = true;
+	return false;
+}
+
+/* Our Child SA rekey installed the new SA: settle a collision, then
+ * delete the old SA (make-before-break). */
+static void child_rekey_installed(struct ike_sa *sa, const struct ike_msg *msg)
+{
+	struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
+
+	if (sa->coll.active && child_rekey_collision_lost(sa, msg))
+		return;
+	if (old) {
+		old->rekeyed = true;
+		sa->pending_delete_spi = old->spi_in;
+	}
+}
+
+/* The answer to our Child SA rekey: install the new SA. */
+static void child_rekey_handle_response(struct ike_sa *sa,
+					struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen = 0;
+
+	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
+			     IKE_PROTO_ESP, false,
+			     msg->has_ke ? msg->ke.group : 0, &c);
+	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
+	    !msg->has_tsr ||
+	    (c.has_dh &&
+	     (!sa->rk.dh || !msg->has_ke || c.dh != vpn_dh_group(sa->rk.dh) ||
+	      vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
+			    &girlen) < 0))) {
+		rekey_retry_later(sa, REQ_REKEY_CHILD);
+		return;
+	}
+	if (child_install(sa, &c, sa->rk.new_spi_in, vpn_get_be32(chosen->spi),
+			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
+			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
+			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,
+			  msg->tsr.nts) == 0)
+		child_rekey_installed(sa, msg);
+	vpn_memzero(gir, sizeof(gir));
+	rk_dh_free(sa);
+}
+
+/* The answer to our CREATE_CHILD_SA request (a rekey of either kind). */
+static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
+{
+	enum ike_req_kind kind = sa->req_kind;
 
 	req_done(sa);
-	if ((kn = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
+	if (ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD)) {
 		SALOG(sa, LOG_INFO, "rekey: peer wants another DH group");
-		goto fail;
+		rekey_retry_later(sa, kind);
+		return;
 	}
 	if (!msg->has_sa || msg->sa.nproposals != 1 || !msg->has_nonce) {
 		uint16_t type = msg->nnotify ? msg->notify[0].type : 0;
 
 		SALOG(sa, LOG_WARNING, "%s rekey refused by peer (notify %u)",
 		      kind == REQ_REKEY_IKE ? "IKE SA" : "Child SA", type);
-		goto fail;
-	}
-	if (kind == REQ_REKEY_IKE) {
-		struct ike_sa *nsa;
-		uint64_t peer_spi;
-
-		chosen = prop_select(&msg->sa, conn->ike_props,
-				     conn->n_ike_props, IKE_PROTO_IKE, false,
-				     msg->has_ke ? msg->ke.group : 0, &c);
-		if (!chosen || chosen->spi_size != 8 || !msg->has_ke ||
-		    c.dh != vpn_dh_group(sa->rk.dh) ||
-		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
-				  &girlen) < 0)
-			goto fail;
-		peer_spi = vpn_get_be64(chosen->spi);
-		nsa = ike_rekeyed_sa(sa, true, sa->rk.new_spi_ike, peer_spi,
-				     &c, sa->rk.ni, sizeof(sa->rk.ni),
-				     msg->nonce.data, msg->nonce.len, gir,
-				     girlen);
-		vpn_memzero(gir, sizeof(gir));
-		vpn_dh_free(sa->rk.dh);
-		sa->rk.dh = NULL;
-		if (!nsa)
-			return;
-		sa->superseded = true;
-		if (sa->coll.active) {
-			struct ike_sa *other = sa->coll.ike_sa, *o;
-
-			sa->coll.active = false;
-			for (o = sa->eng->sas; o && o != other; o = o->next)
-				;
-			if (coll_we_lose(sa, msg->nonce.data,
-					 msg->nonce.len) || !o) {
-				/* ours is redundant: we delete it; the peer
-				 * deletes the old one */
-				SALOG(nsa, LOG_INFO,
-				      "simultaneous IKE SA rekey: ours is redundant, deleting it");
-				if (o)
-					children_move(nsa, o);
-				nsa->pending_delete_ike = true;
-				return;
-			}
-			/* the peer deletes its redundant SA; ours keeps
-			 * the children; we delete the old one */
-			SALOG(nsa, LOG_INFO,
-			      "simultaneous IKE SA rekey: keeping ours");
-			children_move(o, nsa);
-			o->superseded = true;
-		}
-		SALOG(nsa, LOG_INFO, "IKE SA rekeyed");
-		/* Delete the old IKE SA (its children moved). */
-		sa->pending_delete_ike = true;
+		rekey_retry_later(sa, kind);
 		return;
 	}
-
-	/* Child SA rekey */
-	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
-			     IKE_PROTO_ESP, false,
-			     msg->has_ke ? msg->ke.group : 0, &c);
-	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
-	    !msg->has_tsr)
-		goto fail;
-	if (c.has_dh) {
-		if (!sa->rk.dh || !msg->has_ke ||
-		    c.dh != vpn_dh_group(sa->rk.dh) ||
-		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
-				  &girlen) < 0)
-			goto fail;
-	}
-	if (child_install(sa, &c, sa->rk.new_spi_in, vpn_get_be32(chosen->spi),
-			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
-			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
-			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,
-			  msg->tsr.nts) == 0) {
-		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
-
-		if (sa->coll.active) {
-			struct ike_child *mine =
-				child_by_spi_in(sa, sa->rk.new_spi_in);
-			struct ike_child *theirs =
-				child_by_spi_in(sa, sa->coll.child_spi_in);
-
-			sa->coll.active = false;
-			if (coll_we_lose(sa, msg->nonce.data,
-					 msg->nonce.len)) {
-				/* ours is redundant: we delete it, the peer
-				 * deletes the old one */
-				SALOG(sa, LOG_INFO,
-				      "simultaneous Child SA rekey: ours is redundant, deleting it");
-				if (mine) {
-					mine->rekeyed = true;
-					sa->pending_delete_spi = mine->spi_in;
-				}
-				if (theirs)
-					theirs->created_ms = now(sa->eng);
-				goto done;
-			}
-			SALOG(sa, LOG_INFO,
-			      "simultaneous Child SA rekey: keeping ours");
-			if (theirs)
-				theirs->rekeyed = true;
-		}
-		/* make-before-break: the new SA is in; now drop the old */
-		if (old) {
-			old->rekeyed = true;
-			sa->pending_delete_spi = old->spi_in;
-		}
-	}
-done:
-	vpn_memzero(gir, sizeof(gir));
-	if (sa->rk.dh) {
-		vpn_dh_free(sa->rk.dh);
-		sa->rk.dh = NULL;
-	}
-	return;
-fail:
-	if (sa->rk.dh) {
-		vpn_dh_free(sa->rk.dh);
-		sa->rk.dh = NULL;
-	}
-	/* Try again later; the old SA still works until it expires. */
 	if (kind == REQ_REKEY_IKE)
-		sa->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
-	else {
-		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
-
-		if (old)
-			old->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
-	}
+		ike_rekey_handle_response(sa, msg);
+	else
+		child_rekey_handle_response(sa, msg);
 }
 
 int ike_sa_rekey_child(struct ike_sa *sa)
