@@ -1151,11 +1151,9 @@ static int init_send_request(struct ike_sa *sa)
 		return -1;
 	sa->reqlen = (size_t)len;
 	free(sa->init_req);
-	sa->init_req = malloc(sa->reqlen);
+	sa->init_req = msg_dup(sa->req, sa->reqlen, &sa->init_req_len);
 	if (!sa->init_req)
 		return -1;
-	memcpy(sa->init_req, sa->req, sa->reqlen);
-	sa->init_req_len = sa->reqlen;
 	sa->msgid_out = 0;
 	req_start(sa, REQ_INIT, 0);
 	return 0;
@@ -1213,71 +1211,100 @@ static unsigned int half_open_count(struct ike_engine *eng)
 	return n;
 }
 
-/* Responder: an IKE_SA_INIT request. */
-static void init_handle_request(struct ike_engine *eng,
-				const struct ike_addr *local,
-				const struct ike_addr *remote,
-				const uint8_t *buf, size_t len,
-				struct ike_msg *msg)
+/* The IKE SA's negotiated transforms. */
+static void sa_set_transforms(struct ike_sa *sa, const struct ike_choice *c)
 {
-	struct ike_conn *conn;
-	struct ike_sa *sa;
-	const struct ike_proposal *chosen;
-	struct ike_choice c;
-	struct ike_proposal out_prop;
-	uint8_t pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
-	size_t publen, girlen;
-	struct ike_header h;
-	struct ike_buf b;
-	char a[64];
-	int n;
+	sa->encr = c->encr;
+	sa->keybits = c->keybits;
+	sa->integ = c->integ;
+	sa->prf = c->prf;
+	sa->dh = c->dh;
+}
 
-	/* A retransmission of a request we answered: answer again. */
-	for (sa = eng->sas; sa; sa = sa->next)
+/* The message carries a nonce of acceptable length (RFC 7296 2.10). */
+static bool has_valid_nonce(const struct ike_msg *msg)
+{
+	return msg->has_nonce && msg->nonce.len >= IKE_NONCE_MIN_LEN &&
+	       msg->nonce.len <= IKE_NONCE_MAX_LEN;
+}
+
+/* A retransmission of an IKE_SA_INIT request we answered: true once the
+ * same answer went out again. */
+static bool init_resend_answer(struct ike_engine *eng,
+			       const struct ike_addr *local,
+			       const struct ike_addr *remote,
+			       const struct ike_msg *msg)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
 		if (!sa->initiator && sa->spi_i == msg->hdr.spi_i &&
 		    ike_addr_same_ip(&sa->remote, remote) && sa->init_resp &&
 		    sa->state == IKE_SA_RESPONDED) {
 			eng->ops.send(eng->host, local, remote, sa->init_resp,
 				      sa->init_resp_len);
-			return;
+			return true;
 		}
+	return false;
+}
 
-	conn = eng->ops.find_conn(eng->host, local, remote);
+/* The connection that may answer an IKE_SA_INIT from `remote`, or NULL
+ * (logged: none configured, or initiator-only). */
+static struct ike_conn *init_conn(struct ike_engine *eng,
+				  const struct ike_addr *local,
+				  const struct ike_addr *remote)
+{
+	struct ike_conn *conn = eng->ops.find_conn(eng->host, local, remote);
+	char a[64];
+
 	if (!conn) {
 		elog(eng, LOG_INFO,
 		     "IKE_SA_INIT from %s: no connection configured for this peer",
 		     addr_str(remote, a, sizeof(a)));
-		return;
+		return NULL;
 	}
 	if (conn->initiator_only) {
 		elog(eng, LOG_INFO,
 		     "connection %s: IKE_SA_INIT from %s ignored: connection-mode initiator-only",
 		     conn->name, addr_str(remote, a, sizeof(a)));
-		return;
+		return NULL;
 	}
-	if (!msg->has_sa || !msg->has_ke || !msg->has_nonce ||
-	    msg->nonce.len < 16 || msg->nonce.len > 256) {
-		send_init_notify(eng, local, remote, &msg->hdr,
-				 IKE_N_INVALID_SYNTAX, NULL, 0);
-		return;
-	}
+	return conn;
+}
 
-	/* Under load, ask for a cookie before keeping any state (2.6). */
-	if (half_open_count(eng) >= eng->cookie_threshold) {
-		const struct ike_notify *cn = ike_msg_notify(msg, IKE_N_COOKIE);
-		uint8_t want[20];
+/* Under load a request must carry our cookie before we keep any state
+ * (RFC 7296 2.6): true when it does not, and a COOKIE was asked for. */
+static bool init_ask_cookie(struct ike_engine *eng,
+			    const struct ike_addr *local,
+			    const struct ike_addr *remote,
+			    const struct ike_msg *msg)
+{
+	const struct ike_notify *cn;
+	uint8_t want[20];
 
-		cookie_make(eng, msg, remote, want);
-		if (!cn || cn->len != sizeof(want) ||
-		    !vpn_memeq(cn->data, want, sizeof(want))) {
-			send_init_notify(eng, local, remote, &msg->hdr,
-					 IKE_N_COOKIE, want, sizeof(want));
-			return;
-		}
-	}
+	if (half_open_count(eng) < eng->cookie_threshold)
+		return false;
+	cn = ike_msg_notify(msg, IKE_N_COOKIE);
+	cookie_make(eng, msg, remote, want);
+	if (cn && cn->len == sizeof(want) &&
+	    vpn_memeq(cn->data, want, sizeof(want)))
+		return false;
+	send_init_notify(eng, local, remote, &msg->hdr, IKE_N_COOKIE, want,
+			 sizeof(want));
+	return true;
+}
+
+/* The peer's IKE proposal we accept, when its KE is for the chosen group;
+ * otherwise NULL, NO_PROPOSAL_CHOSEN or INVALID_KE_PAYLOAD answered. */
+static const struct ike_proposal *
+init_choose(struct ike_engine *eng, const struct ike_conn *conn,
+	    const struct ike_addr *local, const struct ike_addr *remote,
+	    const struct ike_msg *msg, struct ike_choice *c)
+{
+	const struct ike_proposal *chosen;
+	char a[64];
+	uint8_t g[2];
 
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
-			     IKE_PROTO_IKE, false, msg->ke.group, &c);
+			     IKE_PROTO_IKE, false, msg->ke.group, c);
 	if (!chosen) {
 		char theirs[1024], ours[1024];
 
@@ -1289,64 +1316,95 @@ static void init_handle_request(struct ike_engine *eng,
 		     conn->name, addr_str(remote, a, sizeof(a)), theirs, ours);
 		send_init_notify(eng, local, remote, &msg->hdr,
 				 IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
-		return;
+		return NULL;
 	}
-	if (c.dh != msg->ke.group) {
-		uint8_t g[2];
+	if (c->dh == msg->ke.group)
+		return chosen;
+	vpn_put_be16(g, c->dh);
+	elog(eng, LOG_INFO,
+	     "connection %s: peer %s sent a KE for group %u, asking for group %u",
+	     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group, c->dh);
+	send_init_notify(eng, local, remote, &msg->hdr,
+			 IKE_N_INVALID_KE_PAYLOAD, g, 2);
+	return NULL;
+}
 
-		vpn_put_be16(g, c.dh);
-		elog(eng, LOG_INFO,
-		     "connection %s: peer %s sent a KE for group %u, asking for group %u",
-		     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group,
-		     c.dh);
-		send_init_notify(eng, local, remote, &msg->hdr,
-				 IKE_N_INVALID_KE_PAYLOAD, g, 2);
-		return;
-	}
+/* The responder's new IKE SA: SPIs, addresses, transforms, nonces. */
+static struct ike_sa *init_responder_sa(struct ike_engine *eng,
+					struct ike_conn *conn,
+					const struct ike_addr *local,
+					const struct ike_addr *remote,
+					const struct ike_msg *msg,
+					const struct ike_choice *c)
+{
+	struct ike_sa *sa = sa_new(eng, conn, false);
 
-	sa = sa_new(eng, conn, false);
 	if (!sa)
-		return;
+		return NULL;
 	sa->spi_i = msg->hdr.spi_i;
 	sa->spi_r = new_spi64();
 	sa->local = *local;
 	sa->remote = *remote;
-	sa->encr = c.encr;
-	sa->keybits = c.keybits;
-	sa->integ = c.integ;
-	sa->prf = c.prf;
-	sa->dh = c.dh;
+	sa_set_transforms(sa, c);
 	sa->nilen = msg->nonce.len;
 	memcpy(sa->ni, msg->nonce.data, sa->nilen);
 	sa->nrlen = IKE_NONCE_LEN;
 	vpn_random(sa->nr, sa->nrlen);
 	sa->msgid_in = 1;
 	sa->msgid_out = 0;
+	return sa;
+}
 
-	sa->dh_ctx = vpn_dh_new(c.dh);
-	publen = vpn_dh_pub_len(c.dh);
-	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, publen) < 0 ||
+/* Responder: our public value into pub, the SA keys from g^ir, and the
+ * request kept for AUTH. On failure the SA is killed (bad KE data is
+ * answered with INVALID_SYNTAX). */
+static bool init_responder_keys(struct ike_sa *sa, const struct ike_msg *msg,
+				const uint8_t *buf, size_t len, uint8_t *pub,
+				size_t *publen)
+{
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen;
+	char a[64];
+
+	sa->dh_ctx = vpn_dh_new(sa->dh);
+	*publen = vpn_dh_pub_len(sa->dh);
+	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, *publen) < 0 ||
 	    vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
 			  &girlen) < 0) {
 		SALOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT from %s failed: invalid key exchange data for group %u",
-		      addr_str(remote, a, sizeof(a)), c.dh);
-		send_init_notify(eng, local, remote, &msg->hdr,
+		      addr_str(&sa->remote, a, sizeof(a)), sa->dh);
+		send_init_notify(sa->eng, &sa->local, &sa->remote, &msg->hdr,
 				 IKE_N_INVALID_SYNTAX, NULL, 0);
 		sa_kill(sa, "invalid KE");
-		return;
+		return false;
 	}
 	if (init_keys(sa, gir, girlen) < 0 ||
 	    !(sa->init_req = msg_dup(buf, len, &sa->init_req_len))) {
 		sa_kill(sa, "key derivation failed");
-		return;
+		return false;
 	}
+	return true;
+}
 
-	choice_to_wire(&c, chosen, NULL, 0, &out_prop);
+/* Build, keep (for AUTH and retransmissions) and send our IKE_SA_INIT
+ * response; the SA is then half-open. */
+static void init_send_response(struct ike_sa *sa,
+			       const struct ike_proposal *chosen,
+			       const struct ike_choice *c, const uint8_t *pub,
+			       size_t publen)
+{
+	struct ike_proposal out_prop;
+	struct ike_header h;
+	struct ike_buf b;
+	char a[64];
+	int n;
+
+	choice_to_wire(c, chosen, NULL, 0, &out_prop);
 	hdr_init(sa, &h, IKE_SA_INIT, true, 0);
 	ike_build_init(&b, sa->resp, sizeof(sa->resp), &h);
 	ike_add_sa(&b, &out_prop, 1);
-	ike_add_ke(&b, c.dh, pub, publen);
+	ike_add_ke(&b, c->dh, pub, publen);
 	ike_add_nonce(&b, sa->nr, sa->nrlen);
 	add_natd(&b, sa);
 	n = ike_build_finish(&b);
@@ -1354,42 +1412,72 @@ static void init_handle_request(struct ike_engine *eng,
 		sa_kill(sa, "cannot build IKE_SA_INIT response");
 		return;
 	}
-	sa->init_resp = malloc((size_t)n);
+	sa->init_resp = msg_dup(sa->resp, (size_t)n, &sa->init_resp_len);
 	if (!sa->init_resp) {
 		sa_kill(sa, "out of memory");
 		return;
 	}
-	memcpy(sa->init_resp, sa->resp, (size_t)n);
-	sa->init_resp_len = (size_t)n;
 	sa->state = IKE_SA_RESPONDED;
 	SALOG(sa, LOG_INFO, "IKE_SA_INIT from %s answered",
-	      addr_str(remote, a, sizeof(a)));
-	eng->ops.send(eng->host, local, remote, sa->init_resp,
-		      sa->init_resp_len);
+	      addr_str(&sa->remote, a, sizeof(a)));
+	sa_send(sa, sa->init_resp, sa->init_resp_len);
+}
+
+/* Responder: an IKE_SA_INIT request. */
+static void init_handle_request(struct ike_engine *eng,
+				const struct ike_addr *local,
+				const struct ike_addr *remote,
+				const uint8_t *buf, size_t len,
+				struct ike_msg *msg)
+{
+	struct ike_conn *conn;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	struct ike_sa *sa;
+	uint8_t pub[VPN_DH_MAX_PUB];
+	size_t publen;
+
+	if (init_resend_answer(eng, local, remote, msg))
+		return;
+	conn = init_conn(eng, local, remote);
+	if (!conn)
+		return;
+	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg)) {
+		send_init_notify(eng, local, remote, &msg->hdr,
+				 IKE_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	if (init_ask_cookie(eng, local, remote, msg))
+		return;
+	chosen = init_choose(eng, conn, local, remote, msg, &c);
+	if (!chosen)
+		return;
+	sa = init_responder_sa(eng, conn, local, remote, msg, &c);
+	if (sa && init_responder_keys(sa, msg, buf, len, pub, &publen))
+		init_send_response(sa, chosen, &c, pub, publen);
 }
 
 static int auth_send_request(struct ike_sa *sa);
 
-/* Initiator: the IKE_SA_INIT response. */
-static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
-				 size_t len, struct ike_msg *msg)
+/*
+ * Initiator: an IKE_SA_INIT response that refuses. COOKIE and
+ * INVALID_KE_PAYLOAD (for a group we offer) restart the exchange, other
+ * refusals kill the SA. True when the response was one of these.
+ */
+static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 {
 	struct ike_conn *conn = sa->conn;
 	const struct ike_notify *n;
-	const struct ike_proposal *chosen;
-	struct ike_choice c;
-	uint8_t gir[VPN_DH_MAX_PUB];
-	size_t girlen;
 
 	if ((n = ike_msg_notify(msg, IKE_N_COOKIE))) {
 		if (n->len == 0 || n->len > sizeof(sa->cookie) ||
 		    sa->cookielen)
-			return;
+			return true;
 		memcpy(sa->cookie, n->data, n->len);
 		sa->cookielen = n->len;
 		SALOG(sa, LOG_INFO, "peer asked for a cookie; retrying");
 		init_send_request(sa);
-		return;
+		return true;
 	}
 	if ((n = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
 		uint16_t g = n->len == 2 ? vpn_get_be16(n->data) : 0;
@@ -1400,14 +1488,14 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 			      "IKE_SA_INIT failed: peer wants DH group %u, which we do not offer",
 			      g);
 			sa_kill(sa, "no proposal chosen (DH group)");
-			return;
+			return true;
 		}
 		SALOG(sa, LOG_INFO,
 		      "peer asked for DH group %u instead of %u; retrying", g,
 		      sa->ke_group);
 		sa->ke_group = g;
 		init_send_request(sa);
-		return;
+		return true;
 	}
 	if (ike_msg_notify(msg, IKE_N_NO_PROPOSAL_CHOSEN)) {
 		char ours[1024];
@@ -1418,30 +1506,50 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 		      "IKE_SA_INIT failed: no proposal chosen: the peer accepted none of %s",
 		      ours);
 		sa_kill(sa, "no proposal chosen");
-		return;
+		return true;
 	}
-	if (!msg->has_sa || !msg->has_ke || !msg->has_nonce ||
-	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0 ||
-	    msg->nonce.len < 16 || msg->nonce.len > 256) {
+	return false;
+}
+
+/* Initiator: the responder's choice is one we offered, for the group of
+ * our KE; false (logged, SA killed) when the response is not usable. */
+static bool init_response_choice(struct ike_sa *sa, const struct ike_msg *msg,
+				 struct ike_choice *c)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_proposal *chosen;
+
+	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg) ||
+	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0) {
 		SALOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT failed: malformed response");
 		sa_kill(sa, "malformed IKE_SA_INIT response");
-		return;
+		return false;
 	}
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
-			     IKE_PROTO_IKE, false, msg->ke.group, &c);
-	if (!chosen || c.dh != msg->ke.group || c.dh != sa->ke_group) {
+			     IKE_PROTO_IKE, false, msg->ke.group, c);
+	if (!chosen || c->dh != msg->ke.group || c->dh != sa->ke_group) {
 		SALOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT failed: the peer chose a proposal we did not offer");
 		sa_kill(sa, "invalid proposal in response");
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* Initiator: the IKE_SA_INIT response. */
+static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
+				 size_t len, struct ike_msg *msg)
+{
+	struct ike_choice c;
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen;
+
+	if (init_response_refused(sa, msg) ||
+	    !init_response_choice(sa, msg, &c))
+		return;
 	sa->spi_r = msg->hdr.spi_r;
-	sa->encr = c.encr;
-	sa->keybits = c.keybits;
-	sa->integ = c.integ;
-	sa->prf = c.prf;
-	sa->dh = c.dh;
+	sa_set_transforms(sa, &c);
 	sa->nrlen = msg->nonce.len;
 	memcpy(sa->nr, msg->nonce.data, sa->nrlen);
 	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
@@ -2038,11 +2146,7 @@ static struct ike_sa *ike_rekeyed_sa(struct ike_sa *old, bool we_initiated,
 	sa->spi_r = spi_r;
 	sa->local = old->local;
 	sa->remote = old->remote;
-	sa->encr = c->encr;
-	sa->keybits = c->keybits;
-	sa->integ = c->integ;
-	sa->prf = c->prf;
-	sa->dh = c->dh;
+	sa_set_transforms(sa, c);
 	sa->nilen = nilen;
 	memcpy(sa->ni, ni, nilen);
 	sa->nrlen = nrlen;
@@ -2078,8 +2182,7 @@ struct ccsa_answer {
 static bool ccsa_request_ok(struct ike_sa *sa, const struct ike_msg *msg,
 			    enum ike_req_kind conflicting)
 {
-	if (!msg->has_sa || !msg->has_nonce || msg->nonce.len < 16 ||
-	    msg->nonce.len > 256) {
+	if (!msg->has_sa || !has_valid_nonce(msg)) {
 		respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
 		return false;
 	}
