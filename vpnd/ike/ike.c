@@ -386,6 +386,17 @@ static void choice_to_wire(const struct ike_choice *c,
 #undef ADD
 }
 
+/* Our SA payload answering the peer's `chosen` proposal with `c`. */
+static void add_chosen_sa(struct ike_buf *b, const struct ike_choice *c,
+			  const struct ike_proposal *chosen, const uint8_t *spi,
+			  uint8_t spisize)
+{
+	struct ike_proposal out;
+
+	choice_to_wire(c, chosen, spi, spisize, &out);
+	ike_add_sa(b, &out, 1);
+}
+
 /* "aes256-sha256-modp2048, ..." for failure logs. */
 static void props_str_wire(const struct ike_sa_payload *sa, char *buf,
 			   size_t len)
@@ -549,6 +560,34 @@ static bool ts_all_within(const struct ike_ts_payload *got,
 			return false;
 	}
 	return true;
+}
+
+/* The peer's TSi/TSr narrowed to our selectors (RFC 7296 2.9): TSr to our
+ * local ones, TSi to our remote ones. False when either comes out
+ * empty. */
+static bool ts_narrow_request(const struct ike_sa *sa,
+			      const struct ike_msg *msg,
+			      struct ike_ts_payload *local,
+			      struct ike_ts_payload *remote)
+{
+	const struct ike_conn *conn = sa->conn;
+
+	local->nts = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
+					      conn->n_local_ts, local->ts)
+				  : 0;
+	remote->nts = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
+					       conn->n_remote_ts, remote->ts)
+				   : 0;
+	return local->nts && remote->nts;
+}
+
+/* Our answer's selectors: TSi the peer's side (our remote selectors),
+ * TSr ours. */
+static void add_ts_answer(struct ike_buf *b, const struct ike_ts_payload *local,
+			  const struct ike_ts_payload *remote)
+{
+	ike_add_ts(b, IKE_PL_TSI, remote->ts, remote->nts);
+	ike_add_ts(b, IKE_PL_TSR, local->ts, local->nts);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1769,19 +1808,66 @@ static void initial_contact(struct ike_sa *sa)
 		}
 }
 
+/* Responder: our IDr, and AUTH proving the key; false when AUTH cannot
+ * be computed. */
+static bool auth_add_own(struct ike_sa *sa, struct ike_buf *b)
+{
+	uint8_t idt, idd[256], idb[260], auth[VPN_PRF_MAX_LEN];
+	size_t idl, idbl;
+
+	local_id(sa, &idt, idd, &idl);
+	idbl = id_body(idt, idd, idl, idb);
+	if (compute_auth(sa, false, idb, idbl, auth) < 0)
+		return false;
+	ike_add_id(b, IKE_PL_IDR, idt, idd, idl);
+	ike_add_auth(b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	vpn_memzero(auth, sizeof(auth));
+	return true;
+}
+
+/*
+ * Responder: the peer authenticated but its Child SA cannot be made (no
+ * proposal chosen, or selectors or SPI unusable). The answer keeps IDr
+ * and AUTH in `b`, since the IKE SA itself is fine (RFC 7296 1.2); being
+ * route-based, we then delete that useless IKE SA.
+ */
+static void auth_child_refused(struct ike_sa *sa, const struct ike_msg *msg,
+			       struct ike_buf *b, bool proposal_chosen)
+{
+	struct ike_conn *conn = sa->conn;
+
+	if (!proposal_chosen) {
+		char theirs[1024], ours[1024];
+
+		props_str_wire(&msg->sa, theirs, sizeof(theirs));
+		props_str_ours(conn->esp_props, conn->n_esp_props, ours,
+			       sizeof(ours));
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: no proposal chosen; peer offered %s; we accept %s",
+		      theirs, ours);
+	} else {
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: traffic selectors unacceptable");
+	}
+	respond_notify(sa, msg, b,
+		       proposal_chosen ? IKE_N_TS_UNACCEPTABLE
+				       : IKE_N_NO_PROPOSAL_CHOSEN,
+		       NULL, 0);
+	sa_established(sa);
+	sa->pending_delete_ike = true;
+}
+
 /* Responder: IKE_AUTH request (already decrypted). */
 static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 {
 	struct ike_conn *conn = sa->conn;
-	uint8_t inner_mem[IKE_MSG_MAX];
-	struct ike_buf b;
-	uint8_t idt, idd[256], idb[260], auth[VPN_PRF_MAX_LEN];
-	size_t idl, idbl;
-	const struct ike_proposal *chosen;
+	uint8_t inner_mem[IKE_MSG_MAX], spi[4];
+	struct ike_ts_payload local, remote;
+	const struct ike_proposal *chosen = NULL;
 	struct ike_choice c;
-	struct ike_ts lts[IKE_MAX_TS], rts[IKE_MAX_TS];
-	unsigned int nl, nr;
+	struct ike_buf b;
 	uint32_t spi_in;
+	bool ts_ok;
 	char ids[300];
 
 	if (!peer_authenticated(sa, msg, true)) {
@@ -1789,70 +1875,32 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		sa_kill(sa, "authentication failed");
 		return;
 	}
-
-	local_id(sa, &idt, idd, &idl);
-	idbl = id_body(idt, idd, idl, idb);
-	if (compute_auth(sa, false, idb, idbl, auth) < 0) {
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	if (!auth_add_own(sa, &b)) {
 		sa_kill(sa, "AUTH computation failed");
 		return;
 	}
-	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
-	ike_add_id(&b, IKE_PL_IDR, idt, idd, idl);
-	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
-	vpn_memzero(auth, sizeof(auth));
-
-	chosen = msg->has_sa ? prop_select(&msg->sa, conn->esp_props,
-					   conn->n_esp_props, IKE_PROTO_ESP,
-					   true, 0, &c)
-			     : NULL;
-	nl = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
-				      conn->n_local_ts, lts)
-			  : 0;
-	nr = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
-				      conn->n_remote_ts, rts)
-			  : 0;
-	if (!chosen || chosen->spi_size != 4 || !nl || !nr) {
-		char theirs[1024], ours[1024];
-
-		if (!chosen) {
-			props_str_wire(&msg->sa, theirs, sizeof(theirs));
-			props_str_ours(conn->esp_props, conn->n_esp_props,
-				       ours, sizeof(ours));
-			SALOG(sa, LOG_WARNING,
-			      "Child SA failed: no proposal chosen; peer offered %s; we accept %s",
-			      theirs, ours);
-		} else {
-			SALOG(sa, LOG_WARNING,
-			      "Child SA failed: traffic selectors unacceptable");
-		}
-		/* IDr and AUTH stay: the IKE SA itself is fine (1.2) */
-		respond_notify(sa, msg, &b,
-			       chosen ? IKE_N_TS_UNACCEPTABLE
-				      : IKE_N_NO_PROPOSAL_CHOSEN,
-			       NULL, 0);
-		/* route-based: an IKE SA without its Child SA is useless */
-		sa_established(sa);
-		sa->pending_delete_ike = true;
+	if (msg->has_sa)
+		chosen = prop_select(&msg->sa, conn->esp_props,
+				     conn->n_esp_props, IKE_PROTO_ESP, true, 0,
+				     &c);
+	ts_ok = ts_narrow_request(sa, msg, &local, &remote);
+	if (!chosen || chosen->spi_size != 4 || !ts_ok) {
+		auth_child_refused(sa, msg, &b, chosen != NULL);
 		return;
 	}
 	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
-	{
-		struct ike_proposal out;
-		uint8_t spi[4];
-
-		vpn_put_be32(spi, spi_in);
-		choice_to_wire(&c, chosen, spi, 4, &out);
-		ike_add_sa(&b, &out, 1);
-	}
-	ike_add_ts(&b, IKE_PL_TSI, rts, nr);
-	ike_add_ts(&b, IKE_PL_TSR, lts, nl);
+	vpn_put_be32(spi, spi_in);
+	add_chosen_sa(&b, &c, chosen, spi, 4);
+	add_ts_answer(&b, &local, &remote);
 	send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
 
 	sa_established(sa);
 	id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids, sizeof(ids));
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (responder)", ids);
 	child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi), false, NULL, 0,
-		      sa->ni, sa->nilen, sa->nr, sa->nrlen, lts, nl, rts, nr);
+		      sa->ni, sa->nilen, sa->nr, sa->nrlen, local.ts, local.nts,
+		      remote.ts, remote.nts);
 	/* The peer restarted: drop what we still hold from before, after the
 	 * new Child SA is in (the interface keeps its carrier). */
 	if (ike_msg_notify(msg, IKE_N_INITIAL_CONTACT))
@@ -2249,10 +2297,7 @@ static void add_answer_sa_nonce(struct ike_buf *b,
 				const struct ccsa_answer *ans,
 				const uint8_t *spi, uint8_t spisize)
 {
-	struct ike_proposal out;
-
-	choice_to_wire(&ans->c, ans->chosen, spi, spisize, &out);
-	ike_add_sa(b, &out, 1);
+	add_chosen_sa(b, &ans->c, ans->chosen, spi, spisize);
 	ike_add_nonce(b, ans->nr, sizeof(ans->nr));
 }
 
@@ -2321,27 +2366,8 @@ static struct ike_child *child_to_rekey(struct ike_sa *sa,
 	return child_by_spi_out(sa, vpn_get_be32(rn->spi));
 }
 
-/* The peer's TSi/TSr narrowed to our selectors (RFC 7296 2.9): TSr to our
- * local ones, TSi to our remote ones. False when either comes out
- * empty. */
-static bool ts_narrow_request(const struct ike_sa *sa,
-			      const struct ike_msg *msg,
-			      struct ike_ts_payload *local,
-			      struct ike_ts_payload *remote)
-{
-	const struct ike_conn *conn = sa->conn;
-
-	local->nts = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
-					      conn->n_local_ts, local->ts)
-				  : 0;
-	remote->nts = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
-					       conn->n_remote_ts, remote->ts)
-				   : 0;
-	return local->nts && remote->nts;
-}
-
-/* Send the Child SA rekey response: SA under spi_in, Nr, [KEr], TSi, TSr
- * (TSi are the peer's side, our remote selectors). */
+/* Send the Child SA rekey response: SA under spi_in, Nr, [KEr], TSi,
+ * TSr. */
 static void child_rekey_respond(struct ike_sa *sa, const struct ike_msg *msg,
 				const struct ccsa_answer *ans, uint32_t spi_in,
 				const struct ike_ts_payload *local,
@@ -2355,8 +2381,7 @@ static void child_rekey_respond(struct ike_sa *sa, const struct ike_msg *msg,
 	add_answer_sa_nonce(&b, ans, spi4, 4);
 	if (ans->c.has_dh)
 		ike_add_ke(&b, ans->c.dh, ans->pub, ans->publen);
-	ike_add_ts(&b, IKE_PL_TSI, remote->ts, remote->nts);
-	ike_add_ts(&b, IKE_PL_TSR, local->ts, local->nts);
+	add_ts_answer(&b, local, remote);
 	send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
 }
 
