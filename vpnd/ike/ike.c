@@ -942,9 +942,115 @@ static int sa_setup_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen,
 	return 0;
 }
 
+/* When to rekey an SA of `lifetime_s` created at t: at the end of its
+ * lifetime, brought forward by a random up to 10% so that both peers
+ * rarely start together. */
+static uint64_t rekey_deadline(uint64_t t, uint32_t lifetime_s)
+{
+	uint32_t jitter;
+
+	vpn_random(&jitter, sizeof(jitter));
+	return t + (uint64_t)lifetime_s * 1000 -
+	       (lifetime_s >= 10 ? jitter % ((uint64_t)lifetime_s * 100) : 0);
+}
+
+/* Hard expiry of an SA of `lifetime_s` created at t: its lifetime plus
+ * 10%, room for a late rekey. */
+static uint64_t expire_deadline(uint64_t t, uint32_t lifetime_s)
+{
+	return t + (uint64_t)lifetime_s * 1100;
+}
+
 /*
- * Derive and install a Child SA. `i2r_from_us`: we were the initiator of
- * the exchange that created it (the KEYMAT order follows that exchange).
+ * A Child SA's algorithms and keys into info, from KEYMAT (RFC 7296
+ * 2.17): i->r encryption, i->r integrity, r->i encryption, r->i
+ * integrity. `exch_initiator`: we initiated the exchange that creates it.
+ */
+static int child_keys(const struct ike_sa *sa, const struct ike_choice *c,
+		      bool exch_initiator, const uint8_t *gir, size_t girlen,
+		      const uint8_t *ni, size_t nilen, const uint8_t *nr,
+		      size_t nrlen, struct ike_child_info *info)
+{
+	struct vpn_cipher_info ci;
+	uint8_t keymat[4 * 64];
+	size_t ek, ik;
+
+	if (vpn_cipher_info(c->encr, c->keybits, &ci) < 0)
+		return -1;
+	ek = ci.keylen;
+	ik = ci.aead ? 0 : vpn_integ_keylen(c->integ);
+	if (ike_derive_child_keymat(sa->prf, sa->keys.sk_d, sa->keys.prf_len,
+				    gir, girlen, ni, nilen, nr, nrlen, keymat,
+				    2 * (ek + ik)) < 0)
+		return -1;
+	info->encr = c->encr;
+	info->encr_keybits = c->keybits;
+	info->integ = ci.aead ? 0 : c->integ;
+	info->esn = c->esn == VPN_ESN_YES;
+	info->encr_keylen = ek;
+	info->integ_keylen = ik;
+	if (exch_initiator) {
+		memcpy(info->encr_key_out, keymat, ek);
+		memcpy(info->integ_key_out, keymat + ek, ik);
+		memcpy(info->encr_key_in, keymat + ek + ik, ek);
+		memcpy(info->integ_key_in, keymat + 2 * ek + ik, ik);
+	} else {
+		memcpy(info->encr_key_in, keymat, ek);
+		memcpy(info->integ_key_in, keymat + ek, ik);
+		memcpy(info->encr_key_out, keymat + ek + ik, ek);
+		memcpy(info->integ_key_out, keymat + 2 * ek + ik, ik);
+	}
+	vpn_memzero(keymat, sizeof(keymat));
+	return 0;
+}
+
+/* A free Child SA slot, or NULL. */
+static struct ike_child *child_slot(struct ike_sa *sa)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (!sa->child[i].used)
+			return &sa->child[i];
+	return NULL;
+}
+
+/* Track the Child SA described by info, created at t, in slot ch. */
+static void child_track(struct ike_child *ch, const struct ike_child_info *info,
+			uint64_t t)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->used = true;
+	ch->spi_in = info->spi_in;
+	ch->spi_out = info->spi_out;
+	ch->encr = info->encr;
+	ch->keybits = info->encr_keybits;
+	ch->integ = info->integ;
+	ch->esn = info->esn;
+	ch->created_ms = t;
+	ch->expire_ms = expire_deadline(t, info->lifetime);
+	ch->rekey_ms = rekey_deadline(t, info->lifetime);
+}
+
+static void child_log_installed(struct ike_sa *sa, const struct ike_child *ch)
+{
+	char a[64];
+
+	SALOG(sa, LOG_INFO,
+	      "Child SA installed: SPIs in %08x out %08x, %s%s%s, peer %s port %u",
+	      ch->spi_in, ch->spi_out,
+	      vpn_transform_name(&(struct vpn_transform){
+		      VPN_TT_ENCR, ch->encr, ch->keybits }),
+	      ch->integ ? "-" : "",
+	      ch->integ ? vpn_transform_name(&(struct vpn_transform){
+				  VPN_TT_INTEG, ch->integ, 0 })
+			: "",
+	      addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
+}
+
+/*
+ * Derive and install a Child SA (the host gets its keys through
+ * child_up; they are wiped here after). `exch_initiator`: we were the
+ * initiator of the exchange that created it (the KEYMAT order follows
+ * that exchange). lts/rts: our and the peer's selectors.
  */
 static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 			 uint32_t spi_in, uint32_t spi_out, bool exch_initiator,
@@ -955,46 +1061,15 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 {
 	struct ike_conn *conn = sa->conn;
 	struct ike_child_info info;
-	struct vpn_cipher_info ci;
-	uint8_t keymat[4 * 64];
-	size_t ek, ik, kmlen;
-	struct ike_child *ch = NULL;
+	struct ike_child *ch;
 	uint64_t t = now(sa->eng);
-	uint32_t jitter;
-
-	if (vpn_cipher_info(c->encr, c->keybits, &ci) < 0)
-		return -1;
-	ek = ci.keylen;
-	ik = ci.aead ? 0 : vpn_integ_keylen(c->integ);
-	kmlen = 2 * (ek + ik);
-	if (ike_derive_child_keymat(sa->prf, sa->keys.sk_d, sa->keys.prf_len,
-				    gir, girlen, ni, nilen, nr, nrlen, keymat,
-				    kmlen) < 0)
-		return -1;
 
 	memset(&info, 0, sizeof(info));
+	if (child_keys(sa, c, exch_initiator, gir, girlen, ni, nilen, nr,
+		       nrlen, &info) < 0)
+		return -1;
 	info.spi_in = spi_in;
 	info.spi_out = spi_out;
-	info.encr = c->encr;
-	info.encr_keybits = c->keybits;
-	info.integ = ci.aead ? 0 : c->integ;
-	info.esn = c->esn == VPN_ESN_YES;
-	info.encr_keylen = ek;
-	info.integ_keylen = ik;
-	/* KEYMAT: i->r encryption, i->r integrity, r->i encryption, r->i
-	 * integrity (RFC 7296 2.17). */
-	if (exch_initiator) {
-		memcpy(info.encr_key_out, keymat, ek);
-		memcpy(info.integ_key_out, keymat + ek, ik);
-		memcpy(info.encr_key_in, keymat + ek + ik, ek);
-		memcpy(info.integ_key_in, keymat + 2 * ek + ik, ik);
-	} else {
-		memcpy(info.encr_key_in, keymat, ek);
-		memcpy(info.integ_key_in, keymat + ek, ik);
-		memcpy(info.encr_key_out, keymat + ek + ik, ek);
-		memcpy(info.integ_key_out, keymat + 2 * ek + ik, ik);
-	}
-	vpn_memzero(keymat, sizeof(keymat));
 	info.n_local_ts = nl;
 	memcpy(info.local_ts, lts, nl * sizeof(*lts));
 	info.n_remote_ts = nr_ts;
@@ -1004,50 +1079,16 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 	info.local = sa->local;
 	info.remote = sa->remote;
 
-	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (!sa->child[i].used) {
-			ch = &sa->child[i];
-			break;
-		}
+	ch = child_slot(sa);
 	if (!ch) {
 		vpn_memzero(&info, sizeof(info));
 		SALOG(sa, LOG_ERR, "too many Child SAs");
 		return -1;
 	}
-	memset(ch, 0, sizeof(*ch));
-	ch->used = true;
-	ch->spi_in = spi_in;
-	ch->spi_out = spi_out;
-	ch->encr = c->encr;
-	ch->keybits = c->keybits;
-	ch->integ = info.integ;
-	ch->esn = info.esn;
-	ch->created_ms = t;
-	/* Rekey before the lifetime ends, spread by up to 10%. */
-	vpn_random(&jitter, sizeof(jitter));
-	ch->expire_ms = t + (uint64_t)conn->child_lifetime * 1000 +
-			(uint64_t)conn->child_lifetime * 100;
-	ch->rekey_ms = t + (uint64_t)conn->child_lifetime * 1000 -
-		       (conn->child_lifetime >= 10
-				? jitter % ((uint64_t)conn->child_lifetime * 100)
-				: 0);
+	child_track(ch, &info, t);
 	sa->eng->ops.child_up(sa->eng->host, sa, &info);
 	vpn_memzero(&info, sizeof(info));
-	{
-		char a[64], b[64];
-
-		SALOG(sa, LOG_INFO,
-		      "Child SA installed: SPIs in %08x out %08x, %s%s%s, peer %s port %u",
-		      spi_in, spi_out,
-		      vpn_transform_name(&(struct vpn_transform){
-			      VPN_TT_ENCR, c->encr, c->keybits }),
-		      ch->integ ? "-" : "",
-		      ch->integ ? vpn_transform_name(&(struct vpn_transform){
-					  VPN_TT_INTEG, ch->integ, 0 })
-				: "",
-		      addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
-		(void)b;
-	}
+	child_log_installed(sa, ch);
 	return 0;
 }
 
@@ -1778,20 +1819,14 @@ static bool peer_authenticated(struct ike_sa *sa, const struct ike_msg *msg,
 
 static void sa_established(struct ike_sa *sa)
 {
-	struct ike_conn *conn = sa->conn;
 	uint64_t t = now(sa->eng);
-	uint32_t jitter;
 
 	sa->state = IKE_SA_ESTABLISHED;
 	sa->established_ms = t;
 	sa->last_rx_ms = t;
 	sa->keepalive_ms = t + IKE_KEEPALIVE_MS;
-	vpn_random(&jitter, sizeof(jitter));
-	sa->rekey_ms = t + (uint64_t)conn->ike_lifetime * 1000 -
-		       (conn->ike_lifetime >= 10
-				? jitter % ((uint64_t)conn->ike_lifetime * 100)
-				: 0);
-	sa->expire_ms = t + (uint64_t)conn->ike_lifetime * 1100;
+	sa->rekey_ms = rekey_deadline(t, sa->conn->ike_lifetime);
+	sa->expire_ms = expire_deadline(t, sa->conn->ike_lifetime);
 	if (sa->eng->ops.sa_event)
 		sa->eng->ops.sa_event(sa->eng->host, sa, NULL);
 }
