@@ -2857,58 +2857,69 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 /* Timers                                                              */
 /* ------------------------------------------------------------------ */
 
-static void sa_tick(struct ike_sa *sa, uint64_t t)
+/* Our outstanding request: give up after its deadline (the peer is dead
+ * or unreachable), or retransmit with exponential backoff. */
+static void sa_tick_request(struct ike_sa *sa, uint64_t t)
 {
 	struct ike_engine *eng = sa->eng;
+	uint64_t step;
+	char a[64];
 
-	if (sa->state == IKE_SA_DEAD)
-		return;
-
-	/* Half-open responder SAs expire. */
-	if (sa->state == IKE_SA_RESPONDED &&
-	    t > sa->created_ms + (uint64_t)eng->retx_base_ms * 32) {
-		sa_kill(sa, "half-open IKE SA timed out");
-		return;
-	}
-
-	if (sa->req_kind != REQ_NONE) {
-		if (t >= sa->req_giveup_ms) {
-			char a[64];
-
-			if (sa->req_kind == REQ_DPD)
-				SALOG(sa, LOG_WARNING,
-				      "peer %s is dead: no answer to liveness checks for %u s",
-				      addr_str(&sa->remote, a, sizeof(a)),
-				      sa->conn->dpd_timeout);
-			else
-				SALOG(sa, LOG_WARNING,
-				      "peer %s unreachable: no answer after %u tries",
-				      addr_str(&sa->remote, a, sizeof(a)),
-				      sa->req_tries + 1);
-			sa_kill(sa, sa->req_kind == REQ_DPD
-					    ? "dead peer detected"
-					    : "peer unreachable");
-			return;
-		}
-		if (t >= sa->req_next_ms) {
-			uint64_t step;
-
-			sa->req_tries++;
-			step = (uint64_t)eng->retx_base_ms
-			       << (sa->req_tries < 16 ? sa->req_tries : 16);
-			sa->req_next_ms = t + step;
-			sa_send(sa, sa->req, sa->reqlen);
-		}
+	if (t >= sa->req_giveup_ms) {
+		if (sa->req_kind == REQ_DPD)
+			SALOG(sa, LOG_WARNING,
+			      "peer %s is dead: no answer to liveness checks for %u s",
+			      addr_str(&sa->remote, a, sizeof(a)),
+			      sa->conn->dpd_timeout);
+		else
+			SALOG(sa, LOG_WARNING,
+			      "peer %s unreachable: no answer after %u tries",
+			      addr_str(&sa->remote, a, sizeof(a)),
+			      sa->req_tries + 1);
+		sa_kill(sa, sa->req_kind == REQ_DPD ? "dead peer detected"
+						    : "peer unreachable");
 		return;
 	}
-
-	if (sa->state != IKE_SA_ESTABLISHED)
+	if (t < sa->req_next_ms)
 		return;
+	sa->req_tries++;
+	step = (uint64_t)eng->retx_base_ms
+	       << (sa->req_tries < 16 ? sa->req_tries : 16);
+	sa->req_next_ms = t + step;
+	sa_send(sa, sa->req, sa->reqlen);
+}
 
-	/* Queued work, one request at a time. */
+/* Child SAs: start a due (or asked for) rekey of the current one; true
+ * when a request went out. Otherwise remove replaced ones the peer never
+ * deleted, once past their hard expiry. */
+static bool sa_tick_children(struct ike_sa *sa, uint64_t t)
+{
+	uint64_t grace = (uint64_t)sa->eng->retx_base_ms * 64;
+	struct ike_child *ch = child_current(sa);
+
+	if (ch && (sa->pending_rekey_child ||
+		   (ch->rekey_ms && t >= ch->rekey_ms))) {
+		sa->pending_rekey_child = false;
+		ch->rekey_ms = 0;
+		if (rekey_child_start(sa) < 0)
+			ch->rekey_ms = t + IKE_REKEY_RETRY_MS;
+		return true;
+	}
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].used && sa->child[i].rekeyed &&
+		    t >= sa->child[i].created_ms + grace &&
+		    t >= sa->child[i].expire_ms)
+			child_remove(sa, &sa->child[i]);
+	return false;
+}
+
+/* An established SA with no request outstanding: start the first queued
+ * piece of work (one request at a time, window size 1). */
+static void sa_tick_established(struct ike_sa *sa, uint64_t t)
+{
 	if (sa->superseded && !sa->pending_delete_ike) {
 		/* replaced by a rekey; if the peer never deletes it, expire */
-		if (t >= sa->last_rx_ms + (uint64_t)eng->retx_base_ms * 64)
+		if (t >= sa->last_rx_ms + (uint64_t)sa->eng->retx_base_ms * 64)
 			sa_kill(sa, "replaced by rekey");
 		return;
 	}
@@ -2934,28 +2945,27 @@ static void sa_tick(struct ike_sa *sa, uint64_t t)
 			sa->rekey_ms = t + IKE_REKEY_RETRY_MS;
 		return;
 	}
-	{
-		struct ike_child *ch = child_current(sa);
-
-		if (ch && (sa->pending_rekey_child ||
-			   (ch->rekey_ms && t >= ch->rekey_ms))) {
-			sa->pending_rekey_child = false;
-			ch->rekey_ms = 0;
-			if (rekey_child_start(sa) < 0)
-				ch->rekey_ms = t + IKE_REKEY_RETRY_MS;
-			return;
-		}
-		/* Hard expiry of replaced children the peer never deleted. */
-		for (int i = 0; i < IKE_MAX_CHILDREN; i++)
-			if (sa->child[i].used && sa->child[i].rekeyed &&
-			    t >= sa->child[i].created_ms +
-					 (uint64_t)eng->retx_base_ms * 64 &&
-			    t >= sa->child[i].expire_ms)
-				child_remove(sa, &sa->child[i]);
-	}
+	if (sa_tick_children(sa, t))
+		return;
 	if (sa->conn->dpd_interval &&
 	    t >= sa->last_rx_ms + (uint64_t)sa->conn->dpd_interval * 1000)
 		send_dpd(sa);
+}
+
+static void sa_tick(struct ike_sa *sa, uint64_t t)
+{
+	if (sa->state == IKE_SA_DEAD)
+		return;
+	/* Half-open responder SAs expire. */
+	if (sa->state == IKE_SA_RESPONDED &&
+	    t > sa->created_ms + (uint64_t)sa->eng->retx_base_ms * 32) {
+		sa_kill(sa, "half-open IKE SA timed out");
+		return;
+	}
+	if (sa->req_kind != REQ_NONE)
+		sa_tick_request(sa, t);
+	else if (sa->state == IKE_SA_ESTABLISHED)
+		sa_tick_established(sa, t);
 }
 
 /*
