@@ -78,6 +78,33 @@ int ike_parse_header(const uint8_t *buf, size_t len, struct ike_header *hdr)
 	return IKE_PARSE_OK;
 }
 
+/*
+ * A substructure (proposal, transform, traffic selector) at x, with rem
+ * bytes left in its container: its header fits, and its length (bytes 2
+ * and 3) covers at least the header and fits too. The length into *slen.
+ */
+static int substruct_len(const uint8_t *x, size_t rem, size_t hdrlen,
+			 uint16_t *slen)
+{
+	if (rem < hdrlen)
+		return IKE_PARSE_MALFORMED;
+	*slen = vpn_get_be16(x + 2);
+	if (*slen < hdrlen || *slen > rem)
+		return IKE_PARSE_MALFORMED;
+	return IKE_PARSE_OK;
+}
+
+/* A proposal's or transform's first byte: `more` exactly when another
+ * follows it in the container (it does not end there), else 0. */
+static int last_flag_ok(uint8_t flag, uint8_t more, bool ends_container)
+{
+	if (flag == 0)
+		return ends_container ? IKE_PARSE_OK : IKE_PARSE_MALFORMED;
+	if (flag == more)
+		return ends_container ? IKE_PARSE_MALFORMED : IKE_PARSE_OK;
+	return IKE_PARSE_MALFORMED;
+}
+
 static int parse_attributes(const uint8_t *p, size_t len,
 			    struct ike_transform *t)
 {
@@ -129,20 +156,11 @@ static int parse_transforms(const uint8_t *p, size_t len, unsigned int count,
 		struct ike_transform *t;
 		uint16_t tlen;
 
-		if (rem < XFORM_HDR_LEN)
-			return IKE_PARSE_MALFORMED;
-		tlen = vpn_get_be16(x + 2);
-		if (tlen < XFORM_HDR_LEN || tlen > rem)
-			return IKE_PARSE_MALFORMED;
-		if (x[0] == 0) {
-			if (tlen != rem)
-				return IKE_PARSE_MALFORMED;
-		} else if (x[0] == XFORM_MORE) {
-			if (tlen == rem)
-				return IKE_PARSE_MALFORMED;
-		} else {
-			return IKE_PARSE_MALFORMED;
-		}
+		rc = substruct_len(x, rem, XFORM_HDR_LEN, &tlen);
+		if (!rc)
+			rc = last_flag_ok(x[0], XFORM_MORE, tlen == rem);
+		if (rc)
+			return rc;
 		/* More transforms than the proposal announced. */
 		if (prop->ntransforms >= count)
 			return IKE_PARSE_MALFORMED;
@@ -182,20 +200,11 @@ static int parse_sa(const uint8_t *p, size_t len, struct ike_sa_payload *sa)
 		uint16_t plen;
 		uint8_t spi_size, ntr;
 
-		if (rem < PROP_HDR_LEN)
-			return IKE_PARSE_MALFORMED;
-		plen = vpn_get_be16(x + 2);
-		if (plen < PROP_HDR_LEN || plen > rem)
-			return IKE_PARSE_MALFORMED;
-		if (x[0] == 0) {
-			if (plen != rem)
-				return IKE_PARSE_MALFORMED;
-		} else if (x[0] == PROP_MORE) {
-			if (plen == rem)
-				return IKE_PARSE_MALFORMED;
-		} else {
-			return IKE_PARSE_MALFORMED;
-		}
+		rc = substruct_len(x, rem, PROP_HDR_LEN, &plen);
+		if (!rc)
+			rc = last_flag_ok(x[0], PROP_MORE, plen == rem);
+		if (rc)
+			return rc;
 		if (sa->nproposals >= IKE_MAX_PROPOSALS)
 			return IKE_PARSE_TOO_MANY;
 
@@ -308,10 +317,7 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 		size_t alen;
 		struct ike_ts *ts;
 
-		if (rem < TS_HDR_LEN)
-			return IKE_PARSE_MALFORMED;
-		slen = vpn_get_be16(x + 2);
-		if (slen < TS_HDR_LEN || slen > rem)
+		if (substruct_len(x, rem, TS_HDR_LEN, &slen))
 			return IKE_PARSE_MALFORMED;
 		if (++seen > count)
 			return IKE_PARSE_MALFORMED;
@@ -350,9 +356,91 @@ static int once(bool *flag)
 	return IKE_PARSE_OK;
 }
 
+/* KE: DH group, 2 reserved bytes, key exchange data. The length of the
+ * data is the group's business (the caller checks it per group). */
+static int parse_ke(const uint8_t *body, size_t len, struct ike_ke *ke)
+{
+	if (len < 4)
+		return IKE_PARSE_MALFORMED;
+	ke->group = vpn_get_be16(body);
+	ke->data = body + 4;
+	ke->len = len - 4;
+	return IKE_PARSE_OK;
+}
+
+static int parse_nonce(const uint8_t *body, size_t len, struct ike_blob *n)
+{
+	if (len < IKE_NONCE_MIN_LEN || len > IKE_NONCE_MAX_LEN)
+		return IKE_PARSE_MALFORMED;
+	n->data = body;
+	n->len = len;
+	return IKE_PARSE_OK;
+}
+
+/* AUTH: method, 3 reserved bytes, authentication data. */
+static int parse_auth(const uint8_t *body, size_t len, struct ike_auth *auth)
+{
+	if (len < 4)
+		return IKE_PARSE_MALFORMED;
+	auth->method = body[0];
+	auth->data = body + 4;
+	auth->len = len - 4;
+	return IKE_PARSE_OK;
+}
+
+/* SKF (RFC 7383 2.5): fragment number and total, then as SK.
+ * 1 <= Fragment Number <= Total Fragments. */
+static int parse_skf(const uint8_t *body, size_t len, uint8_t np, size_t off,
+		     struct ike_skf *skf)
+{
+	if (len < 4)
+		return IKE_PARSE_MALFORMED;
+	skf->first_inner = np;
+	skf->number = vpn_get_be16(body);
+	skf->total = vpn_get_be16(body + 2);
+	if (skf->number == 0 || skf->number > skf->total)
+		return IKE_PARSE_MALFORMED;
+	skf->offset = off;
+	skf->data = body + 4;
+	skf->len = len - 4;
+	return IKE_PARSE_OK;
+}
+
+/* The payloads that may appear any number of times, up to a limit. */
+static int parse_repeated(struct ike_msg *msg, uint8_t type,
+			  const uint8_t *body, size_t len)
+{
+	int rc;
+
+	switch (type) {
+	case IKE_PL_NOTIFY:
+		if (msg->nnotify >= IKE_MAX_NOTIFY)
+			return IKE_PARSE_TOO_MANY;
+		rc = parse_notify(body, len, &msg->notify[msg->nnotify]);
+		if (rc == IKE_PARSE_OK)
+			msg->nnotify++;
+		return rc;
+	case IKE_PL_DELETE:
+		if (msg->ndelete >= IKE_MAX_DELETE)
+			return IKE_PARSE_TOO_MANY;
+		rc = parse_delete(body, len, &msg->del[msg->ndelete]);
+		if (rc == IKE_PARSE_OK)
+			msg->ndelete++;
+		return rc;
+	default: /* IKE_PL_VENDOR */
+		if (msg->nvendor >= IKE_MAX_VENDOR)
+			return IKE_PARSE_TOO_MANY;
+		msg->vendor[msg->nvendor].data = body;
+		msg->vendor[msg->nvendor].len = len;
+		msg->nvendor++;
+		return IKE_PARSE_OK;
+	}
+}
+
 /*
  * One payload body of type `type` at body[0..len). `off` is the offset of
- * its generic header in msg->raw (outer chain only).
+ * its generic header in msg->raw (outer chain only). A payload that may
+ * appear once is refused as a duplicate before its body is read.
  */
 static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
 		     uint8_t np, const uint8_t *body, size_t len, size_t off)
@@ -361,105 +449,49 @@ static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
 
 	switch (type) {
 	case IKE_PL_SA:
-		if ((rc = once(&msg->has_sa)))
-			return rc;
-		return parse_sa(body, len, &msg->sa);
+		rc = once(&msg->has_sa);
+		return rc ? rc : parse_sa(body, len, &msg->sa);
 	case IKE_PL_KE:
-		if ((rc = once(&msg->has_ke)))
-			return rc;
-		/* The length of the key exchange data is the group's
-		 * business (the caller checks it per group). */
-		if (len < 4)
-			return IKE_PARSE_MALFORMED;
-		msg->ke.group = vpn_get_be16(body);
-		msg->ke.data = body + 4;
-		msg->ke.len = len - 4;
-		return IKE_PARSE_OK;
+		rc = once(&msg->has_ke);
+		return rc ? rc : parse_ke(body, len, &msg->ke);
 	case IKE_PL_NONCE:
-		if ((rc = once(&msg->has_nonce)))
-			return rc;
-		if (len < IKE_NONCE_MIN_LEN || len > IKE_NONCE_MAX_LEN)
-			return IKE_PARSE_MALFORMED;
-		msg->nonce.data = body;
-		msg->nonce.len = len;
-		return IKE_PARSE_OK;
+		rc = once(&msg->has_nonce);
+		return rc ? rc : parse_nonce(body, len, &msg->nonce);
 	case IKE_PL_IDI:
-		if ((rc = once(&msg->has_idi)))
-			return rc;
-		return parse_id(body, len, &msg->idi);
+		rc = once(&msg->has_idi);
+		return rc ? rc : parse_id(body, len, &msg->idi);
 	case IKE_PL_IDR:
-		if ((rc = once(&msg->has_idr)))
-			return rc;
-		return parse_id(body, len, &msg->idr);
+		rc = once(&msg->has_idr);
+		return rc ? rc : parse_id(body, len, &msg->idr);
 	case IKE_PL_AUTH:
-		if ((rc = once(&msg->has_auth)))
-			return rc;
-		if (len < 4)
-			return IKE_PARSE_MALFORMED;
-		msg->auth.method = body[0];
-		msg->auth.data = body + 4;
-		msg->auth.len = len - 4;
-		return IKE_PARSE_OK;
-	case IKE_PL_NOTIFY:
-		if (msg->nnotify >= IKE_MAX_NOTIFY)
-			return IKE_PARSE_TOO_MANY;
-		rc = parse_notify(body, len, &msg->notify[msg->nnotify]);
-		if (rc)
-			return rc;
-		msg->nnotify++;
-		return IKE_PARSE_OK;
-	case IKE_PL_DELETE:
-		if (msg->ndelete >= IKE_MAX_DELETE)
-			return IKE_PARSE_TOO_MANY;
-		rc = parse_delete(body, len, &msg->del[msg->ndelete]);
-		if (rc)
-			return rc;
-		msg->ndelete++;
-		return IKE_PARSE_OK;
-	case IKE_PL_VENDOR:
-		if (msg->nvendor >= IKE_MAX_VENDOR)
-			return IKE_PARSE_TOO_MANY;
-		msg->vendor[msg->nvendor].data = body;
-		msg->vendor[msg->nvendor].len = len;
-		msg->nvendor++;
-		return IKE_PARSE_OK;
+		rc = once(&msg->has_auth);
+		return rc ? rc : parse_auth(body, len, &msg->auth);
 	case IKE_PL_TSI:
-		if ((rc = once(&msg->has_tsi)))
-			return rc;
-		return parse_ts(body, len, &msg->tsi);
+		rc = once(&msg->has_tsi);
+		return rc ? rc : parse_ts(body, len, &msg->tsi);
 	case IKE_PL_TSR:
-		if ((rc = once(&msg->has_tsr)))
-			return rc;
-		return parse_ts(body, len, &msg->tsr);
+		rc = once(&msg->has_tsr);
+		return rc ? rc : parse_ts(body, len, &msg->tsr);
 	case IKE_PL_CP:
-		if ((rc = once(&msg->has_cp)))
-			return rc;
-		msg->cp.data = body;
-		msg->cp.len = len;
-		return IKE_PARSE_OK;
+		rc = once(&msg->has_cp);
+		if (!rc)
+			msg->cp = (struct ike_blob){ .data = body, .len = len };
+		return rc;
 	case IKE_PL_SK:
-		if ((rc = once(&msg->has_sk)))
-			return rc;
-		msg->sk.first_inner = np;
-		msg->sk.offset = off;
-		msg->sk.data = body;
-		msg->sk.len = len;
-		return IKE_PARSE_OK;
+		rc = once(&msg->has_sk);
+		if (!rc)
+			msg->sk = (struct ike_sk){ .first_inner = np,
+						   .offset = off,
+						   .data = body,
+						   .len = len };
+		return rc;
 	case IKE_PL_SKF:
-		if ((rc = once(&msg->has_skf)))
-			return rc;
-		if (len < 4)
-			return IKE_PARSE_MALFORMED;
-		msg->skf.first_inner = np;
-		msg->skf.number = vpn_get_be16(body);
-		msg->skf.total = vpn_get_be16(body + 2);
-		/* RFC 7383 2.5: 1 <= Fragment Number <= Total Fragments. */
-		if (msg->skf.number == 0 || msg->skf.number > msg->skf.total)
-			return IKE_PARSE_MALFORMED;
-		msg->skf.offset = off;
-		msg->skf.data = body + 4;
-		msg->skf.len = len - 4;
-		return IKE_PARSE_OK;
+		rc = once(&msg->has_skf);
+		return rc ? rc : parse_skf(body, len, np, off, &msg->skf);
+	case IKE_PL_NOTIFY:
+	case IKE_PL_DELETE:
+	case IKE_PL_VENDOR:
+		return parse_repeated(msg, type, body, len);
 	case IKE_PL_CERT:
 	case IKE_PL_CERTREQ:
 	case IKE_PL_EAP:
