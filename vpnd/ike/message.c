@@ -13,6 +13,7 @@
  */
 #include "message.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "util/bytes.h"
@@ -32,6 +33,8 @@
 #define TS_HDR_LEN 8 /* type, protocol, length, ports */
 #define TS_IPV4_LEN 16
 #define TS_IPV6_LEN 40
+
+#define array_size(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *ike_parse_strerror(int err)
 {
@@ -94,14 +97,22 @@ static int substruct_len(const uint8_t *x, size_t rem, size_t hdrlen,
 	return IKE_PARSE_OK;
 }
 
-/* A proposal's or transform's first byte: `more` exactly when another
- * follows it in the container (it does not end there), else 0. */
-static int last_flag_ok(uint8_t flag, uint8_t more, bool ends_container)
+/*
+ * A proposal or transform: substruct_len(), and its first byte is `more`
+ * exactly when another one follows it in the container (it does not end
+ * there), else 0.
+ */
+static int chained_len(const uint8_t *x, size_t rem, size_t hdrlen,
+		       uint8_t more, uint16_t *slen)
 {
-	if (flag == 0)
-		return ends_container ? IKE_PARSE_OK : IKE_PARSE_MALFORMED;
-	if (flag == more)
-		return ends_container ? IKE_PARSE_MALFORMED : IKE_PARSE_OK;
+	int rc = substruct_len(x, rem, hdrlen, slen);
+
+	if (rc)
+		return rc;
+	if (x[0] == 0)
+		return *slen == rem ? IKE_PARSE_OK : IKE_PARSE_MALFORMED;
+	if (x[0] == more)
+		return *slen == rem ? IKE_PARSE_MALFORMED : IKE_PARSE_OK;
 	return IKE_PARSE_MALFORMED;
 }
 
@@ -156,9 +167,7 @@ static int parse_transforms(const uint8_t *p, size_t len, unsigned int count,
 		struct ike_transform *t;
 		uint16_t tlen;
 
-		rc = substruct_len(x, rem, XFORM_HDR_LEN, &tlen);
-		if (!rc)
-			rc = last_flag_ok(x[0], XFORM_MORE, tlen == rem);
+		rc = chained_len(x, rem, XFORM_HDR_LEN, XFORM_MORE, &tlen);
 		if (rc)
 			return rc;
 		/* More transforms than the proposal announced. */
@@ -200,9 +209,7 @@ static int parse_sa(const uint8_t *p, size_t len, struct ike_sa_payload *sa)
 		uint16_t plen;
 		uint8_t spi_size, ntr;
 
-		rc = substruct_len(x, rem, PROP_HDR_LEN, &plen);
-		if (!rc)
-			rc = last_flag_ok(x[0], PROP_MORE, plen == rem);
+		rc = chained_len(x, rem, PROP_HDR_LEN, PROP_MORE, &plen);
 		if (rc)
 			return rc;
 		if (sa->nproposals >= IKE_MAX_PROPOSALS)
@@ -231,13 +238,23 @@ static int parse_sa(const uint8_t *p, size_t len, struct ike_sa_payload *sa)
 	return IKE_PARSE_OK;
 }
 
-static int parse_id(const uint8_t *p, size_t len, struct ike_id *id)
+/* A payload made of a 4-byte fixed part and a data tail (KE, ID, AUTH;
+ * what add_fixed4() builds): the tail, unless the body is shorter. */
+static int fixed4_tail(const uint8_t *p, size_t len, const uint8_t **data,
+		       size_t *datalen)
 {
 	if (len < 4)
 		return IKE_PARSE_MALFORMED;
+	*data = p + 4;
+	*datalen = len - 4;
+	return IKE_PARSE_OK;
+}
+
+static int parse_id(const uint8_t *p, size_t len, struct ike_id *id)
+{
+	if (fixed4_tail(p, len, &id->data, &id->len))
+		return IKE_PARSE_MALFORMED;
 	id->type = p[0];
-	id->data = p + 4;
-	id->len = len - 4;
 	id->body = p;
 	id->bodylen = len;
 	/* Fixed-size identities: the only case where the type fixes the
@@ -249,46 +266,55 @@ static int parse_id(const uint8_t *p, size_t len, struct ike_id *id)
 	return IKE_PARSE_OK;
 }
 
-static int parse_notify(const uint8_t *p, size_t len, struct ike_notify *n)
+/* The head of Notify and Delete: protocol, SPI size (0, 4 or 8), and a
+ * 16-bit field (the notify type, the number of SPIs). */
+static int parse_spi_head(const uint8_t *p, size_t len, uint8_t *spi_size,
+			  uint16_t *field)
 {
-	uint8_t spi_size;
-
 	if (len < 4)
 		return IKE_PARSE_MALFORMED;
-	spi_size = p[1];
-	if (!spi_size_ok(spi_size) || spi_size > len - 4)
+	*spi_size = p[1];
+	*field = vpn_get_be16(p + 2);
+	return spi_size_ok(*spi_size) ? IKE_PARSE_OK : IKE_PARSE_MALFORMED;
+}
+
+/* A Notify payload, appended to msg->notify. */
+static int parse_notify(struct ike_msg *msg, const uint8_t *p, size_t len)
+{
+	struct ike_notify n;
+
+	if (msg->nnotify >= IKE_MAX_NOTIFY)
+		return IKE_PARSE_TOO_MANY;
+	if (parse_spi_head(p, len, &n.spi_size, &n.type) ||
+	    n.spi_size > len - 4)
 		return IKE_PARSE_MALFORMED;
-	n->protocol = p[0];
-	n->spi_size = spi_size;
-	n->type = vpn_get_be16(p + 2);
-	n->spi = spi_size ? p + 4 : NULL;
-	n->data = p + 4 + spi_size;
-	n->len = len - 4 - spi_size;
+	n.protocol = p[0];
+	n.spi = n.spi_size ? p + 4 : NULL;
+	n.data = p + 4 + n.spi_size;
+	n.len = len - 4 - n.spi_size;
+	msg->notify[msg->nnotify++] = n;
 	return IKE_PARSE_OK;
 }
 
-static int parse_delete(const uint8_t *p, size_t len, struct ike_delete *d)
+/* A Delete payload, appended to msg->del. */
+static int parse_delete(struct ike_msg *msg, const uint8_t *p, size_t len)
 {
-	uint8_t spi_size;
-	uint16_t nspis;
+	struct ike_delete d;
 
-	if (len < 4)
-		return IKE_PARSE_MALFORMED;
-	spi_size = p[1];
-	nspis = vpn_get_be16(p + 2);
-	if (!spi_size_ok(spi_size))
+	if (msg->ndelete >= IKE_MAX_DELETE)
+		return IKE_PARSE_TOO_MANY;
+	if (parse_spi_head(p, len, &d.spi_size, &d.nspis))
 		return IKE_PARSE_MALFORMED;
 	/* At most 65535 * 8: no overflow in size_t. */
-	if ((size_t)spi_size * nspis != len - 4)
+	if ((size_t)d.spi_size * d.nspis != len - 4)
 		return IKE_PARSE_MALFORMED;
 	/* An SPI count with no SPI size would let a caller loop over
 	 * nothing; the IKE SA delete carries neither. */
-	if (spi_size == 0 && nspis != 0)
+	if (d.spi_size == 0 && d.nspis != 0)
 		return IKE_PARSE_MALFORMED;
-	d->protocol = p[0];
-	d->spi_size = spi_size;
-	d->nspis = nspis;
-	d->spis = nspis ? p + 4 : NULL;
+	d.protocol = p[0];
+	d.spis = d.nspis ? p + 4 : NULL;
+	msg->del[msg->ndelete++] = d;
 	return IKE_PARSE_OK;
 }
 
@@ -347,24 +373,13 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 	return IKE_PARSE_OK;
 }
 
-/* A payload that may appear only once: mark it, or fail if seen. */
-static int once(bool *flag)
-{
-	if (*flag)
-		return IKE_PARSE_DUPLICATE;
-	*flag = true;
-	return IKE_PARSE_OK;
-}
-
 /* KE: DH group, 2 reserved bytes, key exchange data. The length of the
  * data is the group's business (the caller checks it per group). */
 static int parse_ke(const uint8_t *body, size_t len, struct ike_ke *ke)
 {
-	if (len < 4)
+	if (fixed4_tail(body, len, &ke->data, &ke->len))
 		return IKE_PARSE_MALFORMED;
 	ke->group = vpn_get_be16(body);
-	ke->data = body + 4;
-	ke->len = len - 4;
 	return IKE_PARSE_OK;
 }
 
@@ -380,11 +395,9 @@ static int parse_nonce(const uint8_t *body, size_t len, struct ike_blob *n)
 /* AUTH: method, 3 reserved bytes, authentication data. */
 static int parse_auth(const uint8_t *body, size_t len, struct ike_auth *auth)
 {
-	if (len < 4)
+	if (fixed4_tail(body, len, &auth->data, &auth->len))
 		return IKE_PARSE_MALFORMED;
 	auth->method = body[0];
-	auth->data = body + 4;
-	auth->len = len - 4;
 	return IKE_PARSE_OK;
 }
 
@@ -406,33 +419,100 @@ static int parse_skf(const uint8_t *body, size_t len, uint8_t np, size_t off,
 	return IKE_PARSE_OK;
 }
 
-/* The payloads that may appear any number of times, up to a limit. */
-static int parse_repeated(struct ike_msg *msg, uint8_t type,
-			  const uint8_t *body, size_t len)
+/* A Vendor ID payload, appended to msg->vendor. */
+static int parse_vendor(struct ike_msg *msg, const uint8_t *body, size_t len)
 {
-	int rc;
+	if (msg->nvendor >= IKE_MAX_VENDOR)
+		return IKE_PARSE_TOO_MANY;
+	msg->vendor[msg->nvendor].data = body;
+	msg->vendor[msg->nvendor].len = len;
+	msg->nvendor++;
+	return IKE_PARSE_OK;
+}
 
+/* The payloads that may appear once in a message, and their has_ flag. */
+static const struct {
+	uint8_t type;
+	size_t seen; /* offset of the flag in struct ike_msg */
+} once_payloads[] = {
+	{ IKE_PL_SA, offsetof(struct ike_msg, has_sa) },
+	{ IKE_PL_KE, offsetof(struct ike_msg, has_ke) },
+	{ IKE_PL_NONCE, offsetof(struct ike_msg, has_nonce) },
+	{ IKE_PL_IDI, offsetof(struct ike_msg, has_idi) },
+	{ IKE_PL_IDR, offsetof(struct ike_msg, has_idr) },
+	{ IKE_PL_AUTH, offsetof(struct ike_msg, has_auth) },
+	{ IKE_PL_TSI, offsetof(struct ike_msg, has_tsi) },
+	{ IKE_PL_TSR, offsetof(struct ike_msg, has_tsr) },
+	{ IKE_PL_CP, offsetof(struct ike_msg, has_cp) },
+	{ IKE_PL_SK, offsetof(struct ike_msg, has_sk) },
+	{ IKE_PL_SKF, offsetof(struct ike_msg, has_skf) },
+};
+
+/* A payload that may appear only once: mark it, or fail if seen. Other
+ * payloads pass. */
+static int once(struct ike_msg *msg, uint8_t type)
+{
+	for (size_t i = 0; i < array_size(once_payloads); i++) {
+		bool *seen;
+
+		if (once_payloads[i].type != type)
+			continue;
+		seen = (bool *)((uint8_t *)msg + once_payloads[i].seen);
+		if (*seen)
+			return IKE_PARSE_DUPLICATE;
+		*seen = true;
+	}
+	return IKE_PARSE_OK;
+}
+
+/* The body of a payload of type `type`: see parse_one(). Cases in the
+ * order of the payload type numbers. */
+static int parse_body(struct ike_msg *msg, uint8_t type, uint8_t flags,
+		      uint8_t np, const uint8_t *body, size_t len, size_t off)
+{
 	switch (type) {
+	case IKE_PL_SA:
+		return parse_sa(body, len, &msg->sa);
+	case IKE_PL_KE:
+		return parse_ke(body, len, &msg->ke);
+	case IKE_PL_IDI:
+	case IKE_PL_IDR:
+		return parse_id(body, len,
+				type == IKE_PL_IDI ? &msg->idi : &msg->idr);
+	case IKE_PL_AUTH:
+		return parse_auth(body, len, &msg->auth);
+	case IKE_PL_NONCE:
+		return parse_nonce(body, len, &msg->nonce);
 	case IKE_PL_NOTIFY:
-		if (msg->nnotify >= IKE_MAX_NOTIFY)
-			return IKE_PARSE_TOO_MANY;
-		rc = parse_notify(body, len, &msg->notify[msg->nnotify]);
-		if (rc == IKE_PARSE_OK)
-			msg->nnotify++;
-		return rc;
+		return parse_notify(msg, body, len);
 	case IKE_PL_DELETE:
-		if (msg->ndelete >= IKE_MAX_DELETE)
-			return IKE_PARSE_TOO_MANY;
-		rc = parse_delete(body, len, &msg->del[msg->ndelete]);
-		if (rc == IKE_PARSE_OK)
-			msg->ndelete++;
-		return rc;
-	default: /* IKE_PL_VENDOR */
-		if (msg->nvendor >= IKE_MAX_VENDOR)
-			return IKE_PARSE_TOO_MANY;
-		msg->vendor[msg->nvendor].data = body;
-		msg->vendor[msg->nvendor].len = len;
-		msg->nvendor++;
+		return parse_delete(msg, body, len);
+	case IKE_PL_VENDOR:
+		return parse_vendor(msg, body, len);
+	case IKE_PL_TSI:
+	case IKE_PL_TSR:
+		return parse_ts(body, len,
+				type == IKE_PL_TSI ? &msg->tsi : &msg->tsr);
+	case IKE_PL_SK:
+		msg->sk = (struct ike_sk){ .first_inner = np,
+					   .offset = off,
+					   .data = body,
+					   .len = len };
+		return IKE_PARSE_OK;
+	case IKE_PL_CP:
+		msg->cp = (struct ike_blob){ .data = body, .len = len };
+		return IKE_PARSE_OK;
+	case IKE_PL_SKF:
+		return parse_skf(body, len, np, off, &msg->skf);
+	case IKE_PL_CERT:
+	case IKE_PL_CERTREQ:
+	case IKE_PL_EAP:
+		/* Defined by RFC 7296 (so the critical bit is ignored), but
+		 * not used by vpnd: skipped. */
+		return IKE_PARSE_OK;
+	default:
+		if ((flags & IKE_PL_CRITICAL) && !msg->unsupported_critical)
+			msg->unsupported_critical = type;
 		return IKE_PARSE_OK;
 	}
 }
@@ -445,64 +525,9 @@ static int parse_repeated(struct ike_msg *msg, uint8_t type,
 static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
 		     uint8_t np, const uint8_t *body, size_t len, size_t off)
 {
-	int rc;
+	int rc = once(msg, type);
 
-	switch (type) {
-	case IKE_PL_SA:
-		rc = once(&msg->has_sa);
-		return rc ? rc : parse_sa(body, len, &msg->sa);
-	case IKE_PL_KE:
-		rc = once(&msg->has_ke);
-		return rc ? rc : parse_ke(body, len, &msg->ke);
-	case IKE_PL_NONCE:
-		rc = once(&msg->has_nonce);
-		return rc ? rc : parse_nonce(body, len, &msg->nonce);
-	case IKE_PL_IDI:
-		rc = once(&msg->has_idi);
-		return rc ? rc : parse_id(body, len, &msg->idi);
-	case IKE_PL_IDR:
-		rc = once(&msg->has_idr);
-		return rc ? rc : parse_id(body, len, &msg->idr);
-	case IKE_PL_AUTH:
-		rc = once(&msg->has_auth);
-		return rc ? rc : parse_auth(body, len, &msg->auth);
-	case IKE_PL_TSI:
-		rc = once(&msg->has_tsi);
-		return rc ? rc : parse_ts(body, len, &msg->tsi);
-	case IKE_PL_TSR:
-		rc = once(&msg->has_tsr);
-		return rc ? rc : parse_ts(body, len, &msg->tsr);
-	case IKE_PL_CP:
-		rc = once(&msg->has_cp);
-		if (!rc)
-			msg->cp = (struct ike_blob){ .data = body, .len = len };
-		return rc;
-	case IKE_PL_SK:
-		rc = once(&msg->has_sk);
-		if (!rc)
-			msg->sk = (struct ike_sk){ .first_inner = np,
-						   .offset = off,
-						   .data = body,
-						   .len = len };
-		return rc;
-	case IKE_PL_SKF:
-		rc = once(&msg->has_skf);
-		return rc ? rc : parse_skf(body, len, np, off, &msg->skf);
-	case IKE_PL_NOTIFY:
-	case IKE_PL_DELETE:
-	case IKE_PL_VENDOR:
-		return parse_repeated(msg, type, body, len);
-	case IKE_PL_CERT:
-	case IKE_PL_CERTREQ:
-	case IKE_PL_EAP:
-		/* Defined by RFC 7296 (so the critical bit is ignored), but
-		 * not used by vpnd: skipped. */
-		return IKE_PARSE_OK;
-	default:
-		if ((flags & IKE_PL_CRITICAL) && !msg->unsupported_critical)
-			msg->unsupported_critical = type;
-		return IKE_PARSE_OK;
-	}
+	return rc ? rc : parse_body(msg, type, flags, np, body, len, off);
 }
 
 /*
