@@ -441,6 +441,18 @@ static void props_str_ours(const struct vpn_proposal *p, unsigned int n,
 	}
 }
 
+/* "peer offered ...; we accept ..." for a no-proposal-chosen log line. */
+static void props_mismatch_str(const struct ike_sa_payload *theirs,
+			       const struct vpn_proposal *ours, unsigned int n,
+			       char *buf, size_t len)
+{
+	char t[1024], o[1024];
+
+	props_str_wire(theirs, t, sizeof(t));
+	props_str_ours(ours, n, o, sizeof(o));
+	snprintf(buf, len, "peer offered %s; we accept %s", t, o);
+}
+
 /* The first DH group of our first IKE proposal (what we send a KE for). */
 static uint16_t first_dh(const struct vpn_proposal *p, unsigned int n)
 {
@@ -1013,21 +1025,23 @@ static struct ike_child *child_slot(struct ike_sa *sa)
 	return NULL;
 }
 
-/* Track the Child SA described by info, created at t, in slot ch. */
-static void child_track(struct ike_child *ch, const struct ike_child_info *info,
-			uint64_t t)
+/* Track in slot ch the Child SA of choice c described by info, created
+ * at t. */
+static void child_track(struct ike_child *ch, const struct ike_choice *c,
+			const struct ike_child_info *info, uint64_t t)
 {
-	memset(ch, 0, sizeof(*ch));
-	ch->used = true;
-	ch->spi_in = info->spi_in;
-	ch->spi_out = info->spi_out;
-	ch->encr = info->encr;
-	ch->keybits = info->encr_keybits;
-	ch->integ = info->integ;
-	ch->esn = info->esn;
-	ch->created_ms = t;
-	ch->expire_ms = expire_deadline(t, info->lifetime);
-	ch->rekey_ms = rekey_deadline(t, info->lifetime);
+	*ch = (struct ike_child){
+		.used = true,
+		.spi_in = info->spi_in,
+		.spi_out = info->spi_out,
+		.encr = c->encr,
+		.keybits = c->keybits,
+		.integ = info->integ,
+		.esn = info->esn,
+		.created_ms = t,
+		.expire_ms = expire_deadline(t, info->lifetime),
+		.rekey_ms = rekey_deadline(t, info->lifetime),
+	};
 }
 
 static void child_log_installed(struct ike_sa *sa, const struct ike_child *ch)
@@ -1085,7 +1099,7 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 		SALOG(sa, LOG_ERR, "too many Child SAs");
 		return -1;
 	}
-	child_track(ch, &info, t);
+	child_track(ch, c, &info, t);
 	sa->eng->ops.child_up(sa->eng->host, sa, &info);
 	vpn_memzero(&info, sizeof(info));
 	child_log_installed(sa, ch);
@@ -1386,14 +1400,13 @@ init_choose(struct ike_engine *eng, const struct ike_conn *conn,
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
 			     IKE_PROTO_IKE, false, msg->ke.group, c);
 	if (!chosen) {
-		char theirs[1024], ours[1024];
+		char why[2100];
 
-		props_str_wire(&msg->sa, theirs, sizeof(theirs));
-		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
-			       sizeof(ours));
+		props_mismatch_str(&msg->sa, conn->ike_props, conn->n_ike_props,
+				   why, sizeof(why));
 		elog(eng, LOG_WARNING,
-		     "connection %s: IKE_SA_INIT from %s failed: no proposal chosen; peer offered %s; we accept %s",
-		     conn->name, addr_str(remote, a, sizeof(a)), theirs, ours);
+		     "connection %s: IKE_SA_INIT from %s failed: no proposal chosen; %s",
+		     conn->name, addr_str(remote, a, sizeof(a)), why);
 		send_init_notify(eng, local, remote, &msg->hdr,
 				 IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		return NULL;
@@ -1872,14 +1885,12 @@ static void auth_child_refused(struct ike_sa *sa, const struct ike_msg *msg,
 	struct ike_conn *conn = sa->conn;
 
 	if (!proposal_chosen) {
-		char theirs[1024], ours[1024];
+		char why[2100];
 
-		props_str_wire(&msg->sa, theirs, sizeof(theirs));
-		props_str_ours(conn->esp_props, conn->n_esp_props, ours,
-			       sizeof(ours));
-		SALOG(sa, LOG_WARNING,
-		      "Child SA failed: no proposal chosen; peer offered %s; we accept %s",
-		      theirs, ours);
+		props_mismatch_str(&msg->sa, conn->esp_props, conn->n_esp_props,
+				   why, sizeof(why));
+		SALOG(sa, LOG_WARNING, "Child SA failed: no proposal chosen; %s",
+		      why);
 	} else {
 		SALOG(sa, LOG_WARNING,
 		      "Child SA failed: traffic selectors unacceptable");
