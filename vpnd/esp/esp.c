@@ -201,6 +201,22 @@ static int cbc_iv(struct esp_sa *sa, uint64_t seq, uint8_t *iv)
 	return 0;
 }
 
+/* AEAD AAD from the packet's SPI | Seq (RFC 4106 section 5): SPI | Seq
+ * with a 32-bit sequence number, SPI | Seq-high | Seq-low with ESN. */
+static size_t esp_aad(const struct esp_sa *sa, const uint8_t *pkt,
+		      const uint8_t seqhi[4], uint8_t aad[12])
+{
+	size_t aadlen = 8;
+
+	memcpy(aad, pkt, 4);
+	if (sa->esn) {
+		memcpy(aad + 4, seqhi, 4);
+		aadlen = 12;
+	}
+	memcpy(aad + aadlen - 4, pkt + 4, 4);
+	return aadlen;
+}
+
 /* Builds the packet; the caller checked the size and owns seq. */
 static enum esp_status seal(struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
 			    const uint8_t *inner, size_t inner_len,
@@ -224,18 +240,12 @@ static enum esp_status seal(struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
 
 	if (sa->aead) {
 		uint8_t aad[12];
-		size_t aadlen = 8;
+		size_t aadlen = esp_aad(sa, out, seqhi, aad);
 
 		if (iv)
 			memcpy(out + ESP_HDR_LEN, iv, sa->ivlen);
 		else
 			vpn_put_be64(out + ESP_HDR_LEN, seq);
-		memcpy(aad, out, 4);
-		if (sa->esn) {
-			memcpy(aad + 4, seqhi, 4);
-			aadlen = 12;
-		}
-		memcpy(aad + aadlen - 4, out + 4, 4);
 		if (vpn_cipher_encrypt(sa->cipher, out + ESP_HDR_LEN, aad,
 				       aadlen, payload, padded, payload, icv)
 		    < 0)
@@ -314,14 +324,8 @@ enum esp_status esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len,
 	vpn_put_be32(seqhi, (uint32_t)(seq >> 32));
 	if (sa->aead) {
 		uint8_t aad[12];
-		size_t aadlen = 8;
+		size_t aadlen = esp_aad(sa, pkt, seqhi, aad);
 
-		memcpy(aad, pkt, 4);
-		if (sa->esn) {
-			memcpy(aad + 4, seqhi, 4);
-			aadlen = 12;
-		}
-		memcpy(aad + aadlen - 4, pkt + 4, 4);
 		if (vpn_cipher_decrypt(sa->cipher, pkt + ESP_HDR_LEN, aad,
 				       aadlen, ct, ctlen, ct, icv)
 		    < 0)
