@@ -10,6 +10,7 @@
  * once with the key (CBC decryption needs its own key schedule). Per call
  * only the IV is set: no allocation, no key expansion. The AEAD nonce is
  * salt (the last 4 bytes of the key material) | the 8-byte explicit IV.
+ * Encryption and decryption share one path, cipher_crypt().
  */
 #include "crypto.h"
 

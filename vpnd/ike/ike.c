@@ -7,6 +7,12 @@
  * ID, integrity (SK), then content. Nothing about an SA changes before its
  * message authenticated, except the half-open state the RFC allows for
  * IKE_SA_INIT.
+ *
+ * Each exchange has a request handler (we respond) and a response handler
+ * (we initiated), made of small named steps. An error notify answering an
+ * encrypted request goes through respond_error()/respond_notify(); every
+ * encrypted answer goes through send_response(), which keeps it for
+ * retransmitted requests. Timers are driven by ike_tick() (sa_tick_*).
  */
 #include "ike.h"
 

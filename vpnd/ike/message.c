@@ -9,7 +9,13 @@
  * - the generic payload layer answers IKE_PARSE_TRUNCATED when a header or
  *   a payload does not fit in the buffer; anything wrong inside a payload
  *   body (substructure lengths, counts, types) is IKE_PARSE_MALFORMED;
+ * - a payload a message may carry only once (once_payloads[]) is refused
+ *   as IKE_PARSE_DUPLICATE the second time, before its body is read;
  * - nothing is allocated: parsed items point into the caller's buffer.
+ *
+ * Encoding appends payloads to a struct ike_buf, patching the previous
+ * payload's next-payload byte; any error sets b->overflow, and
+ * ike_build_finish() reports it once.
  */
 #include "message.h"
 
