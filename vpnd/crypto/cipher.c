@@ -10,6 +10,7 @@
  * once with the key (CBC decryption needs its own key schedule). Per call
  * only the IV is set: no allocation, no key expansion. The AEAD nonce is
  * salt (the last 4 bytes of the key material) | the 8-byte explicit IV.
+ * Encryption and decryption share one path, cipher_crypt().
  */
 #include "crypto.h"
 
@@ -222,53 +223,67 @@ static void aead_nonce(const struct vpn_cipher *c, const uint8_t *iv,
 	memcpy(nonce + SALT_LEN, iv, AEAD_IV_LEN);
 }
 
-int vpn_cipher_encrypt(struct vpn_cipher *c, const uint8_t *iv,
-		       const uint8_t *aad, size_t aadlen, const uint8_t *in,
-		       size_t len, uint8_t *out, uint8_t *icv)
+static int chacha_crypt(const struct vpn_cipher *c, bool enc,
+			const uint8_t *nonce, const uint8_t *aad, size_t aadlen,
+			const uint8_t *in, size_t len, uint8_t *out,
+			uint8_t *tag)
+{
+	int rc;
+
+	if (enc)
+		rc = crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+			out, tag, NULL, in, len, aad, aadlen, NULL, nonce,
+			c->key);
+	else
+		rc = crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+			out, NULL, in, len, tag, aad, aadlen, nonce, c->key);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Either direction. CBC ignores aad and tag. AEAD needs the tag (written
+ * when encrypting, checked when decrypting) and aad when aadlen is not 0;
+ * its nonce is salt | iv.
+ */
+static int cipher_crypt(struct vpn_cipher *c, bool enc, const uint8_t *iv,
+			const uint8_t *aad, size_t aadlen, const uint8_t *in,
+			size_t len, uint8_t *out, uint8_t *tag)
 {
 	uint8_t nonce[AEAD_NONCE_LEN];
 
 	if (!c || !iv || (len && (!in || !out)))
 		return -1;
 	if (!c->info.aead)
-		return cbc_crypt(c->enc, &c->info, iv, in, len, out);
-	if (!icv || (aadlen && !aad))
+		return cbc_crypt(enc ? c->enc : c->dec, &c->info, iv, in, len,
+				 out);
+	if (!tag || (aadlen && !aad))
 		return -1;
 	aead_nonce(c, iv, nonce);
 	if (!len)
 		in = out = empty;
 	if (c->id == ENCR_CHACHA20_POLY1305)
-		return crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-			       out, icv, NULL, in, len, aad, aadlen, NULL,
-			       nonce,
-			       c->key) == 0
-			       ? 0
-			       : -1;
-	return gcm_crypt(c->enc, nonce, aad, aadlen, in, len, out, icv, true);
+		return chacha_crypt(c, enc, nonce, aad, aadlen, in, len, out,
+				    tag);
+	return gcm_crypt(enc ? c->enc : c->dec, nonce, aad, aadlen, in, len,
+			 out, tag, enc);
+}
+
+int vpn_cipher_encrypt(struct vpn_cipher *c, const uint8_t *iv,
+		       const uint8_t *aad, size_t aadlen, const uint8_t *in,
+		       size_t len, uint8_t *out, uint8_t *icv)
+{
+	return cipher_crypt(c, true, iv, aad, aadlen, in, len, out, icv);
 }
 
 int vpn_cipher_decrypt(struct vpn_cipher *c, const uint8_t *iv,
 		       const uint8_t *aad, size_t aadlen, const uint8_t *in,
 		       size_t len, uint8_t *out, const uint8_t *icv)
 {
-	uint8_t nonce[AEAD_NONCE_LEN];
 	uint8_t tag[AEAD_TAG_LEN];
 
-	if (!c || !iv || (len && (!in || !out)))
-		return -1;
-	if (!c->info.aead)
-		return cbc_crypt(c->dec, &c->info, iv, in, len, out);
-	if (!icv || (aadlen && !aad))
-		return -1;
-	aead_nonce(c, iv, nonce);
-	if (!len)
-		in = out = empty;
-	if (c->id == ENCR_CHACHA20_POLY1305)
-		return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-			       out, NULL, in, len, icv, aad, aadlen, nonce,
-			       c->key) == 0
-			       ? 0
-			       : -1;
-	memcpy(tag, icv, sizeof(tag)); /* EVP wants a writable pointer */
-	return gcm_crypt(c->dec, nonce, aad, aadlen, in, len, out, tag, false);
+	/* EVP wants a writable tag: a copy (AEAD_TAG_LEN bytes, AEAD only). */
+	if (c && c->info.aead && icv)
+		memcpy(tag, icv, sizeof(tag));
+	return cipher_crypt(c, false, iv, aad, aadlen, in, len, out,
+			    icv ? tag : NULL);
 }

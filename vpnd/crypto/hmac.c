@@ -42,74 +42,32 @@ struct hash_alg {
 	void (*final)(union hash_ctx *h, uint8_t *out);
 };
 
-static void sha1_init(union hash_ctx *h)
-{
-	SHA1_Init(&h->sha1);
-}
+/*
+ * alg_<name>: a hash_alg over OpenSSL's <NAME>_Init/_Update/_Final, whose
+ * state is member `field` of union hash_ctx (SHA-384 uses SHA-512's).
+ */
+#define HASH_ALG(name, NAME, field, block_len, out_len)                       \
+	static void name##_init(union hash_ctx *h)                             \
+	{                                                                      \
+		NAME##_Init(&h->field);                                        \
+	}                                                                      \
+	static void name##_update(union hash_ctx *h, const void *p,            \
+				  size_t len)                                  \
+	{                                                                      \
+		NAME##_Update(&h->field, p, len);                              \
+	}                                                                      \
+	static void name##_final(union hash_ctx *h, uint8_t *out)              \
+	{                                                                      \
+		NAME##_Final(out, &h->field);                                  \
+	}                                                                      \
+	static const struct hash_alg alg_##name = {                            \
+		block_len, out_len, name##_init, name##_update, name##_final   \
+	}
 
-static void sha1_update(union hash_ctx *h, const void *p, size_t len)
-{
-	SHA1_Update(&h->sha1, p, len);
-}
-
-static void sha1_final(union hash_ctx *h, uint8_t *out)
-{
-	SHA1_Final(out, &h->sha1);
-}
-
-static void sha256_init(union hash_ctx *h)
-{
-	SHA256_Init(&h->sha256);
-}
-
-static void sha256_update(union hash_ctx *h, const void *p, size_t len)
-{
-	SHA256_Update(&h->sha256, p, len);
-}
-
-static void sha256_final(union hash_ctx *h, uint8_t *out)
-{
-	SHA256_Final(out, &h->sha256);
-}
-
-static void sha384_init(union hash_ctx *h)
-{
-	SHA384_Init(&h->sha512);
-}
-
-static void sha384_update(union hash_ctx *h, const void *p, size_t len)
-{
-	SHA384_Update(&h->sha512, p, len);
-}
-
-static void sha384_final(union hash_ctx *h, uint8_t *out)
-{
-	SHA384_Final(out, &h->sha512);
-}
-
-static void sha512_init(union hash_ctx *h)
-{
-	SHA512_Init(&h->sha512);
-}
-
-static void sha512_update(union hash_ctx *h, const void *p, size_t len)
-{
-	SHA512_Update(&h->sha512, p, len);
-}
-
-static void sha512_final(union hash_ctx *h, uint8_t *out)
-{
-	SHA512_Final(out, &h->sha512);
-}
-
-static const struct hash_alg alg_sha1
-	= {64, 20, sha1_init, sha1_update, sha1_final};
-static const struct hash_alg alg_sha256
-	= {64, 32, sha256_init, sha256_update, sha256_final};
-static const struct hash_alg alg_sha384
-	= {128, 48, sha384_init, sha384_update, sha384_final};
-static const struct hash_alg alg_sha512
-	= {128, 64, sha512_init, sha512_update, sha512_final};
+HASH_ALG(sha1, SHA1, sha1, 64, 20);
+HASH_ALG(sha256, SHA256, sha256, 64, 32);
+HASH_ALG(sha384, SHA384, sha512, 128, 48);
+HASH_ALG(sha512, SHA512, sha512, 128, 64);
 
 /* A keyed HMAC: hash states after the inner and outer pad blocks. */
 struct hmac {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "util/bytes.h"
 
 #define ENCR_AES_CBC 12
 #define IVGEN_KEYLEN 16
@@ -39,26 +40,6 @@ struct esp_sa {
 	struct esp_replay replay;
 	struct esp_stats stats;
 };
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8
-	       | p[3];
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
 
 /* ------------------------------------------------------------------ */
 /* SA                                                                  */
@@ -211,13 +192,29 @@ static int cbc_iv(struct esp_sa *sa, uint64_t seq, uint8_t *iv)
 	static const uint8_t zero[16];
 	uint8_t block[16] = {0};
 
-	put64(block, seq);
+	vpn_put_be64(block, seq);
 	if (vpn_cipher_encrypt(sa->ivgen, zero, NULL, 0, block, sizeof(block),
 			       block, NULL)
 	    < 0)
 		return -1;
 	memcpy(iv, block, sa->ivlen);
 	return 0;
+}
+
+/* AEAD AAD from the packet's SPI | Seq (RFC 4106 section 5): SPI | Seq
+ * with a 32-bit sequence number, SPI | Seq-high | Seq-low with ESN. */
+static size_t esp_aad(const struct esp_sa *sa, const uint8_t *pkt,
+		      const uint8_t seqhi[4], uint8_t aad[12])
+{
+	size_t aadlen = 8;
+
+	memcpy(aad, pkt, 4);
+	if (sa->esn) {
+		memcpy(aad + 4, seqhi, 4);
+		aadlen = 12;
+	}
+	memcpy(aad + aadlen - 4, pkt + 4, 4);
+	return aadlen;
 }
 
 /* Builds the packet; the caller checked the size and owns seq. */
@@ -237,24 +234,18 @@ static enum esp_status seal(struct esp_sa *sa, uint64_t seq, const uint8_t *iv,
 		payload[inner_len + i] = (uint8_t)(i + 1);
 	payload[padded - 2] = (uint8_t)padlen;
 	payload[padded - 1] = next_header;
-	put32(out, sa->spi);
-	put32(out + 4, (uint32_t)seq);
-	put32(seqhi, (uint32_t)(seq >> 32));
+	vpn_put_be32(out, sa->spi);
+	vpn_put_be32(out + 4, (uint32_t)seq);
+	vpn_put_be32(seqhi, (uint32_t)(seq >> 32));
 
 	if (sa->aead) {
 		uint8_t aad[12];
-		size_t aadlen = 8;
+		size_t aadlen = esp_aad(sa, out, seqhi, aad);
 
 		if (iv)
 			memcpy(out + ESP_HDR_LEN, iv, sa->ivlen);
 		else
-			put64(out + ESP_HDR_LEN, seq);
-		memcpy(aad, out, 4);
-		if (sa->esn) {
-			memcpy(aad + 4, seqhi, 4);
-			aadlen = 12;
-		}
-		memcpy(aad + aadlen - 4, out + 4, 4);
+			vpn_put_be64(out + ESP_HDR_LEN, seq);
 		if (vpn_cipher_encrypt(sa->cipher, out + ESP_HDR_LEN, aad,
 				       aadlen, payload, padded, payload, icv)
 		    < 0)
@@ -323,24 +314,18 @@ enum esp_status esp_decap(struct esp_sa *sa, uint8_t *pkt, size_t len,
 	 * refusing). */
 	if (!sa->aead && ctlen % sa->align)
 		return drop(sa, ESP_MALFORMED);
-	if (get32(pkt) != sa->spi)
+	if (vpn_get_be32(pkt) != sa->spi)
 		return ESP_UNKNOWN_SPI;
-	if (!esp_replay_check(&sa->replay, get32(pkt + 4), &seq))
+	if (!esp_replay_check(&sa->replay, vpn_get_be32(pkt + 4), &seq))
 		return drop(sa, ESP_REPLAY);
 
 	ct = pkt + sa->head;
 	icv = ct + ctlen;
-	put32(seqhi, (uint32_t)(seq >> 32));
+	vpn_put_be32(seqhi, (uint32_t)(seq >> 32));
 	if (sa->aead) {
 		uint8_t aad[12];
-		size_t aadlen = 8;
+		size_t aadlen = esp_aad(sa, pkt, seqhi, aad);
 
-		memcpy(aad, pkt, 4);
-		if (sa->esn) {
-			memcpy(aad + 4, seqhi, 4);
-			aadlen = 12;
-		}
-		memcpy(aad + aadlen - 4, pkt + 4, 4);
 		if (vpn_cipher_decrypt(sa->cipher, pkt + ESP_HDR_LEN, aad,
 				       aadlen, ct, ctlen, ct, icv)
 		    < 0)

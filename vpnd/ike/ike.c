@@ -7,6 +7,12 @@
  * ID, integrity (SK), then content. Nothing about an SA changes before its
  * message authenticated, except the half-open state the RFC allows for
  * IKE_SA_INIT.
+ *
+ * Each exchange has a request handler (we respond) and a response handler
+ * (we initiated), made of small named steps. An error notify answering an
+ * encrypted request goes through respond_error()/respond_notify(); every
+ * encrypted answer goes through send_response(), which keeps it for
+ * retransmitted requests. Timers are driven by ike_tick() (sa_tick_*).
  */
 #include "ike.h"
 
@@ -18,8 +24,15 @@
 #include <syslog.h>
 
 #include "crypto/crypto.h"
+#include "util/bytes.h"
 
 #define IKE_MAX_CHILDREN 4
+
+/* A rekey that could not start, or whose exchange failed (the peer refused
+ * it, e.g. TEMPORARY_FAILURE when it collided with another rekey, RFC 7296
+ * 2.25), is retried after 10 s; the SA keeps working until its hard
+ * expiry. */
+#define IKE_REKEY_RETRY_MS 10000
 
 enum ike_req_kind {
 	REQ_NONE,
@@ -134,39 +147,6 @@ static uint64_t now(struct ike_engine *eng)
 	return eng->ops.now_ms(eng->host);
 }
 
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
-	}
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
 static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
@@ -190,17 +170,6 @@ static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
 {
 	inet_ntop(a->family, a->addr, buf, len);
 	return buf;
-}
-
-static size_t addr_len(const struct ike_addr *a)
-{
-	return a->family == AF_INET ? 4 : 16;
-}
-
-static bool addr_eq(const struct ike_addr *a, const struct ike_addr *b)
-{
-	return a->family == b->family &&
-	       memcmp(a->addr, b->addr, addr_len(a)) == 0;
 }
 
 const char *ike_sa_state_str(enum ike_sa_state st)
@@ -423,6 +392,17 @@ static void choice_to_wire(const struct ike_choice *c,
 #undef ADD
 }
 
+/* Our SA payload answering the peer's `chosen` proposal with `c`. */
+static void add_chosen_sa(struct ike_buf *b, const struct ike_choice *c,
+			  const struct ike_proposal *chosen, const uint8_t *spi,
+			  uint8_t spisize)
+{
+	struct ike_proposal out;
+
+	choice_to_wire(c, chosen, spi, spisize, &out);
+	ike_add_sa(b, &out, 1);
+}
+
 /* "aes256-sha256-modp2048, ..." for failure logs. */
 static void props_str_wire(const struct ike_sa_payload *sa, char *buf,
 			   size_t len)
@@ -465,6 +445,18 @@ static void props_str_ours(const struct vpn_proposal *p, unsigned int n,
 		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
 				one);
 	}
+}
+
+/* "peer offered ...; we accept ..." for a no-proposal-chosen log line. */
+static void props_mismatch_str(const struct ike_sa_payload *theirs,
+			       const struct vpn_proposal *ours, unsigned int n,
+			       char *buf, size_t len)
+{
+	char t[1024], o[1024];
+
+	props_str_wire(theirs, t, sizeof(t));
+	props_str_ours(ours, n, o, sizeof(o));
+	snprintf(buf, len, "peer offered %s; we accept %s", t, o);
 }
 
 /* The first DH group of our first IKE proposal (what we send a KE for). */
@@ -588,6 +580,34 @@ static bool ts_all_within(const struct ike_ts_payload *got,
 	return true;
 }
 
+/* The peer's TSi/TSr narrowed to our selectors (RFC 7296 2.9): TSr to our
+ * local ones, TSi to our remote ones. False when either comes out
+ * empty. */
+static bool ts_narrow_request(const struct ike_sa *sa,
+			      const struct ike_msg *msg,
+			      struct ike_ts_payload *local,
+			      struct ike_ts_payload *remote)
+{
+	const struct ike_conn *conn = sa->conn;
+
+	local->nts = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
+					      conn->n_local_ts, local->ts)
+				  : 0;
+	remote->nts = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
+					       conn->n_remote_ts, remote->ts)
+				   : 0;
+	return local->nts && remote->nts;
+}
+
+/* Our answer's selectors: TSi the peer's side (our remote selectors),
+ * TSr ours. */
+static void add_ts_answer(struct ike_buf *b, const struct ike_ts_payload *local,
+			  const struct ike_ts_payload *remote)
+{
+	ike_add_ts(b, IKE_PL_TSI, remote->ts, remote->nts);
+	ike_add_ts(b, IKE_PL_TSR, local->ts, local->nts);
+}
+
 /* ------------------------------------------------------------------ */
 /* Identities                                                          */
 /* ------------------------------------------------------------------ */
@@ -596,7 +616,7 @@ void ike_id_from_addr(const struct ike_addr *a, uint8_t *type, uint8_t *data,
 		      size_t *len)
 {
 	*type = a->family == AF_INET ? IKE_ID_IPV4_ADDR : IKE_ID_IPV6_ADDR;
-	*len = addr_len(a);
+	*len = ike_addr_len(a);
 	memcpy(data, a->addr, *len);
 }
 
@@ -853,6 +873,27 @@ static void send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 	sa_send(sa, sa->resp, sa->resplen);
 }
 
+/* Answer the peer's request `msg` (same exchange and message ID) with the
+ * payloads already in `b` followed by an error notify. */
+static void respond_notify(struct ike_sa *sa, const struct ike_msg *msg,
+			   struct ike_buf *b, uint16_t type,
+			   const uint8_t *data, size_t len)
+{
+	ike_add_notify(b, 0, NULL, 0, type, data, len);
+	send_response(sa, msg->hdr.exchange, msg->hdr.msgid, b);
+}
+
+/* Answer the peer's request `msg` with an error notify alone. */
+static void respond_error(struct ike_sa *sa, const struct ike_msg *msg,
+			  uint16_t type, const uint8_t *data, size_t len)
+{
+	uint8_t inner_mem[256];
+	struct ike_buf b;
+
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	respond_notify(sa, msg, &b, type, data, len);
+}
+
 /* Unencrypted error notify in answer to an IKE_SA_INIT request. */
 static void send_init_notify(struct ike_engine *eng,
 			     const struct ike_addr *local,
@@ -919,9 +960,117 @@ static int sa_setup_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen,
 	return 0;
 }
 
+/* When to rekey an SA of `lifetime_s` created at t: at the end of its
+ * lifetime, brought forward by a random up to 10% so that both peers
+ * rarely start together. */
+static uint64_t rekey_deadline(uint64_t t, uint32_t lifetime_s)
+{
+	uint32_t jitter;
+
+	vpn_random(&jitter, sizeof(jitter));
+	return t + (uint64_t)lifetime_s * 1000 -
+	       (lifetime_s >= 10 ? jitter % ((uint64_t)lifetime_s * 100) : 0);
+}
+
+/* Hard expiry of an SA of `lifetime_s` created at t: its lifetime plus
+ * 10%, room for a late rekey. */
+static uint64_t expire_deadline(uint64_t t, uint32_t lifetime_s)
+{
+	return t + (uint64_t)lifetime_s * 1100;
+}
+
 /*
- * Derive and install a Child SA. `i2r_from_us`: we were the initiator of
- * the exchange that created it (the KEYMAT order follows that exchange).
+ * A Child SA's algorithms and keys into info, from KEYMAT (RFC 7296
+ * 2.17): i->r encryption, i->r integrity, r->i encryption, r->i
+ * integrity. `exch_initiator`: we initiated the exchange that creates it.
+ */
+static int child_keys(const struct ike_sa *sa, const struct ike_choice *c,
+		      bool exch_initiator, const uint8_t *gir, size_t girlen,
+		      const uint8_t *ni, size_t nilen, const uint8_t *nr,
+		      size_t nrlen, struct ike_child_info *info)
+{
+	struct vpn_cipher_info ci;
+	uint8_t keymat[4 * 64];
+	size_t ek, ik;
+
+	if (vpn_cipher_info(c->encr, c->keybits, &ci) < 0)
+		return -1;
+	ek = ci.keylen;
+	ik = ci.aead ? 0 : vpn_integ_keylen(c->integ);
+	if (ike_derive_child_keymat(sa->prf, sa->keys.sk_d, sa->keys.prf_len,
+				    gir, girlen, ni, nilen, nr, nrlen, keymat,
+				    2 * (ek + ik)) < 0)
+		return -1;
+	info->encr = c->encr;
+	info->encr_keybits = c->keybits;
+	info->integ = ci.aead ? 0 : c->integ;
+	info->esn = c->esn == VPN_ESN_YES;
+	info->encr_keylen = ek;
+	info->integ_keylen = ik;
+	if (exch_initiator) {
+		memcpy(info->encr_key_out, keymat, ek);
+		memcpy(info->integ_key_out, keymat + ek, ik);
+		memcpy(info->encr_key_in, keymat + ek + ik, ek);
+		memcpy(info->integ_key_in, keymat + 2 * ek + ik, ik);
+	} else {
+		memcpy(info->encr_key_in, keymat, ek);
+		memcpy(info->integ_key_in, keymat + ek, ik);
+		memcpy(info->encr_key_out, keymat + ek + ik, ek);
+		memcpy(info->integ_key_out, keymat + 2 * ek + ik, ik);
+	}
+	vpn_memzero(keymat, sizeof(keymat));
+	return 0;
+}
+
+/* A free Child SA slot, or NULL. */
+static struct ike_child *child_slot(struct ike_sa *sa)
+{
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (!sa->child[i].used)
+			return &sa->child[i];
+	return NULL;
+}
+
+/* Track in slot ch the Child SA of choice c described by info, created
+ * at t. */
+static void child_track(struct ike_child *ch, const struct ike_choice *c,
+			const struct ike_child_info *info, uint64_t t)
+{
+	*ch = (struct ike_child){
+		.used = true,
+		.spi_in = info->spi_in,
+		.spi_out = info->spi_out,
+		.encr = c->encr,
+		.keybits = c->keybits,
+		.integ = info->integ,
+		.esn = info->esn,
+		.created_ms = t,
+		.expire_ms = expire_deadline(t, info->lifetime),
+		.rekey_ms = rekey_deadline(t, info->lifetime),
+	};
+}
+
+static void child_log_installed(struct ike_sa *sa, const struct ike_child *ch)
+{
+	char a[64];
+
+	SALOG(sa, LOG_INFO,
+	      "Child SA installed: SPIs in %08x out %08x, %s%s%s, peer %s port %u",
+	      ch->spi_in, ch->spi_out,
+	      vpn_transform_name(&(struct vpn_transform){
+		      VPN_TT_ENCR, ch->encr, ch->keybits }),
+	      ch->integ ? "-" : "",
+	      ch->integ ? vpn_transform_name(&(struct vpn_transform){
+				  VPN_TT_INTEG, ch->integ, 0 })
+			: "",
+	      addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
+}
+
+/*
+ * Derive and install a Child SA (the host gets its keys through
+ * child_up; they are wiped here after). `exch_initiator`: we were the
+ * initiator of the exchange that created it (the KEYMAT order follows
+ * that exchange). lts/rts: our and the peer's selectors.
  */
 static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 			 uint32_t spi_in, uint32_t spi_out, bool exch_initiator,
@@ -932,46 +1081,15 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 {
 	struct ike_conn *conn = sa->conn;
 	struct ike_child_info info;
-	struct vpn_cipher_info ci;
-	uint8_t keymat[4 * 64];
-	size_t ek, ik, kmlen;
-	struct ike_child *ch = NULL;
+	struct ike_child *ch;
 	uint64_t t = now(sa->eng);
-	uint32_t jitter;
-
-	if (vpn_cipher_info(c->encr, c->keybits, &ci) < 0)
-		return -1;
-	ek = ci.keylen;
-	ik = ci.aead ? 0 : vpn_integ_keylen(c->integ);
-	kmlen = 2 * (ek + ik);
-	if (ike_derive_child_keymat(sa->prf, sa->keys.sk_d, sa->keys.prf_len,
-				    gir, girlen, ni, nilen, nr, nrlen, keymat,
-				    kmlen) < 0)
-		return -1;
 
 	memset(&info, 0, sizeof(info));
+	if (child_keys(sa, c, exch_initiator, gir, girlen, ni, nilen, nr,
+		       nrlen, &info) < 0)
+		return -1;
 	info.spi_in = spi_in;
 	info.spi_out = spi_out;
-	info.encr = c->encr;
-	info.encr_keybits = c->keybits;
-	info.integ = ci.aead ? 0 : c->integ;
-	info.esn = c->esn == VPN_ESN_YES;
-	info.encr_keylen = ek;
-	info.integ_keylen = ik;
-	/* KEYMAT: i->r encryption, i->r integrity, r->i encryption, r->i
-	 * integrity (RFC 7296 2.17). */
-	if (exch_initiator) {
-		memcpy(info.encr_key_out, keymat, ek);
-		memcpy(info.integ_key_out, keymat + ek, ik);
-		memcpy(info.encr_key_in, keymat + ek + ik, ek);
-		memcpy(info.integ_key_in, keymat + 2 * ek + ik, ik);
-	} else {
-		memcpy(info.encr_key_in, keymat, ek);
-		memcpy(info.integ_key_in, keymat + ek, ik);
-		memcpy(info.encr_key_out, keymat + ek + ik, ek);
-		memcpy(info.integ_key_out, keymat + 2 * ek + ik, ik);
-	}
-	vpn_memzero(keymat, sizeof(keymat));
 	info.n_local_ts = nl;
 	memcpy(info.local_ts, lts, nl * sizeof(*lts));
 	info.n_remote_ts = nr_ts;
@@ -981,50 +1099,16 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 	info.local = sa->local;
 	info.remote = sa->remote;
 
-	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (!sa->child[i].used) {
-			ch = &sa->child[i];
-			break;
-		}
+	ch = child_slot(sa);
 	if (!ch) {
 		vpn_memzero(&info, sizeof(info));
 		SALOG(sa, LOG_ERR, "too many Child SAs");
 		return -1;
 	}
-	memset(ch, 0, sizeof(*ch));
-	ch->used = true;
-	ch->spi_in = spi_in;
-	ch->spi_out = spi_out;
-	ch->encr = c->encr;
-	ch->keybits = c->keybits;
-	ch->integ = info.integ;
-	ch->esn = info.esn;
-	ch->created_ms = t;
-	/* Rekey before the lifetime ends, spread by up to 10%. */
-	vpn_random(&jitter, sizeof(jitter));
-	ch->expire_ms = t + (uint64_t)conn->child_lifetime * 1000 +
-			(uint64_t)conn->child_lifetime * 100;
-	ch->rekey_ms = t + (uint64_t)conn->child_lifetime * 1000 -
-		       (conn->child_lifetime >= 10
-				? jitter % ((uint64_t)conn->child_lifetime * 100)
-				: 0);
+	child_track(ch, c, &info, t);
 	sa->eng->ops.child_up(sa->eng->host, sa, &info);
 	vpn_memzero(&info, sizeof(info));
-	{
-		char a[64], b[64];
-
-		SALOG(sa, LOG_INFO,
-		      "Child SA installed: SPIs in %08x out %08x, %s%s%s, peer %s port %u",
-		      spi_in, spi_out,
-		      vpn_transform_name(&(struct vpn_transform){
-			      VPN_TT_ENCR, c->encr, c->keybits }),
-		      ch->integ ? "-" : "",
-		      ch->integ ? vpn_transform_name(&(struct vpn_transform){
-					  VPN_TT_INTEG, ch->integ, 0 })
-				: "",
-		      addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
-		(void)b;
-	}
+	child_log_installed(sa, ch);
 	return 0;
 }
 
@@ -1080,13 +1164,13 @@ static void natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ike_addr *a,
 	uint8_t spis[16], port[2];
 	struct iovec iov[3] = {
 		{ spis, 16 },
-		{ (void *)a->addr, addr_len(a) },
+		{ (void *)a->addr, ike_addr_len(a) },
 		{ port, 2 },
 	};
 
-	put_be64(spis, spi_i);
-	put_be64(spis + 8, spi_r);
-	put_be16(port, a->port);
+	vpn_put_be64(spis, spi_i);
+	vpn_put_be64(spis + 8, spi_r);
+	vpn_put_be16(port, a->port);
 	vpn_sha1(iov, 3, out);
 }
 
@@ -1167,11 +1251,9 @@ static int init_send_request(struct ike_sa *sa)
 		return -1;
 	sa->reqlen = (size_t)len;
 	free(sa->init_req);
-	sa->init_req = malloc(sa->reqlen);
+	sa->init_req = msg_dup(sa->req, sa->reqlen, &sa->init_req_len);
 	if (!sa->init_req)
 		return -1;
-	memcpy(sa->init_req, sa->req, sa->reqlen);
-	sa->init_req_len = sa->reqlen;
 	sa->msgid_out = 0;
 	req_start(sa, REQ_INIT, 0);
 	return 0;
@@ -1211,12 +1293,12 @@ static void cookie_make(struct ike_engine *eng, const struct ike_msg *msg,
 	uint8_t spi[8];
 	struct iovec iov[4] = {
 		{ (void *)msg->nonce.data, msg->nonce.len },
-		{ (void *)remote->addr, addr_len(remote) },
+		{ (void *)remote->addr, ike_addr_len(remote) },
 		{ spi, 8 },
 		{ eng->cookie_secret, sizeof(eng->cookie_secret) },
 	};
 
-	put_be64(spi, msg->hdr.spi_i);
+	vpn_put_be64(spi, msg->hdr.spi_i);
 	vpn_sha1(iov, 4, out);
 }
 
@@ -1229,6 +1311,217 @@ static unsigned int half_open_count(struct ike_engine *eng)
 	return n;
 }
 
+/* The IKE SA's negotiated transforms. */
+static void sa_set_transforms(struct ike_sa *sa, const struct ike_choice *c)
+{
+	sa->encr = c->encr;
+	sa->keybits = c->keybits;
+	sa->integ = c->integ;
+	sa->prf = c->prf;
+	sa->dh = c->dh;
+}
+
+/* The message carries a nonce of acceptable length (RFC 7296 2.10). */
+static bool has_valid_nonce(const struct ike_msg *msg)
+{
+	return msg->has_nonce && msg->nonce.len >= IKE_NONCE_MIN_LEN &&
+	       msg->nonce.len <= IKE_NONCE_MAX_LEN;
+}
+
+/* A retransmission of an IKE_SA_INIT request we answered: true once the
+ * same answer went out again. */
+static bool init_resend_answer(struct ike_engine *eng,
+			       const struct ike_addr *local,
+			       const struct ike_addr *remote,
+			       const struct ike_msg *msg)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		if (!sa->initiator && sa->spi_i == msg->hdr.spi_i &&
+		    ike_addr_same_ip(&sa->remote, remote) && sa->init_resp &&
+		    sa->state == IKE_SA_RESPONDED) {
+			eng->ops.send(eng->host, local, remote, sa->init_resp,
+				      sa->init_resp_len);
+			return true;
+		}
+	return false;
+}
+
+/* The connection that may answer an IKE_SA_INIT from `remote`, or NULL
+ * (logged: none configured, or initiator-only). */
+static struct ike_conn *init_conn(struct ike_engine *eng,
+				  const struct ike_addr *local,
+				  const struct ike_addr *remote)
+{
+	struct ike_conn *conn = eng->ops.find_conn(eng->host, local, remote);
+	char a[64];
+
+	if (!conn) {
+		elog(eng, LOG_INFO,
+		     "IKE_SA_INIT from %s: no connection configured for this peer",
+		     addr_str(remote, a, sizeof(a)));
+		return NULL;
+	}
+	if (conn->initiator_only) {
+		elog(eng, LOG_INFO,
+		     "connection %s: IKE_SA_INIT from %s ignored: connection-mode initiator-only",
+		     conn->name, addr_str(remote, a, sizeof(a)));
+		return NULL;
+	}
+	return conn;
+}
+
+/* Under load a request must carry our cookie before we keep any state
+ * (RFC 7296 2.6): true when it does not, and a COOKIE was asked for. */
+static bool init_ask_cookie(struct ike_engine *eng,
+			    const struct ike_addr *local,
+			    const struct ike_addr *remote,
+			    const struct ike_msg *msg)
+{
+	const struct ike_notify *cn;
+	uint8_t want[20];
+
+	if (half_open_count(eng) < eng->cookie_threshold)
+		return false;
+	cn = ike_msg_notify(msg, IKE_N_COOKIE);
+	cookie_make(eng, msg, remote, want);
+	if (cn && cn->len == sizeof(want) &&
+	    vpn_memeq(cn->data, want, sizeof(want)))
+		return false;
+	send_init_notify(eng, local, remote, &msg->hdr, IKE_N_COOKIE, want,
+			 sizeof(want));
+	return true;
+}
+
+/* The peer's IKE proposal we accept, when its KE is for the chosen group;
+ * otherwise NULL, NO_PROPOSAL_CHOSEN or INVALID_KE_PAYLOAD answered. */
+static const struct ike_proposal *
+init_choose(struct ike_engine *eng, const struct ike_conn *conn,
+	    const struct ike_addr *local, const struct ike_addr *remote,
+	    const struct ike_msg *msg, struct ike_choice *c)
+{
+	const struct ike_proposal *chosen;
+	char a[64];
+	uint8_t g[2];
+
+	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
+			     IKE_PROTO_IKE, false, msg->ke.group, c);
+	if (!chosen) {
+		char why[2100];
+
+		props_mismatch_str(&msg->sa, conn->ike_props, conn->n_ike_props,
+				   why, sizeof(why));
+		elog(eng, LOG_WARNING,
+		     "connection %s: IKE_SA_INIT from %s failed: no proposal chosen; %s",
+		     conn->name, addr_str(remote, a, sizeof(a)), why);
+		send_init_notify(eng, local, remote, &msg->hdr,
+				 IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return NULL;
+	}
+	if (c->dh == msg->ke.group)
+		return chosen;
+	vpn_put_be16(g, c->dh);
+	elog(eng, LOG_INFO,
+	     "connection %s: peer %s sent a KE for group %u, asking for group %u",
+	     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group, c->dh);
+	send_init_notify(eng, local, remote, &msg->hdr,
+			 IKE_N_INVALID_KE_PAYLOAD, g, 2);
+	return NULL;
+}
+
+/* The responder's new IKE SA: SPIs, addresses, transforms, nonces. */
+static struct ike_sa *init_responder_sa(struct ike_engine *eng,
+					struct ike_conn *conn,
+					const struct ike_addr *local,
+					const struct ike_addr *remote,
+					const struct ike_msg *msg,
+					const struct ike_choice *c)
+{
+	struct ike_sa *sa = sa_new(eng, conn, false);
+
+	if (!sa)
+		return NULL;
+	sa->spi_i = msg->hdr.spi_i;
+	sa->spi_r = new_spi64();
+	sa->local = *local;
+	sa->remote = *remote;
+	sa_set_transforms(sa, c);
+	sa->nilen = msg->nonce.len;
+	memcpy(sa->ni, msg->nonce.data, sa->nilen);
+	sa->nrlen = IKE_NONCE_LEN;
+	vpn_random(sa->nr, sa->nrlen);
+	sa->msgid_in = 1;
+	sa->msgid_out = 0;
+	return sa;
+}
+
+/* Responder: our public value into pub, the SA keys from g^ir, and the
+ * request kept for AUTH. On failure the SA is killed (bad KE data is
+ * answered with INVALID_SYNTAX). */
+static bool init_responder_keys(struct ike_sa *sa, const struct ike_msg *msg,
+				const uint8_t *buf, size_t len, uint8_t *pub,
+				size_t *publen)
+{
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen;
+	char a[64];
+
+	sa->dh_ctx = vpn_dh_new(sa->dh);
+	*publen = vpn_dh_pub_len(sa->dh);
+	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, *publen) < 0 ||
+	    vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT from %s failed: invalid key exchange data for group %u",
+		      addr_str(&sa->remote, a, sizeof(a)), sa->dh);
+		send_init_notify(sa->eng, &sa->local, &sa->remote, &msg->hdr,
+				 IKE_N_INVALID_SYNTAX, NULL, 0);
+		sa_kill(sa, "invalid KE");
+		return false;
+	}
+	if (init_keys(sa, gir, girlen) < 0 ||
+	    !(sa->init_req = msg_dup(buf, len, &sa->init_req_len))) {
+		sa_kill(sa, "key derivation failed");
+		return false;
+	}
+	return true;
+}
+
+/* Build, keep (for AUTH and retransmissions) and send our IKE_SA_INIT
+ * response; the SA is then half-open. */
+static void init_send_response(struct ike_sa *sa,
+			       const struct ike_proposal *chosen,
+			       const struct ike_choice *c, const uint8_t *pub,
+			       size_t publen)
+{
+	struct ike_proposal out_prop;
+	struct ike_header h;
+	struct ike_buf b;
+	char a[64];
+	int n;
+
+	choice_to_wire(c, chosen, NULL, 0, &out_prop);
+	hdr_init(sa, &h, IKE_SA_INIT, true, 0);
+	ike_build_init(&b, sa->resp, sizeof(sa->resp), &h);
+	ike_add_sa(&b, &out_prop, 1);
+	ike_add_ke(&b, c->dh, pub, publen);
+	ike_add_nonce(&b, sa->nr, sa->nrlen);
+	add_natd(&b, sa);
+	n = ike_build_finish(&b);
+	if (n < 0) {
+		sa_kill(sa, "cannot build IKE_SA_INIT response");
+		return;
+	}
+	sa->init_resp = msg_dup(sa->resp, (size_t)n, &sa->init_resp_len);
+	if (!sa->init_resp) {
+		sa_kill(sa, "out of memory");
+		return;
+	}
+	sa->state = IKE_SA_RESPONDED;
+	SALOG(sa, LOG_INFO, "IKE_SA_INIT from %s answered",
+	      addr_str(&sa->remote, a, sizeof(a)));
+	sa_send(sa, sa->init_resp, sa->init_resp_len);
+}
+
 /* Responder: an IKE_SA_INIT request. */
 static void init_handle_request(struct ike_engine *eng,
 				const struct ike_addr *local,
@@ -1237,178 +1530,56 @@ static void init_handle_request(struct ike_engine *eng,
 				struct ike_msg *msg)
 {
 	struct ike_conn *conn;
-	struct ike_sa *sa;
 	const struct ike_proposal *chosen;
 	struct ike_choice c;
-	struct ike_proposal out_prop;
-	uint8_t pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
-	size_t publen, girlen;
-	struct ike_header h;
-	struct ike_buf b;
-	char a[64];
-	int n;
+	struct ike_sa *sa;
+	uint8_t pub[VPN_DH_MAX_PUB];
+	size_t publen;
 
-	/* A retransmission of a request we answered: answer again. */
-	for (sa = eng->sas; sa; sa = sa->next)
-		if (!sa->initiator && sa->spi_i == msg->hdr.spi_i &&
-		    addr_eq(&sa->remote, remote) && sa->init_resp &&
-		    sa->state == IKE_SA_RESPONDED) {
-			eng->ops.send(eng->host, local, remote, sa->init_resp,
-				      sa->init_resp_len);
-			return;
-		}
-
-	conn = eng->ops.find_conn(eng->host, local, remote);
-	if (!conn) {
-		elog(eng, LOG_INFO,
-		     "IKE_SA_INIT from %s: no connection configured for this peer",
-		     addr_str(remote, a, sizeof(a)));
+	if (init_resend_answer(eng, local, remote, msg))
 		return;
-	}
-	if (conn->initiator_only) {
-		elog(eng, LOG_INFO,
-		     "connection %s: IKE_SA_INIT from %s ignored: connection-mode initiator-only",
-		     conn->name, addr_str(remote, a, sizeof(a)));
+	conn = init_conn(eng, local, remote);
+	if (!conn)
 		return;
-	}
-	if (!msg->has_sa || !msg->has_ke || !msg->has_nonce ||
-	    msg->nonce.len < 16 || msg->nonce.len > 256) {
+	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg)) {
 		send_init_notify(eng, local, remote, &msg->hdr,
 				 IKE_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
-
-	/* Under load, ask for a cookie before keeping any state (2.6). */
-	if (half_open_count(eng) >= eng->cookie_threshold) {
-		const struct ike_notify *cn = ike_msg_notify(msg, IKE_N_COOKIE);
-		uint8_t want[20];
-
-		cookie_make(eng, msg, remote, want);
-		if (!cn || cn->len != sizeof(want) ||
-		    !vpn_memeq(cn->data, want, sizeof(want))) {
-			send_init_notify(eng, local, remote, &msg->hdr,
-					 IKE_N_COOKIE, want, sizeof(want));
-			return;
-		}
-	}
-
-	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
-			     IKE_PROTO_IKE, false, msg->ke.group, &c);
-	if (!chosen) {
-		char theirs[1024], ours[1024];
-
-		props_str_wire(&msg->sa, theirs, sizeof(theirs));
-		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
-			       sizeof(ours));
-		elog(eng, LOG_WARNING,
-		     "connection %s: IKE_SA_INIT from %s failed: no proposal chosen; peer offered %s; we accept %s",
-		     conn->name, addr_str(remote, a, sizeof(a)), theirs, ours);
-		send_init_notify(eng, local, remote, &msg->hdr,
-				 IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+	if (init_ask_cookie(eng, local, remote, msg))
 		return;
-	}
-	if (c.dh != msg->ke.group) {
-		uint8_t g[2];
-
-		put_be16(g, c.dh);
-		elog(eng, LOG_INFO,
-		     "connection %s: peer %s sent a KE for group %u, asking for group %u",
-		     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group,
-		     c.dh);
-		send_init_notify(eng, local, remote, &msg->hdr,
-				 IKE_N_INVALID_KE_PAYLOAD, g, 2);
+	chosen = init_choose(eng, conn, local, remote, msg, &c);
+	if (!chosen)
 		return;
-	}
-
-	sa = sa_new(eng, conn, false);
-	if (!sa)
-		return;
-	sa->spi_i = msg->hdr.spi_i;
-	sa->spi_r = new_spi64();
-	sa->local = *local;
-	sa->remote = *remote;
-	sa->encr = c.encr;
-	sa->keybits = c.keybits;
-	sa->integ = c.integ;
-	sa->prf = c.prf;
-	sa->dh = c.dh;
-	sa->nilen = msg->nonce.len;
-	memcpy(sa->ni, msg->nonce.data, sa->nilen);
-	sa->nrlen = IKE_NONCE_LEN;
-	vpn_random(sa->nr, sa->nrlen);
-	sa->msgid_in = 1;
-	sa->msgid_out = 0;
-
-	sa->dh_ctx = vpn_dh_new(c.dh);
-	publen = vpn_dh_pub_len(c.dh);
-	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, publen) < 0 ||
-	    vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
-			  &girlen) < 0) {
-		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT from %s failed: invalid key exchange data for group %u",
-		      addr_str(remote, a, sizeof(a)), c.dh);
-		send_init_notify(eng, local, remote, &msg->hdr,
-				 IKE_N_INVALID_SYNTAX, NULL, 0);
-		sa_kill(sa, "invalid KE");
-		return;
-	}
-	if (init_keys(sa, gir, girlen) < 0 ||
-	    !(sa->init_req = msg_dup(buf, len, &sa->init_req_len))) {
-		sa_kill(sa, "key derivation failed");
-		return;
-	}
-
-	choice_to_wire(&c, chosen, NULL, 0, &out_prop);
-	hdr_init(sa, &h, IKE_SA_INIT, true, 0);
-	ike_build_init(&b, sa->resp, sizeof(sa->resp), &h);
-	ike_add_sa(&b, &out_prop, 1);
-	ike_add_ke(&b, c.dh, pub, publen);
-	ike_add_nonce(&b, sa->nr, sa->nrlen);
-	add_natd(&b, sa);
-	n = ike_build_finish(&b);
-	if (n < 0) {
-		sa_kill(sa, "cannot build IKE_SA_INIT response");
-		return;
-	}
-	sa->init_resp = malloc((size_t)n);
-	if (!sa->init_resp) {
-		sa_kill(sa, "out of memory");
-		return;
-	}
-	memcpy(sa->init_resp, sa->resp, (size_t)n);
-	sa->init_resp_len = (size_t)n;
-	sa->state = IKE_SA_RESPONDED;
-	SALOG(sa, LOG_INFO, "IKE_SA_INIT from %s answered",
-	      addr_str(remote, a, sizeof(a)));
-	eng->ops.send(eng->host, local, remote, sa->init_resp,
-		      sa->init_resp_len);
+	sa = init_responder_sa(eng, conn, local, remote, msg, &c);
+	if (sa && init_responder_keys(sa, msg, buf, len, pub, &publen))
+		init_send_response(sa, chosen, &c, pub, publen);
 }
 
 static int auth_send_request(struct ike_sa *sa);
 
-/* Initiator: the IKE_SA_INIT response. */
-static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
-				 size_t len, struct ike_msg *msg)
+/*
+ * Initiator: an IKE_SA_INIT response that refuses. COOKIE and
+ * INVALID_KE_PAYLOAD (for a group we offer) restart the exchange, other
+ * refusals kill the SA. True when the response was one of these.
+ */
+static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 {
 	struct ike_conn *conn = sa->conn;
 	const struct ike_notify *n;
-	const struct ike_proposal *chosen;
-	struct ike_choice c;
-	uint8_t gir[VPN_DH_MAX_PUB];
-	size_t girlen;
 
 	if ((n = ike_msg_notify(msg, IKE_N_COOKIE))) {
 		if (n->len == 0 || n->len > sizeof(sa->cookie) ||
 		    sa->cookielen)
-			return;
+			return true;
 		memcpy(sa->cookie, n->data, n->len);
 		sa->cookielen = n->len;
 		SALOG(sa, LOG_INFO, "peer asked for a cookie; retrying");
 		init_send_request(sa);
-		return;
+		return true;
 	}
 	if ((n = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
-		uint16_t g = n->len == 2 ? get_be16(n->data) : 0;
+		uint16_t g = n->len == 2 ? vpn_get_be16(n->data) : 0;
 
 		if (!g || g == sa->ke_group ||
 		    !we_offer_dh(conn->ike_props, conn->n_ike_props, g)) {
@@ -1416,14 +1587,14 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 			      "IKE_SA_INIT failed: peer wants DH group %u, which we do not offer",
 			      g);
 			sa_kill(sa, "no proposal chosen (DH group)");
-			return;
+			return true;
 		}
 		SALOG(sa, LOG_INFO,
 		      "peer asked for DH group %u instead of %u; retrying", g,
 		      sa->ke_group);
 		sa->ke_group = g;
 		init_send_request(sa);
-		return;
+		return true;
 	}
 	if (ike_msg_notify(msg, IKE_N_NO_PROPOSAL_CHOSEN)) {
 		char ours[1024];
@@ -1434,30 +1605,50 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 		      "IKE_SA_INIT failed: no proposal chosen: the peer accepted none of %s",
 		      ours);
 		sa_kill(sa, "no proposal chosen");
-		return;
+		return true;
 	}
-	if (!msg->has_sa || !msg->has_ke || !msg->has_nonce ||
-	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0 ||
-	    msg->nonce.len < 16 || msg->nonce.len > 256) {
+	return false;
+}
+
+/* Initiator: the responder's choice is one we offered, for the group of
+ * our KE; false (logged, SA killed) when the response is not usable. */
+static bool init_response_choice(struct ike_sa *sa, const struct ike_msg *msg,
+				 struct ike_choice *c)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_proposal *chosen;
+
+	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg) ||
+	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0) {
 		SALOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT failed: malformed response");
 		sa_kill(sa, "malformed IKE_SA_INIT response");
-		return;
+		return false;
 	}
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
-			     IKE_PROTO_IKE, false, msg->ke.group, &c);
-	if (!chosen || c.dh != msg->ke.group || c.dh != sa->ke_group) {
+			     IKE_PROTO_IKE, false, msg->ke.group, c);
+	if (!chosen || c->dh != msg->ke.group || c->dh != sa->ke_group) {
 		SALOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT failed: the peer chose a proposal we did not offer");
 		sa_kill(sa, "invalid proposal in response");
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* Initiator: the IKE_SA_INIT response. */
+static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
+				 size_t len, struct ike_msg *msg)
+{
+	struct ike_choice c;
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen;
+
+	if (init_response_refused(sa, msg) ||
+	    !init_response_choice(sa, msg, &c))
+		return;
 	sa->spi_r = msg->hdr.spi_r;
-	sa->encr = c.encr;
-	sa->keybits = c.keybits;
-	sa->integ = c.integ;
-	sa->prf = c.prf;
-	sa->dh = c.dh;
+	sa_set_transforms(sa, &c);
 	sa->nrlen = msg->nonce.len;
 	memcpy(sa->nr, msg->nonce.data, sa->nrlen);
 	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
@@ -1548,7 +1739,7 @@ static void add_child_sa(struct ike_buf *b, struct ike_sa *sa, uint32_t spi_in,
 	struct ike_proposal props[IKE_CONN_MAX_PROPOSALS];
 	uint8_t spi[4];
 
-	put_be32(spi, spi_in);
+	vpn_put_be32(spi, spi_in);
 	for (unsigned int i = 0; i < sa->conn->n_esp_props; i++)
 		prop_to_wire(&sa->conn->esp_props[i], i + 1, IKE_PROTO_ESP,
 			     spi, 4, strip_dh, &props[i]);
@@ -1647,20 +1838,14 @@ static bool peer_authenticated(struct ike_sa *sa, const struct ike_msg *msg,
 
 static void sa_established(struct ike_sa *sa)
 {
-	struct ike_conn *conn = sa->conn;
 	uint64_t t = now(sa->eng);
-	uint32_t jitter;
 
 	sa->state = IKE_SA_ESTABLISHED;
 	sa->established_ms = t;
 	sa->last_rx_ms = t;
 	sa->keepalive_ms = t + IKE_KEEPALIVE_MS;
-	vpn_random(&jitter, sizeof(jitter));
-	sa->rekey_ms = t + (uint64_t)conn->ike_lifetime * 1000 -
-		       (conn->ike_lifetime >= 10
-				? jitter % ((uint64_t)conn->ike_lifetime * 100)
-				: 0);
-	sa->expire_ms = t + (uint64_t)conn->ike_lifetime * 1100;
+	sa->rekey_ms = rekey_deadline(t, sa->conn->ike_lifetime);
+	sa->expire_ms = expire_deadline(t, sa->conn->ike_lifetime);
 	if (sa->eng->ops.sa_event)
 		sa->eng->ops.sa_event(sa->eng->host, sa, NULL);
 }
@@ -1677,92 +1862,97 @@ static void initial_contact(struct ike_sa *sa)
 		}
 }
 
+/* Responder: our IDr, and AUTH proving the key; false when AUTH cannot
+ * be computed. */
+static bool auth_add_own(struct ike_sa *sa, struct ike_buf *b)
+{
+	uint8_t idt, idd[256], idb[260], auth[VPN_PRF_MAX_LEN];
+	size_t idl, idbl;
+
+	local_id(sa, &idt, idd, &idl);
+	idbl = id_body(idt, idd, idl, idb);
+	if (compute_auth(sa, false, idb, idbl, auth) < 0)
+		return false;
+	ike_add_id(b, IKE_PL_IDR, idt, idd, idl);
+	ike_add_auth(b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
+	vpn_memzero(auth, sizeof(auth));
+	return true;
+}
+
+/*
+ * Responder: the peer authenticated but its Child SA cannot be made (no
+ * proposal chosen, or selectors or SPI unusable). The answer keeps IDr
+ * and AUTH in `b`, since the IKE SA itself is fine (RFC 7296 1.2); being
+ * route-based, we then delete that useless IKE SA.
+ */
+static void auth_child_refused(struct ike_sa *sa, const struct ike_msg *msg,
+			       struct ike_buf *b, bool proposal_chosen)
+{
+	struct ike_conn *conn = sa->conn;
+
+	if (!proposal_chosen) {
+		char why[2100];
+
+		props_mismatch_str(&msg->sa, conn->esp_props, conn->n_esp_props,
+				   why, sizeof(why));
+		SALOG(sa, LOG_WARNING, "Child SA failed: no proposal chosen; %s",
+		      why);
+	} else {
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: traffic selectors unacceptable");
+	}
+	respond_notify(sa, msg, b,
+		       proposal_chosen ? IKE_N_TS_UNACCEPTABLE
+				       : IKE_N_NO_PROPOSAL_CHOSEN,
+		       NULL, 0);
+	sa_established(sa);
+	sa->pending_delete_ike = true;
+}
+
 /* Responder: IKE_AUTH request (already decrypted). */
 static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 {
 	struct ike_conn *conn = sa->conn;
-	uint8_t inner_mem[IKE_MSG_MAX];
-	struct ike_buf b;
-	uint8_t idt, idd[256], idb[260], auth[VPN_PRF_MAX_LEN];
-	size_t idl, idbl;
-	const struct ike_proposal *chosen;
+	uint8_t inner_mem[IKE_MSG_MAX], spi[4];
+	struct ike_ts_payload local, remote;
+	const struct ike_proposal *chosen = NULL;
 	struct ike_choice c;
-	struct ike_ts lts[IKE_MAX_TS], rts[IKE_MAX_TS];
-	unsigned int nl, nr;
+	struct ike_buf b;
 	uint32_t spi_in;
+	bool ts_ok;
 	char ids[300];
 
-	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	if (!peer_authenticated(sa, msg, true)) {
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_AUTHENTICATION_FAILED,
-			       NULL, 0);
-		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
+		respond_error(sa, msg, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
 		sa_kill(sa, "authentication failed");
 		return;
 	}
-
-	local_id(sa, &idt, idd, &idl);
-	idbl = id_body(idt, idd, idl, idb);
-	if (compute_auth(sa, false, idb, idbl, auth) < 0) {
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	if (!auth_add_own(sa, &b)) {
 		sa_kill(sa, "AUTH computation failed");
 		return;
 	}
-	ike_add_id(&b, IKE_PL_IDR, idt, idd, idl);
-	ike_add_auth(&b, IKE_AUTH_PSK, auth, sa->keys.prf_len);
-	vpn_memzero(auth, sizeof(auth));
-
-	chosen = msg->has_sa ? prop_select(&msg->sa, conn->esp_props,
-					   conn->n_esp_props, IKE_PROTO_ESP,
-					   true, 0, &c)
-			     : NULL;
-	nl = msg->has_tsr ? ts_narrow(&msg->tsr, conn->local_ts,
-				      conn->n_local_ts, lts)
-			  : 0;
-	nr = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
-				      conn->n_remote_ts, rts)
-			  : 0;
-	if (!chosen || chosen->spi_size != 4 || !nl || !nr) {
-		char theirs[1024], ours[1024];
-
-		if (!chosen) {
-			props_str_wire(&msg->sa, theirs, sizeof(theirs));
-			props_str_ours(conn->esp_props, conn->n_esp_props,
-				       ours, sizeof(ours));
-			SALOG(sa, LOG_WARNING,
-			      "Child SA failed: no proposal chosen; peer offered %s; we accept %s",
-			      theirs, ours);
-		} else {
-			SALOG(sa, LOG_WARNING,
-			      "Child SA failed: traffic selectors unacceptable");
-		}
-		ike_add_notify(&b, 0, NULL, 0,
-			       chosen ? IKE_N_TS_UNACCEPTABLE
-				      : IKE_N_NO_PROPOSAL_CHOSEN,
-			       NULL, 0);
-		send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
-		/* route-based: an IKE SA without its Child SA is useless */
-		sa_established(sa);
-		sa->pending_delete_ike = true;
+	if (msg->has_sa)
+		chosen = prop_select(&msg->sa, conn->esp_props,
+				     conn->n_esp_props, IKE_PROTO_ESP, true, 0,
+				     &c);
+	ts_ok = ts_narrow_request(sa, msg, &local, &remote);
+	if (!chosen || chosen->spi_size != 4 || !ts_ok) {
+		auth_child_refused(sa, msg, &b, chosen != NULL);
 		return;
 	}
 	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
-	{
-		struct ike_proposal out;
-		uint8_t spi[4];
-
-		put_be32(spi, spi_in);
-		choice_to_wire(&c, chosen, spi, 4, &out);
-		ike_add_sa(&b, &out, 1);
-	}
-	ike_add_ts(&b, IKE_PL_TSI, rts, nr);
-	ike_add_ts(&b, IKE_PL_TSR, lts, nl);
+	vpn_put_be32(spi, spi_in);
+	add_chosen_sa(&b, &c, chosen, spi, 4);
+	add_ts_answer(&b, &local, &remote);
 	send_response(sa, IKE_AUTH, msg->hdr.msgid, &b);
 
 	sa_established(sa);
 	id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids, sizeof(ids));
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (responder)", ids);
-	child_install(sa, &c, spi_in, get_be32(chosen->spi), false, NULL, 0,
-		      sa->ni, sa->nilen, sa->nr, sa->nrlen, lts, nl, rts, nr);
+	child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi), false, NULL, 0,
+		      sa->ni, sa->nilen, sa->nr, sa->nrlen, local.ts, local.nts,
+		      remote.ts, remote.nts);
 	/* The peer restarted: drop what we still hold from before, after the
 	 * new Child SA is in (the interface keeps its carrier). */
 	if (ike_msg_notify(msg, IKE_N_INITIAL_CONTACT))
@@ -1823,7 +2013,7 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		sa->reason = "invalid Child SA response";
 		return;
 	}
-	child_install(sa, &c, sa->auth_spi_in, get_be32(chosen->spi), true,
+	child_install(sa, &c, sa->auth_spi_in, vpn_get_be32(chosen->spi), true,
 		      NULL, 0, sa->ni, sa->nilen, sa->nr, sa->nrlen,
 		      msg->tsi.ts, msg->tsi.nts, msg->tsr.ts, msg->tsr.nts);
 }
@@ -1851,7 +2041,7 @@ static void info_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		if (d->protocol != IKE_PROTO_ESP || d->spi_size != 4)
 			continue;
 		for (unsigned int k = 0; k < d->nspis; k++) {
-			uint32_t spi = get_be32(d->spis + 4 * k);
+			uint32_t spi = vpn_get_be32(d->spis + 4 * k);
 			struct ike_child *ch = child_by_spi_out(sa, spi);
 
 			if (!ch)
@@ -1860,7 +2050,7 @@ static void info_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			      "peer deleted Child SA %08x/%08x", ch->spi_in,
 			      ch->spi_out);
 			if (nspis < sizeof(spis) / 4)
-				put_be32(spis + 4 * nspis++, ch->spi_in);
+				vpn_put_be32(spis + 4 * nspis++, ch->spi_in);
 			child_remove(sa, ch);
 		}
 	}
@@ -1890,7 +2080,7 @@ static void send_delete_child(struct ike_sa *sa, uint32_t spi_in)
 	uint8_t inner_mem[64], spi[4];
 	struct ike_buf b;
 
-	put_be32(spi, spi_in);
+	vpn_put_be32(spi, spi_in);
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	ike_add_delete(&b, IKE_PROTO_ESP, 4, spi, 1);
 	send_request(sa, INFORMATIONAL, &b, REQ_DELETE_CHILD, 0);
@@ -1975,7 +2165,7 @@ static int rekey_child_start(struct ike_sa *sa)
 	sa->rk.old_spi_in = old->spi_in;
 	sa->rk.new_spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
 	vpn_random(sa->rk.ni, sizeof(sa->rk.ni));
-	put_be32(spi, old->spi_in);
+	vpn_put_be32(spi, old->spi_in);
 
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	ike_add_notify(&b, IKE_PROTO_ESP, spi, 4, IKE_N_REKEY_SA, NULL, 0);
@@ -2009,7 +2199,7 @@ static int rekey_ike_start(struct ike_sa *sa)
 	sa->rk.dh = vpn_dh_new(group);
 	if (!sa->rk.dh || vpn_dh_public(sa->rk.dh, pub, publen) < 0)
 		return -1;
-	put_be64(spi, sa->rk.new_spi_ike);
+	vpn_put_be64(spi, sa->rk.new_spi_ike);
 	for (unsigned int i = 0; i < sa->conn->n_ike_props; i++)
 		prop_to_wire(&sa->conn->ike_props[i], i + 1, IKE_PROTO_IKE, spi,
 			     8, false, &props[i]);
@@ -2056,11 +2246,7 @@ static struct ike_sa *ike_rekeyed_sa(struct ike_sa *old, bool we_initiated,
 	sa->spi_r = spi_r;
 	sa->local = old->local;
 	sa->remote = old->remote;
-	sa->encr = c->encr;
-	sa->keybits = c->keybits;
-	sa->integ = c->integ;
-	sa->prf = c->prf;
-	sa->dh = c->dh;
+	sa_set_transforms(sa, c);
 	sa->nilen = nilen;
 	memcpy(sa->ni, ni, nilen);
 	sa->nrlen = nrlen;
@@ -2077,329 +2263,433 @@ static struct ike_sa *ike_rekeyed_sa(struct ike_sa *old, bool we_initiated,
 	return sa;
 }
 
-static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
-{
-	struct ike_conn *conn = sa->conn;
-	uint8_t inner_mem[IKE_MSG_MAX];
-	struct ike_buf b;
-	const struct ike_notify *rn = ike_msg_notify(msg, IKE_N_REKEY_SA);
+/*
+ * What we answer a CREATE_CHILD_SA request with: the peer's proposal we
+ * chose, our nonce and, when the choice has a DH group, our public value
+ * and the shared secret (wiped once used).
+ */
+struct ccsa_answer {
 	const struct ike_proposal *chosen;
 	struct ike_choice c;
-	uint8_t nr[IKE_NONCE_LEN], pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
-	size_t publen = 0, girlen = 0;
-	struct vpn_dh *dh = NULL;
-	bool ike_rekey = msg->has_sa && msg->sa.nproposals &&
-			 msg->sa.proposals[0].protocol == IKE_PROTO_IKE;
+	uint8_t nr[IKE_NONCE_LEN];
+	uint8_t pub[VPN_DH_MAX_PUB], gir[VPN_DH_MAX_PUB];
+	size_t publen, girlen;
+};
 
-	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
-	if (!msg->has_sa || !msg->has_nonce || msg->nonce.len < 16 ||
-	    msg->nonce.len > 256) {
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_SYNTAX, NULL, 0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		return;
+/* A well-formed request we are free to serve; otherwise answered with
+ * INVALID_SYNTAX, or TEMPORARY_FAILURE while this SA is being replaced or
+ * we run a rekey of the other kind (`conflicting`, RFC 7296 2.25). */
+static bool ccsa_request_ok(struct ike_sa *sa, const struct ike_msg *msg,
+			    enum ike_req_kind conflicting)
+{
+	if (!msg->has_sa || !has_valid_nonce(msg)) {
+		respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
+		return false;
 	}
-	/* Being replaced, or busy with a different rekey: later (2.25). */
-	if (sa->superseded ||
-	    (ike_rekey && sa->req_kind == REQ_REKEY_CHILD) ||
-	    (!ike_rekey && sa->req_kind == REQ_REKEY_IKE)) {
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_TEMPORARY_FAILURE, NULL,
-			       0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		return;
+	if (sa->superseded || sa->req_kind == conflicting) {
+		respond_error(sa, msg, IKE_N_TEMPORARY_FAILURE, NULL, 0);
+		return false;
 	}
-	if (ike_rekey)
-		chosen = prop_select(&msg->sa, conn->ike_props,
-				     conn->n_ike_props, IKE_PROTO_IKE, false,
-				     msg->has_ke ? msg->ke.group : 0, &c);
-	else
-		chosen = prop_select(&msg->sa, conn->esp_props,
-				     conn->n_esp_props, IKE_PROTO_ESP, false,
-				     msg->has_ke ? msg->ke.group : 0, &c);
-	if (!chosen) {
-		SALOG(sa, LOG_WARNING,
-		      "%s rekey refused: no proposal chosen",
-		      ike_rekey ? "IKE SA" : "Child SA");
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_NO_PROPOSAL_CHOSEN, NULL,
-			       0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		return;
+	return true;
+}
+
+/* Choose among the peer's proposals (`what` names the SA in logs); on no
+ * match, or a KE for another group than the chosen one, answer the
+ * error. */
+static bool ccsa_choose(struct ike_sa *sa, const struct ike_msg *msg,
+			const struct vpn_proposal *ours, unsigned int nours,
+			uint8_t protocol, const char *what,
+			struct ccsa_answer *ans)
+{
+	struct ike_choice *c = &ans->c;
+
+	ans->chosen = prop_select(&msg->sa, ours, nours, protocol, false,
+				  msg->has_ke ? msg->ke.group : 0, c);
+	if (!ans->chosen) {
+		SALOG(sa, LOG_WARNING, "%s rekey refused: no proposal chosen",
+		      what);
+		respond_error(sa, msg, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		return false;
 	}
-	if (c.has_dh && (!msg->has_ke || msg->ke.group != c.dh)) {
+	if (c->has_dh && (!msg->has_ke || msg->ke.group != c->dh)) {
 		uint8_t g[2];
 
-		put_be16(g, c.dh);
-		ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_KE_PAYLOAD, g, 2);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+		vpn_put_be16(g, c->dh);
+		respond_error(sa, msg, IKE_N_INVALID_KE_PAYLOAD, g, 2);
+		return false;
+	}
+	return true;
+}
+
+/* Our nonce, and with a DH group our key pair and g^ir (the private key
+ * is freed here); a KE we cannot use is answered with INVALID_SYNTAX. */
+static bool ccsa_key_exchange(struct ike_sa *sa, const struct ike_msg *msg,
+			      struct ccsa_answer *ans)
+{
+	struct vpn_dh *dh;
+	bool ok;
+
+	ans->publen = ans->girlen = 0;
+	vpn_random(ans->nr, sizeof(ans->nr));
+	if (!ans->c.has_dh)
+		return true;
+	dh = vpn_dh_new(ans->c.dh);
+	ans->publen = vpn_dh_pub_len(ans->c.dh);
+	ok = dh && vpn_dh_public(dh, ans->pub, ans->publen) >= 0 &&
+	     vpn_dh_shared(dh, msg->ke.data, msg->ke.len, ans->gir,
+			   &ans->girlen) >= 0;
+	vpn_dh_free(dh);
+	if (!ok)
+		respond_error(sa, msg, IKE_N_INVALID_SYNTAX, NULL, 0);
+	return ok;
+}
+
+/* Our SA payload (the chosen proposal under our SPI) and our nonce. */
+static void add_answer_sa_nonce(struct ike_buf *b,
+				const struct ccsa_answer *ans,
+				const uint8_t *spi, uint8_t spisize)
+{
+	add_chosen_sa(b, &ans->c, ans->chosen, spi, spisize);
+	ike_add_nonce(b, ans->nr, sizeof(ans->nr));
+}
+
+/* Send the IKE SA rekey response: SA under our new SPI, Nr, KEr. */
+static void ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *msg,
+			      const struct ccsa_answer *ans, uint64_t new_spi)
+{
+	uint8_t inner_mem[IKE_MSG_MAX], spi8[8];
+	struct ike_buf b;
+
+	vpn_put_be64(spi8, new_spi);
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	add_answer_sa_nonce(&b, ans, spi8, 8);
+	ike_add_ke(&b, ans->c.dh, ans->pub, ans->publen);
+	send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+}
+
+/*
+ * The peer rekeys this IKE SA (RFC 7296 1.3.2): answer, and make the new
+ * SA, which takes the children. The peer then deletes this one. When we
+ * are rekeying it too, the collision is settled when ours ends (2.8.2).
+ */
+static void ike_rekey_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	struct ccsa_answer ans;
+	struct ike_sa *nsa;
+	uint64_t new_spi;
+
+	if (!ccsa_request_ok(sa, msg, REQ_REKEY_CHILD) ||
+	    !ccsa_choose(sa, msg, conn->ike_props, conn->n_ike_props,
+			 IKE_PROTO_IKE, "IKE SA", &ans) ||
+	    !ccsa_key_exchange(sa, msg, &ans))
+		return;
+	/* Without an IKE SPI there is nothing to build: left unanswered. */
+	if (ans.chosen->spi_size != 8) {
+		vpn_memzero(ans.gir, sizeof(ans.gir));
 		return;
 	}
-	if (!ike_rekey && (!rn || rn->spi_size != 4 ||
-			   !child_by_spi_out(sa, get_be32(rn->spi)))) {
-		/* A new Child SA besides ours is not needed: route-based
-		 * connections carry everything in one. */
-		ike_add_notify(&b, 0, NULL, 0,
-			       rn ? IKE_N_CHILD_SA_NOT_FOUND
-				  : IKE_N_NO_ADDITIONAL_SAS,
-			       NULL, 0);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+	new_spi = new_spi64();
+	ike_rekey_respond(sa, msg, &ans, new_spi);
+	nsa = ike_rekeyed_sa(sa, false, vpn_get_be64(ans.chosen->spi), new_spi,
+			     &ans.c, msg->nonce.data, msg->nonce.len, ans.nr,
+			     sizeof(ans.nr), ans.gir, ans.girlen);
+	vpn_memzero(ans.gir, sizeof(ans.gir));
+	if (!nsa)
+		return;
+	if (sa->req_kind == REQ_REKEY_IKE) {
+		coll_record(sa, msg->nonce.data, msg->nonce.len, ans.nr,
+			    sizeof(ans.nr));
+		sa->coll.ike_sa = nsa;
+	} else {
+		sa->superseded = true;
+	}
+	SALOG(sa, LOG_INFO,
+	      "IKE SA rekeyed by peer; waiting for the old one's DELETE");
+}
+
+/* The Child SA a REKEY_SA notify names (by the peer's inbound SPI, our
+ * outbound one), or NULL. */
+static struct ike_child *child_to_rekey(struct ike_sa *sa,
+					const struct ike_notify *rn)
+{
+	if (!rn || rn->spi_size != 4)
+		return NULL;
+	return child_by_spi_out(sa, vpn_get_be32(rn->spi));
+}
+
+/* Send the Child SA rekey response: SA under spi_in, Nr, [KEr], TSi,
+ * TSr. */
+static void child_rekey_respond(struct ike_sa *sa, const struct ike_msg *msg,
+				const struct ccsa_answer *ans, uint32_t spi_in,
+				const struct ike_ts_payload *local,
+				const struct ike_ts_payload *remote)
+{
+	uint8_t inner_mem[IKE_MSG_MAX], spi4[4];
+	struct ike_buf b;
+
+	vpn_put_be32(spi4, spi_in);
+	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
+	add_answer_sa_nonce(&b, ans, spi4, 4);
+	if (ans->c.has_dh)
+		ike_add_ke(&b, ans->c.dh, ans->pub, ans->publen);
+	add_ts_answer(&b, local, remote);
+	send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
+}
+
+/*
+ * The peer rekeys one of our Child SAs (RFC 7296 2.8): answer, install
+ * the new SA; the old one stays until the peer, which started the rekey,
+ * deletes it. A Child SA besides ours is refused: route-based connections
+ * carry everything in one.
+ */
+static void child_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_notify *rn = ike_msg_notify(msg, IKE_N_REKEY_SA);
+	struct ike_ts_payload local, remote;
+	struct ccsa_answer ans;
+	struct ike_child *old;
+	uint32_t spi_in;
+
+	if (!ccsa_request_ok(sa, msg, REQ_REKEY_IKE) ||
+	    !ccsa_choose(sa, msg, conn->esp_props, conn->n_esp_props,
+			 IKE_PROTO_ESP, "Child SA", &ans))
+		return;
+	old = child_to_rekey(sa, rn);
+	if (!old) {
+		respond_error(sa, msg,
+			      rn ? IKE_N_CHILD_SA_NOT_FOUND
+				 : IKE_N_NO_ADDITIONAL_SAS,
+			      NULL, 0);
 		return;
 	}
-	vpn_random(nr, sizeof(nr));
-	if (c.has_dh) {
-		dh = vpn_dh_new(c.dh);
-		publen = vpn_dh_pub_len(c.dh);
-		if (!dh || vpn_dh_public(dh, pub, publen) < 0 ||
-		    vpn_dh_shared(dh, msg->ke.data, msg->ke.len, gir,
-				  &girlen) < 0) {
-			if (dh)
-				vpn_dh_free(dh);
-			ike_add_notify(&b, 0, NULL, 0, IKE_N_INVALID_SYNTAX,
-				       NULL, 0);
-			send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-			return;
-		}
-		vpn_dh_free(dh);
-	}
-
-	if (ike_rekey) {
-		struct ike_proposal out;
-		uint64_t new_spi = new_spi64(), peer_spi;
-		uint8_t spi8[8];
-		struct ike_sa *nsa;
-
-		if (chosen->spi_size != 8) {
-			vpn_memzero(gir, sizeof(gir));
-			return;
-		}
-		peer_spi = (uint64_t)get_be32(chosen->spi) << 32 |
-			   get_be32(chosen->spi + 4);
-		put_be64(spi8, new_spi);
-		choice_to_wire(&c, chosen, spi8, 8, &out);
-		ike_add_sa(&b, &out, 1);
-		ike_add_nonce(&b, nr, sizeof(nr));
-		ike_add_ke(&b, c.dh, pub, publen);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		nsa = ike_rekeyed_sa(sa, false, peer_spi, new_spi, &c,
-				     msg->nonce.data, msg->nonce.len, nr,
-				     sizeof(nr), gir, girlen);
-		vpn_memzero(gir, sizeof(gir));
-		if (!nsa)
-			return;
-		if (sa->req_kind == REQ_REKEY_IKE) {
-			/* we are rekeying it too: decided when ours ends */
-			coll_record(sa, msg->nonce.data, msg->nonce.len, nr,
-				    sizeof(nr));
-			sa->coll.ike_sa = nsa;
-		} else {
-			sa->superseded = true;
-		}
-		SALOG(sa, LOG_INFO,
-		      "IKE SA rekeyed by peer; waiting for the old one's DELETE");
-		/* the peer deletes the old SA */
+	if (!ccsa_key_exchange(sa, msg, &ans))
+		return;
+	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
+	if (!ts_narrow_request(sa, msg, &local, &remote)) {
+		respond_error(sa, msg, IKE_N_TS_UNACCEPTABLE, NULL, 0);
+		vpn_memzero(ans.gir, sizeof(ans.gir));
 		return;
 	}
-
-	{
-		struct ike_proposal out;
-		uint8_t spi4[4];
-		uint32_t spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
-		struct ike_ts lts[IKE_MAX_TS], rts[IKE_MAX_TS];
-		unsigned int nl = msg->has_tsr ? ts_narrow(&msg->tsr,
-							   conn->local_ts,
-							   conn->n_local_ts,
-							   lts)
-					       : 0;
-		unsigned int nrt = msg->has_tsi ? ts_narrow(&msg->tsi,
-							    conn->remote_ts,
-							    conn->n_remote_ts,
-							    rts)
-						: 0;
-		struct ike_child *old =
-			child_by_spi_out(sa, get_be32(rn->spi));
-
-		if (!nl || !nrt) {
-			ike_add_notify(&b, 0, NULL, 0, IKE_N_TS_UNACCEPTABLE,
-				       NULL, 0);
-			send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-			vpn_memzero(gir, sizeof(gir));
-			return;
-		}
-		put_be32(spi4, spi_in);
-		choice_to_wire(&c, chosen, spi4, 4, &out);
-		ike_add_sa(&b, &out, 1);
-		ike_add_nonce(&b, nr, sizeof(nr));
-		if (c.has_dh)
-			ike_add_ke(&b, c.dh, pub, publen);
-		ike_add_ts(&b, IKE_PL_TSI, rts, nrt);
-		ike_add_ts(&b, IKE_PL_TSR, lts, nl);
-		send_response(sa, CREATE_CHILD_SA, msg->hdr.msgid, &b);
-		child_install(sa, &c, spi_in, get_be32(chosen->spi), false,
-			      c.has_dh ? gir : NULL, girlen, msg->nonce.data,
-			      msg->nonce.len, nr, sizeof(nr), lts, nl, rts,
-			      nrt);
-		vpn_memzero(gir, sizeof(gir));
-		/* The old SA stays until the peer deletes it (it started
-		 * the rekey, 2.8). */
-		if (old)
-			old->rekeyed = true;
-		if (sa->req_kind == REQ_REKEY_CHILD && old &&
-		    old->spi_in == sa->rk.old_spi_in) {
-			coll_record(sa, msg->nonce.data, msg->nonce.len, nr,
-				    sizeof(nr));
-			sa->coll.child_spi_in = spi_in;
-		}
+	child_rekey_respond(sa, msg, &ans, spi_in, &local, &remote);
+	child_install(sa, &ans.c, spi_in, vpn_get_be32(ans.chosen->spi), false,
+		      ans.c.has_dh ? ans.gir : NULL, ans.girlen,
+		      msg->nonce.data, msg->nonce.len, ans.nr, sizeof(ans.nr),
+		      local.ts, local.nts, remote.ts, remote.nts);
+	vpn_memzero(ans.gir, sizeof(ans.gir));
+	old->rekeyed = true;
+	/* We are rekeying the same SA: decided when ours ends (2.8.1). */
+	if (sa->req_kind == REQ_REKEY_CHILD &&
+	    old->spi_in == sa->rk.old_spi_in) {
+		coll_record(sa, msg->nonce.data, msg->nonce.len, ans.nr,
+			    sizeof(ans.nr));
+		sa->coll.child_spi_in = spi_in;
 	}
 }
 
-static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
+/* A CREATE_CHILD_SA request: an IKE SA rekey when it proposes IKE,
+ * otherwise a Child SA (only rekeys are accepted). */
+static void ccsa_handle_request(struct ike_sa *sa, struct ike_msg *msg)
+{
+	if (msg->has_sa && msg->sa.nproposals &&
+	    msg->sa.proposals[0].protocol == IKE_PROTO_IKE)
+		ike_rekey_handle_request(sa, msg);
+	else
+		child_handle_request(sa, msg);
+}
+
+/* Our CREATE_CHILD_SA exchange is over: its key pair goes. */
+static void rk_dh_free(struct ike_sa *sa)
+{
+	if (sa->rk.dh) {
+		vpn_dh_free(sa->rk.dh);
+		sa->rk.dh = NULL;
+	}
+}
+
+/* Our rekey of `kind` failed: try again later; the old SA still works
+ * until it expires. */
+static void rekey_retry_later(struct ike_sa *sa, enum ike_req_kind kind)
+{
+	struct ike_child *old;
+
+	rk_dh_free(sa);
+	if (kind == REQ_REKEY_IKE) {
+		sa->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
+		return;
+	}
+	old = child_by_spi_in(sa, sa->rk.old_spi_in);
+	if (old)
+		old->rekey_ms = now(sa->eng) + IKE_REKEY_RETRY_MS;
+}
+
+/*
+ * Both sides rekeyed this IKE SA at once (RFC 7296 2.8.2): the new SA
+ * created with the lowest nonce is redundant, and its initiator deletes
+ * it. True when ours, `nsa`, is kept (it takes the children of the
+ * peer's, which the peer deletes).
+ */
+static bool ike_rekey_collision_keep_ours(struct ike_sa *sa,
+					  struct ike_sa *nsa,
+					  const struct ike_msg *msg)
+{
+	struct ike_sa *o;
+
+	sa->coll.active = false;
+	for (o = sa->eng->sas; o && o != sa->coll.ike_sa; o = o->next)
+		;
+	if (coll_we_lose(sa, msg->nonce.data, msg->nonce.len) || !o) {
+		/* the peer deletes the old SA */
+		SALOG(nsa, LOG_INFO,
+		      "simultaneous IKE SA rekey: ours is redundant, deleting it");
+		if (o)
+			children_move(nsa, o);
+		nsa->pending_delete_ike = true;
+		return false;
+	}
+	SALOG(nsa, LOG_INFO, "simultaneous IKE SA rekey: keeping ours");
+	children_move(o, nsa);
+	o->superseded = true;
+	return true;
+}
+
+/* The answer to our IKE SA rekey: make the new SA (it takes the
+ * children), then delete this one. */
+static void ike_rekey_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 {
 	struct ike_conn *conn = sa->conn;
-	enum ike_req_kind kind = sa->req_kind;
 	const struct ike_proposal *chosen;
 	struct ike_choice c;
 	uint8_t gir[VPN_DH_MAX_PUB];
 	size_t girlen = 0;
-	const struct ike_notify *kn;
+	struct ike_sa *nsa;
+
+	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
+			     IKE_PROTO_IKE, false,
+			     msg->has_ke ? msg->ke.group : 0, &c);
+	if (!chosen || chosen->spi_size != 8 || !msg->has_ke ||
+	    c.dh != vpn_dh_group(sa->rk.dh) ||
+	    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		rekey_retry_later(sa, REQ_REKEY_IKE);
+		return;
+	}
+	nsa = ike_rekeyed_sa(sa, true, sa->rk.new_spi_ike,
+			     vpn_get_be64(chosen->spi), &c, sa->rk.ni,
+			     sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
+			     gir, girlen);
+	vpn_memzero(gir, sizeof(gir));
+	rk_dh_free(sa);
+	if (!nsa)
+		return;
+	sa->superseded = true;
+	if (sa->coll.active && !ike_rekey_collision_keep_ours(sa, nsa, msg))
+		return;
+	SALOG(nsa, LOG_INFO, "IKE SA rekeyed");
+	/* Delete the old IKE SA (its children moved). */
+	sa->pending_delete_ike = true;
+}
+
+/*
+ * Both sides rekeyed the same Child SA at once (RFC 7296 2.8.1): the new
+ * SA created with the lowest nonce is redundant, and its initiator
+ * deletes it. True when ours lost: it is marked for deletion, and the
+ * peer's, now the current one, deletes the old SA.
+ */
+static bool child_rekey_collision_lost(struct ike_sa *sa,
+				       const struct ike_msg *msg)
+{
+	struct ike_child *mine = child_by_spi_in(sa, sa->rk.new_spi_in);
+	struct ike_child *theirs = child_by_spi_in(sa, sa->coll.child_spi_in);
+
+	sa->coll.active = false;
+	if (coll_we_lose(sa, msg->nonce.data, msg->nonce.len)) {
+		SALOG(sa, LOG_INFO,
+		      "simultaneous Child SA rekey: ours is redundant, deleting it");
+		if (mine) {
+			mine->rekeyed = true;
+			sa->pending_delete_spi = mine->spi_in;
+		}
+		if (theirs)
+			theirs->created_ms = now(sa->eng);
+		return true;
+	}
+	SALOG(sa, LOG_INFO, "simultaneous Child SA rekey: keeping ours");
+	if (theirs)
+		theirs->rekeyed = true;
+	return false;
+}
+
+/* Our Child SA rekey installed the new SA: settle a collision, then
+ * delete the old SA (make-before-break). */
+static void child_rekey_installed(struct ike_sa *sa, const struct ike_msg *msg)
+{
+	struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
+
+	if (sa->coll.active && child_rekey_collision_lost(sa, msg))
+		return;
+	if (old) {
+		old->rekeyed = true;
+		sa->pending_delete_spi = old->spi_in;
+	}
+}
+
+/* The answer to our Child SA rekey: install the new SA. */
+static void child_rekey_handle_response(struct ike_sa *sa,
+					struct ike_msg *msg)
+{
+	struct ike_conn *conn = sa->conn;
+	const struct ike_proposal *chosen;
+	struct ike_choice c;
+	uint8_t gir[VPN_DH_MAX_PUB];
+	size_t girlen = 0;
+
+	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
+			     IKE_PROTO_ESP, false,
+			     msg->has_ke ? msg->ke.group : 0, &c);
+	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
+	    !msg->has_tsr ||
+	    (c.has_dh &&
+	     (!sa->rk.dh || !msg->has_ke || c.dh != vpn_dh_group(sa->rk.dh) ||
+	      vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
+			    &girlen) < 0))) {
+		rekey_retry_later(sa, REQ_REKEY_CHILD);
+		return;
+	}
+	if (child_install(sa, &c, sa->rk.new_spi_in, vpn_get_be32(chosen->spi),
+			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
+			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
+			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,
+			  msg->tsr.nts) == 0)
+		child_rekey_installed(sa, msg);
+	vpn_memzero(gir, sizeof(gir));
+	rk_dh_free(sa);
+}
+
+/* The answer to our CREATE_CHILD_SA request (a rekey of either kind). */
+static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
+{
+	enum ike_req_kind kind = sa->req_kind;
 
 	req_done(sa);
-	if ((kn = ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD))) {
+	if (ike_msg_notify(msg, IKE_N_INVALID_KE_PAYLOAD)) {
 		SALOG(sa, LOG_INFO, "rekey: peer wants another DH group");
-		goto fail;
+		rekey_retry_later(sa, kind);
+		return;
 	}
 	if (!msg->has_sa || msg->sa.nproposals != 1 || !msg->has_nonce) {
 		uint16_t type = msg->nnotify ? msg->notify[0].type : 0;
 
 		SALOG(sa, LOG_WARNING, "%s rekey refused by peer (notify %u)",
 		      kind == REQ_REKEY_IKE ? "IKE SA" : "Child SA", type);
-		goto fail;
-	}
-	if (kind == REQ_REKEY_IKE) {
-		struct ike_sa *nsa;
-		uint64_t peer_spi;
-
-		chosen = prop_select(&msg->sa, conn->ike_props,
-				     conn->n_ike_props, IKE_PROTO_IKE, false,
-				     msg->has_ke ? msg->ke.group : 0, &c);
-		if (!chosen || chosen->spi_size != 8 || !msg->has_ke ||
-		    c.dh != vpn_dh_group(sa->rk.dh) ||
-		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
-				  &girlen) < 0)
-			goto fail;
-		peer_spi = (uint64_t)get_be32(chosen->spi) << 32 |
-			   get_be32(chosen->spi + 4);
-		nsa = ike_rekeyed_sa(sa, true, sa->rk.new_spi_ike, peer_spi,
-				     &c, sa->rk.ni, sizeof(sa->rk.ni),
-				     msg->nonce.data, msg->nonce.len, gir,
-				     girlen);
-		vpn_memzero(gir, sizeof(gir));
-		vpn_dh_free(sa->rk.dh);
-		sa->rk.dh = NULL;
-		if (!nsa)
-			return;
-		sa->superseded = true;
-		if (sa->coll.active) {
-			struct ike_sa *other = sa->coll.ike_sa, *o;
-
-			sa->coll.active = false;
-			for (o = sa->eng->sas; o && o != other; o = o->next)
-				;
-			if (coll_we_lose(sa, msg->nonce.data,
-					 msg->nonce.len) || !o) {
-				/* ours is redundant: we delete it; the peer
-				 * deletes the old one */
-				SALOG(nsa, LOG_INFO,
-				      "simultaneous IKE SA rekey: ours is redundant, deleting it");
-				if (o)
-					children_move(nsa, o);
-				nsa->pending_delete_ike = true;
-				return;
-			}
-			/* the peer deletes its redundant SA; ours keeps
-			 * the children; we delete the old one */
-			SALOG(nsa, LOG_INFO,
-			      "simultaneous IKE SA rekey: keeping ours");
-			children_move(o, nsa);
-			o->superseded = true;
-		}
-		SALOG(nsa, LOG_INFO, "IKE SA rekeyed");
-		/* Delete the old IKE SA (its children moved). */
-		sa->pending_delete_ike = true;
+		rekey_retry_later(sa, kind);
 		return;
 	}
-
-	/* Child SA rekey */
-	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
-			     IKE_PROTO_ESP, false,
-			     msg->has_ke ? msg->ke.group : 0, &c);
-	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
-	    !msg->has_tsr)
-		goto fail;
-	if (c.has_dh) {
-		if (!sa->rk.dh || !msg->has_ke ||
-		    c.dh != vpn_dh_group(sa->rk.dh) ||
-		    vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
-				  &girlen) < 0)
-			goto fail;
-	}
-	if (child_install(sa, &c, sa->rk.new_spi_in, get_be32(chosen->spi),
-			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
-			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
-			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,
-			  msg->tsr.nts) == 0) {
-		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
-
-		if (sa->coll.active) {
-			struct ike_child *mine =
-				child_by_spi_in(sa, sa->rk.new_spi_in);
-			struct ike_child *theirs =
-				child_by_spi_in(sa, sa->coll.child_spi_in);
-
-			sa->coll.active = false;
-			if (coll_we_lose(sa, msg->nonce.data,
-					 msg->nonce.len)) {
-				/* ours is redundant: we delete it, the peer
-				 * deletes the old one */
-				SALOG(sa, LOG_INFO,
-				      "simultaneous Child SA rekey: ours is redundant, deleting it");
-				if (mine) {
-					mine->rekeyed = true;
-					sa->pending_delete_spi = mine->spi_in;
-				}
-				if (theirs)
-					theirs->created_ms = now(sa->eng);
-				goto done;
-			}
-			SALOG(sa, LOG_INFO,
-			      "simultaneous Child SA rekey: keeping ours");
-			if (theirs)
-				theirs->rekeyed = true;
-		}
-		/* make-before-break: the new SA is in; now drop the old */
-		if (old) {
-			old->rekeyed = true;
-			sa->pending_delete_spi = old->spi_in;
-		}
-	}
-done:
-	vpn_memzero(gir, sizeof(gir));
-	if (sa->rk.dh) {
-		vpn_dh_free(sa->rk.dh);
-		sa->rk.dh = NULL;
-	}
-	return;
-fail:
-	if (sa->rk.dh) {
-		vpn_dh_free(sa->rk.dh);
-		sa->rk.dh = NULL;
-	}
-	/* Try again later; the old SA still works until it expires. */
 	if (kind == REQ_REKEY_IKE)
-		sa->rekey_ms = now(sa->eng) + 10000;
-	else {
-		struct ike_child *old = child_by_spi_in(sa, sa->rk.old_spi_in);
-
-		if (old)
-			old->rekey_ms = now(sa->eng) + 10000;
-	}
+		ike_rekey_handle_response(sa, msg);
+	else
+		child_rekey_handle_response(sa, msg);
 }
 
 int ike_sa_rekey_child(struct ike_sa *sa)
@@ -2584,58 +2874,69 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 /* Timers                                                              */
 /* ------------------------------------------------------------------ */
 
-static void sa_tick(struct ike_sa *sa, uint64_t t)
+/* Our outstanding request: give up after its deadline (the peer is dead
+ * or unreachable), or retransmit with exponential backoff. */
+static void sa_tick_request(struct ike_sa *sa, uint64_t t)
 {
 	struct ike_engine *eng = sa->eng;
+	uint64_t step;
+	char a[64];
 
-	if (sa->state == IKE_SA_DEAD)
-		return;
-
-	/* Half-open responder SAs expire. */
-	if (sa->state == IKE_SA_RESPONDED &&
-	    t > sa->created_ms + (uint64_t)eng->retx_base_ms * 32) {
-		sa_kill(sa, "half-open IKE SA timed out");
-		return;
-	}
-
-	if (sa->req_kind != REQ_NONE) {
-		if (t >= sa->req_giveup_ms) {
-			char a[64];
-
-			if (sa->req_kind == REQ_DPD)
-				SALOG(sa, LOG_WARNING,
-				      "peer %s is dead: no answer to liveness checks for %u s",
-				      addr_str(&sa->remote, a, sizeof(a)),
-				      sa->conn->dpd_timeout);
-			else
-				SALOG(sa, LOG_WARNING,
-				      "peer %s unreachable: no answer after %u tries",
-				      addr_str(&sa->remote, a, sizeof(a)),
-				      sa->req_tries + 1);
-			sa_kill(sa, sa->req_kind == REQ_DPD
-					    ? "dead peer detected"
-					    : "peer unreachable");
-			return;
-		}
-		if (t >= sa->req_next_ms) {
-			uint64_t step;
-
-			sa->req_tries++;
-			step = (uint64_t)eng->retx_base_ms
-			       << (sa->req_tries < 16 ? sa->req_tries : 16);
-			sa->req_next_ms = t + step;
-			sa_send(sa, sa->req, sa->reqlen);
-		}
+	if (t >= sa->req_giveup_ms) {
+		if (sa->req_kind == REQ_DPD)
+			SALOG(sa, LOG_WARNING,
+			      "peer %s is dead: no answer to liveness checks for %u s",
+			      addr_str(&sa->remote, a, sizeof(a)),
+			      sa->conn->dpd_timeout);
+		else
+			SALOG(sa, LOG_WARNING,
+			      "peer %s unreachable: no answer after %u tries",
+			      addr_str(&sa->remote, a, sizeof(a)),
+			      sa->req_tries + 1);
+		sa_kill(sa, sa->req_kind == REQ_DPD ? "dead peer detected"
+						    : "peer unreachable");
 		return;
 	}
-
-	if (sa->state != IKE_SA_ESTABLISHED)
+	if (t < sa->req_next_ms)
 		return;
+	sa->req_tries++;
+	step = (uint64_t)eng->retx_base_ms
+	       << (sa->req_tries < 16 ? sa->req_tries : 16);
+	sa->req_next_ms = t + step;
+	sa_send(sa, sa->req, sa->reqlen);
+}
 
-	/* Queued work, one request at a time. */
+/* Child SAs: start a due (or asked for) rekey of the current one; true
+ * when a request went out. Otherwise remove replaced ones the peer never
+ * deleted, once past their hard expiry. */
+static bool sa_tick_children(struct ike_sa *sa, uint64_t t)
+{
+	uint64_t grace = (uint64_t)sa->eng->retx_base_ms * 64;
+	struct ike_child *ch = child_current(sa);
+
+	if (ch && (sa->pending_rekey_child ||
+		   (ch->rekey_ms && t >= ch->rekey_ms))) {
+		sa->pending_rekey_child = false;
+		ch->rekey_ms = 0;
+		if (rekey_child_start(sa) < 0)
+			ch->rekey_ms = t + IKE_REKEY_RETRY_MS;
+		return true;
+	}
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].used && sa->child[i].rekeyed &&
+		    t >= sa->child[i].created_ms + grace &&
+		    t >= sa->child[i].expire_ms)
+			child_remove(sa, &sa->child[i]);
+	return false;
+}
+
+/* An established SA with no request outstanding: start the first queued
+ * piece of work (one request at a time, window size 1). */
+static void sa_tick_established(struct ike_sa *sa, uint64_t t)
+{
 	if (sa->superseded && !sa->pending_delete_ike) {
 		/* replaced by a rekey; if the peer never deletes it, expire */
-		if (t >= sa->last_rx_ms + (uint64_t)eng->retx_base_ms * 64)
+		if (t >= sa->last_rx_ms + (uint64_t)sa->eng->retx_base_ms * 64)
 			sa_kill(sa, "replaced by rekey");
 		return;
 	}
@@ -2658,31 +2959,30 @@ static void sa_tick(struct ike_sa *sa, uint64_t t)
 		sa->pending_rekey_ike = false;
 		sa->rekey_ms = 0;
 		if (rekey_ike_start(sa) < 0)
-			sa->rekey_ms = t + 10000;
+			sa->rekey_ms = t + IKE_REKEY_RETRY_MS;
 		return;
 	}
-	{
-		struct ike_child *ch = child_current(sa);
-
-		if (ch && (sa->pending_rekey_child ||
-			   (ch->rekey_ms && t >= ch->rekey_ms))) {
-			sa->pending_rekey_child = false;
-			ch->rekey_ms = 0;
-			if (rekey_child_start(sa) < 0)
-				ch->rekey_ms = t + 10000;
-			return;
-		}
-		/* Hard expiry of replaced children the peer never deleted. */
-		for (int i = 0; i < IKE_MAX_CHILDREN; i++)
-			if (sa->child[i].used && sa->child[i].rekeyed &&
-			    t >= sa->child[i].created_ms +
-					 (uint64_t)eng->retx_base_ms * 64 &&
-			    t >= sa->child[i].expire_ms)
-				child_remove(sa, &sa->child[i]);
-	}
+	if (sa_tick_children(sa, t))
+		return;
 	if (sa->conn->dpd_interval &&
 	    t >= sa->last_rx_ms + (uint64_t)sa->conn->dpd_interval * 1000)
 		send_dpd(sa);
+}
+
+static void sa_tick(struct ike_sa *sa, uint64_t t)
+{
+	if (sa->state == IKE_SA_DEAD)
+		return;
+	/* Half-open responder SAs expire. */
+	if (sa->state == IKE_SA_RESPONDED &&
+	    t > sa->created_ms + (uint64_t)sa->eng->retx_base_ms * 32) {
+		sa_kill(sa, "half-open IKE SA timed out");
+		return;
+	}
+	if (sa->req_kind != REQ_NONE)
+		sa_tick_request(sa, t);
+	else if (sa->state == IKE_SA_ESTABLISHED)
+		sa_tick_established(sa, t);
 }
 
 /*
@@ -2707,12 +3007,6 @@ void ike_tick(struct ike_engine *eng)
 		sa_keepalive(sa, t);
 	}
 	sa_reap(eng);
-}
-
-uint64_t ike_next_deadline(struct ike_engine *eng)
-{
-	/* Coarse: the host ticks every 100 ms while SAs exist. */
-	return eng->sas ? now(eng) + 100 : 0;
 }
 
 void ike_conn_down(struct ike_engine *eng, struct ike_conn *conn, bool silent)

@@ -164,10 +164,10 @@ struct ike_sa *ike_initiate(struct ike_engine *eng, struct ike_conn *conn);
 void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 	       const struct ike_addr *remote, uint8_t *buf, size_t len);
 
-/* Timers: retransmissions, liveness checks, rekeys, expiries. Call at
- * least every ike_next_tick_ms() milliseconds. */
+/* Timers: retransmissions, liveness checks, rekeys, expiries. Every
+ * deadline is checked against ops->now_ms() when this runs, so timers are
+ * as precise as the calls are frequent: the daemon calls it every 100 ms. */
 void ike_tick(struct ike_engine *eng);
-uint64_t ike_next_deadline(struct ike_engine *eng);
 
 /* Delete every IKE SA of a connection (DELETE sent to the peer when
  * established); with `silent` nothing is sent. */

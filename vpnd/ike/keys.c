@@ -1,17 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * vpnd: IKEv2 key derivation and PSK AUTH.
+ * vpnd: IKEv2 key derivation and PSK AUTH: SKEYSEED and the IKE SA keys
+ * (RFC 7296 2.14, 2.18), Child SA KEYMAT (2.17), the PSK AUTH value (2.15).
  */
 #include "keys.h"
 
 #include <string.h>
 
-static void put_be64(uint8_t *p, uint64_t v)
+#include "util/bytes.h"
+
+/*
+ * SKEYSEED (RFC 7296 2.14): prf(Ni | Nr, g^ir) for a new IKE SA; for a
+ * rekey (2.18), prf(SK_d of the old SA, g^ir (new) | Ni | Nr) under the old
+ * SA's PRF. out receives vpn_prf_len(prf) bytes.
+ */
+static int compute_skeyseed(uint16_t prf, const uint8_t *ni, size_t nilen,
+			    const uint8_t *nr, size_t nrlen, const uint8_t *gir,
+			    size_t girlen, uint16_t old_prf,
+			    const uint8_t *old_sk_d, size_t old_sk_d_len,
+			    uint8_t *out)
 {
-	for (int i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
+	/* The key is Ni | Nr; HMAC takes keys of any length. */
+	uint8_t nonces[512];
+	int ret;
+
+	if (old_sk_d) {
+		struct iovec iov[3] = {
+			{ (void *)gir, girlen },
+			{ (void *)ni, nilen },
+			{ (void *)nr, nrlen },
+		};
+
+		return vpn_prf_iov(old_prf, old_sk_d, old_sk_d_len, iov, 3,
+				   out);
 	}
+	if (nilen + nrlen > sizeof(nonces))
+		return -1;
+	memcpy(nonces, ni, nilen);
+	memcpy(nonces + nilen, nr, nrlen);
+	ret = vpn_prf(prf, nonces, nilen + nrlen, gir, girlen, out);
+	vpn_memzero(nonces, sizeof(nonces));
+	return ret;
 }
 
 int ike_derive_sa_keys(struct ike_sa_keys *keys, const uint8_t *ni,
@@ -22,9 +51,8 @@ int ike_derive_sa_keys(struct ike_sa_keys *keys, const uint8_t *ni,
 		       uint8_t *skeyseed_out)
 {
 	uint8_t skeyseed[VPN_PRF_MAX_LEN];
-	uint8_t spis[16];
 	uint8_t *seed = NULL, *km = NULL;
-	size_t seedlen = nilen + nrlen + sizeof(spis);
+	size_t seedlen = nilen + nrlen + 16;
 	size_t kmlen, off = 0;
 	int ret = -1;
 
@@ -32,34 +60,12 @@ int ike_derive_sa_keys(struct ike_sa_keys *keys, const uint8_t *ni,
 	if (keys->prf_len == 0 || keys->prf_len > IKE_KEY_MAX ||
 	    keys->integ_len > IKE_KEY_MAX || keys->encr_len > IKE_KEY_MAX)
 		return -1;
+	if (compute_skeyseed(keys->prf, ni, nilen, nr, nrlen, gir, girlen,
+			     old_prf, old_sk_d, old_sk_d_len, skeyseed) < 0)
+		return -1;
 
-	if (old_sk_d) {
-		/* Rekey (2.18): prf(SK_d, g^ir(new) | Ni | Nr). */
-		struct iovec iov[3] = {
-			{ (void *)gir, girlen },
-			{ (void *)ni, nilen },
-			{ (void *)nr, nrlen },
-		};
-
-		if (vpn_prf_iov(old_prf, old_sk_d, old_sk_d_len, iov, 3,
-				skeyseed) < 0)
-			return -1;
-	} else {
-		/* The key is Ni | Nr; HMAC takes keys of any length. */
-		uint8_t nonces[512];
-
-		if (nilen + nrlen > sizeof(nonces))
-			return -1;
-		memcpy(nonces, ni, nilen);
-		memcpy(nonces + nilen, nr, nrlen);
-		ret = vpn_prf(keys->prf, nonces, nilen + nrlen, gir, girlen,
-			      skeyseed);
-		vpn_memzero(nonces, sizeof(nonces));
-		if (ret < 0)
-			return -1;
-		ret = -1;
-	}
-
+	/* {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} =
+	 * prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) */
 	kmlen = 3 * keys->prf_len + 2 * keys->integ_len + 2 * keys->encr_len;
 	seed = vpn_secret_alloc(seedlen);
 	km = vpn_secret_alloc(kmlen);
@@ -67,9 +73,8 @@ int ike_derive_sa_keys(struct ike_sa_keys *keys, const uint8_t *ni,
 		goto out;
 	memcpy(seed, ni, nilen);
 	memcpy(seed + nilen, nr, nrlen);
-	put_be64(spis, spi_i);
-	put_be64(spis + 8, spi_r);
-	memcpy(seed + nilen + nrlen, spis, sizeof(spis));
+	vpn_put_be64(seed + nilen + nrlen, spi_i);
+	vpn_put_be64(seed + nilen + nrlen + 8, spi_r);
 	if (vpn_prf_plus(keys->prf, skeyseed, keys->prf_len, seed, seedlen, km,
 			 kmlen) < 0)
 		goto out;

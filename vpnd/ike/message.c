@@ -9,51 +9,20 @@
  * - the generic payload layer answers IKE_PARSE_TRUNCATED when a header or
  *   a payload does not fit in the buffer; anything wrong inside a payload
  *   body (substructure lengths, counts, types) is IKE_PARSE_MALFORMED;
+ * - a payload a message may carry only once (once_payloads[]) is refused
+ *   as IKE_PARSE_DUPLICATE the second time, before its body is read;
  * - nothing is allocated: parsed items point into the caller's buffer.
+ *
+ * Encoding appends payloads to a struct ike_buf, patching the previous
+ * payload's next-payload byte; any error sets b->overflow, and
+ * ike_build_finish() reports it once.
  */
 #include "message.h"
 
+#include <stddef.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------ */
-/* Byte order helpers                                                  */
-/* ------------------------------------------------------------------ */
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16)
-	       | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return ((uint64_t)get_be32(p) << 32) | get_be32(p + 4);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
+#include "util/bytes.h"
 
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
@@ -70,6 +39,8 @@ static void put_be64(uint8_t *p, uint64_t v)
 #define TS_HDR_LEN 8 /* type, protocol, length, ports */
 #define TS_IPV4_LEN 16
 #define TS_IPV6_LEN 40
+
+#define array_size(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *ike_parse_strerror(int err)
 {
@@ -103,17 +74,52 @@ int ike_parse_header(const uint8_t *buf, size_t len, struct ike_header *hdr)
 {
 	if (!buf || len < IKE_HDR_LEN)
 		return IKE_PARSE_TRUNCATED;
-	hdr->spi_i = get_be64(buf);
-	hdr->spi_r = get_be64(buf + 8);
+	hdr->spi_i = vpn_get_be64(buf);
+	hdr->spi_r = vpn_get_be64(buf + 8);
 	hdr->next_payload = buf[16];
 	hdr->version = buf[17];
 	hdr->exchange = buf[18];
 	hdr->flags = buf[19];
-	hdr->msgid = get_be32(buf + 20);
-	hdr->length = get_be32(buf + 24);
+	hdr->msgid = vpn_get_be32(buf + 20);
+	hdr->length = vpn_get_be32(buf + 24);
 	if ((hdr->version >> 4) != (IKE_VERSION >> 4))
 		return IKE_PARSE_BAD_VERSION;
 	return IKE_PARSE_OK;
+}
+
+/*
+ * A substructure (proposal, transform, traffic selector) at x, with rem
+ * bytes left in its container: its header fits, and its length (bytes 2
+ * and 3) covers at least the header and fits too. The length into *slen.
+ */
+static int substruct_len(const uint8_t *x, size_t rem, size_t hdrlen,
+			 uint16_t *slen)
+{
+	if (rem < hdrlen)
+		return IKE_PARSE_MALFORMED;
+	*slen = vpn_get_be16(x + 2);
+	if (*slen < hdrlen || *slen > rem)
+		return IKE_PARSE_MALFORMED;
+	return IKE_PARSE_OK;
+}
+
+/*
+ * A proposal or transform: substruct_len(), and its first byte is `more`
+ * exactly when another one follows it in the container (it does not end
+ * there), else 0.
+ */
+static int chained_len(const uint8_t *x, size_t rem, size_t hdrlen,
+		       uint8_t more, uint16_t *slen)
+{
+	int rc = substruct_len(x, rem, hdrlen, slen);
+
+	if (rc)
+		return rc;
+	if (x[0] == 0)
+		return *slen == rem ? IKE_PARSE_OK : IKE_PARSE_MALFORMED;
+	if (x[0] == more)
+		return *slen == rem ? IKE_PARSE_MALFORMED : IKE_PARSE_OK;
+	return IKE_PARSE_MALFORMED;
 }
 
 static int parse_attributes(const uint8_t *p, size_t len,
@@ -128,8 +134,8 @@ static int parse_attributes(const uint8_t *p, size_t len,
 
 		if (rem < ATTR_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
-		af_type = get_be16(p + off);
-		val = get_be16(p + off + 2);
+		af_type = vpn_get_be16(p + off);
+		val = vpn_get_be16(p + off + 2);
 		if (af_type & ATTR_AF) {
 			/* TV: the value is the second half-word. */
 			if ((af_type & ~ATTR_AF) == ATTR_KEY_LENGTH) {
@@ -167,20 +173,9 @@ static int parse_transforms(const uint8_t *p, size_t len, unsigned int count,
 		struct ike_transform *t;
 		uint16_t tlen;
 
-		if (rem < XFORM_HDR_LEN)
-			return IKE_PARSE_MALFORMED;
-		tlen = get_be16(x + 2);
-		if (tlen < XFORM_HDR_LEN || tlen > rem)
-			return IKE_PARSE_MALFORMED;
-		if (x[0] == 0) {
-			if (tlen != rem)
-				return IKE_PARSE_MALFORMED;
-		} else if (x[0] == XFORM_MORE) {
-			if (tlen == rem)
-				return IKE_PARSE_MALFORMED;
-		} else {
-			return IKE_PARSE_MALFORMED;
-		}
+		rc = chained_len(x, rem, XFORM_HDR_LEN, XFORM_MORE, &tlen);
+		if (rc)
+			return rc;
 		/* More transforms than the proposal announced. */
 		if (prop->ntransforms >= count)
 			return IKE_PARSE_MALFORMED;
@@ -188,7 +183,7 @@ static int parse_transforms(const uint8_t *p, size_t len, unsigned int count,
 		t = &prop->transforms[prop->ntransforms++];
 		memset(t, 0, sizeof(*t));
 		t->type = x[4];
-		t->id = get_be16(x + 6);
+		t->id = vpn_get_be16(x + 6);
 		rc = parse_attributes(x + XFORM_HDR_LEN, tlen - XFORM_HDR_LEN,
 				      t);
 		if (rc)
@@ -220,20 +215,9 @@ static int parse_sa(const uint8_t *p, size_t len, struct ike_sa_payload *sa)
 		uint16_t plen;
 		uint8_t spi_size, ntr;
 
-		if (rem < PROP_HDR_LEN)
-			return IKE_PARSE_MALFORMED;
-		plen = get_be16(x + 2);
-		if (plen < PROP_HDR_LEN || plen > rem)
-			return IKE_PARSE_MALFORMED;
-		if (x[0] == 0) {
-			if (plen != rem)
-				return IKE_PARSE_MALFORMED;
-		} else if (x[0] == PROP_MORE) {
-			if (plen == rem)
-				return IKE_PARSE_MALFORMED;
-		} else {
-			return IKE_PARSE_MALFORMED;
-		}
+		rc = chained_len(x, rem, PROP_HDR_LEN, PROP_MORE, &plen);
+		if (rc)
+			return rc;
 		if (sa->nproposals >= IKE_MAX_PROPOSALS)
 			return IKE_PARSE_TOO_MANY;
 
@@ -260,13 +244,23 @@ static int parse_sa(const uint8_t *p, size_t len, struct ike_sa_payload *sa)
 	return IKE_PARSE_OK;
 }
 
-static int parse_id(const uint8_t *p, size_t len, struct ike_id *id)
+/* A payload made of a 4-byte fixed part and a data tail (KE, ID, AUTH;
+ * what add_fixed4() builds): the tail, unless the body is shorter. */
+static int fixed4_tail(const uint8_t *p, size_t len, const uint8_t **data,
+		       size_t *datalen)
 {
 	if (len < 4)
 		return IKE_PARSE_MALFORMED;
+	*data = p + 4;
+	*datalen = len - 4;
+	return IKE_PARSE_OK;
+}
+
+static int parse_id(const uint8_t *p, size_t len, struct ike_id *id)
+{
+	if (fixed4_tail(p, len, &id->data, &id->len))
+		return IKE_PARSE_MALFORMED;
 	id->type = p[0];
-	id->data = p + 4;
-	id->len = len - 4;
 	id->body = p;
 	id->bodylen = len;
 	/* Fixed-size identities: the only case where the type fixes the
@@ -278,46 +272,55 @@ static int parse_id(const uint8_t *p, size_t len, struct ike_id *id)
 	return IKE_PARSE_OK;
 }
 
-static int parse_notify(const uint8_t *p, size_t len, struct ike_notify *n)
+/* The head of Notify and Delete: protocol, SPI size (0, 4 or 8), and a
+ * 16-bit field (the notify type, the number of SPIs). */
+static int parse_spi_head(const uint8_t *p, size_t len, uint8_t *spi_size,
+			  uint16_t *field)
 {
-	uint8_t spi_size;
-
 	if (len < 4)
 		return IKE_PARSE_MALFORMED;
-	spi_size = p[1];
-	if (!spi_size_ok(spi_size) || spi_size > len - 4)
+	*spi_size = p[1];
+	*field = vpn_get_be16(p + 2);
+	return spi_size_ok(*spi_size) ? IKE_PARSE_OK : IKE_PARSE_MALFORMED;
+}
+
+/* A Notify payload, appended to msg->notify. */
+static int parse_notify(struct ike_msg *msg, const uint8_t *p, size_t len)
+{
+	struct ike_notify n;
+
+	if (msg->nnotify >= IKE_MAX_NOTIFY)
+		return IKE_PARSE_TOO_MANY;
+	if (parse_spi_head(p, len, &n.spi_size, &n.type) ||
+	    n.spi_size > len - 4)
 		return IKE_PARSE_MALFORMED;
-	n->protocol = p[0];
-	n->spi_size = spi_size;
-	n->type = get_be16(p + 2);
-	n->spi = spi_size ? p + 4 : NULL;
-	n->data = p + 4 + spi_size;
-	n->len = len - 4 - spi_size;
+	n.protocol = p[0];
+	n.spi = n.spi_size ? p + 4 : NULL;
+	n.data = p + 4 + n.spi_size;
+	n.len = len - 4 - n.spi_size;
+	msg->notify[msg->nnotify++] = n;
 	return IKE_PARSE_OK;
 }
 
-static int parse_delete(const uint8_t *p, size_t len, struct ike_delete *d)
+/* A Delete payload, appended to msg->del. */
+static int parse_delete(struct ike_msg *msg, const uint8_t *p, size_t len)
 {
-	uint8_t spi_size;
-	uint16_t nspis;
+	struct ike_delete d;
 
-	if (len < 4)
-		return IKE_PARSE_MALFORMED;
-	spi_size = p[1];
-	nspis = get_be16(p + 2);
-	if (!spi_size_ok(spi_size))
+	if (msg->ndelete >= IKE_MAX_DELETE)
+		return IKE_PARSE_TOO_MANY;
+	if (parse_spi_head(p, len, &d.spi_size, &d.nspis))
 		return IKE_PARSE_MALFORMED;
 	/* At most 65535 * 8: no overflow in size_t. */
-	if ((size_t)spi_size * nspis != len - 4)
+	if ((size_t)d.spi_size * d.nspis != len - 4)
 		return IKE_PARSE_MALFORMED;
 	/* An SPI count with no SPI size would let a caller loop over
 	 * nothing; the IKE SA delete carries neither. */
-	if (spi_size == 0 && nspis != 0)
+	if (d.spi_size == 0 && d.nspis != 0)
 		return IKE_PARSE_MALFORMED;
-	d->protocol = p[0];
-	d->spi_size = spi_size;
-	d->nspis = nspis;
-	d->spis = nspis ? p + 4 : NULL;
+	d.protocol = p[0];
+	d.spis = d.nspis ? p + 4 : NULL;
+	msg->del[msg->ndelete++] = d;
 	return IKE_PARSE_OK;
 }
 
@@ -346,10 +349,7 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 		size_t alen;
 		struct ike_ts *ts;
 
-		if (rem < TS_HDR_LEN)
-			return IKE_PARSE_MALFORMED;
-		slen = get_be16(x + 2);
-		if (slen < TS_HDR_LEN || slen > rem)
+		if (substruct_len(x, rem, TS_HDR_LEN, &slen))
 			return IKE_PARSE_MALFORMED;
 		if (++seen > count)
 			return IKE_PARSE_MALFORMED;
@@ -369,8 +369,8 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 		memset(ts, 0, sizeof(*ts));
 		ts->type = x[0];
 		ts->proto = x[1];
-		ts->start_port = get_be16(x + 4);
-		ts->end_port = get_be16(x + 6);
+		ts->start_port = vpn_get_be16(x + 4);
+		ts->end_port = vpn_get_be16(x + 6);
 		memcpy(ts->start, x + TS_HDR_LEN, alen);
 		memcpy(ts->end, x + TS_HDR_LEN + alen, alen);
 	}
@@ -379,125 +379,137 @@ static int parse_ts(const uint8_t *p, size_t len, struct ike_ts_payload *tsp)
 	return IKE_PARSE_OK;
 }
 
-/* A payload that may appear only once: mark it, or fail if seen. */
-static int once(bool *flag)
+/* KE: DH group, 2 reserved bytes, key exchange data. The length of the
+ * data is the group's business (the caller checks it per group). */
+static int parse_ke(const uint8_t *body, size_t len, struct ike_ke *ke)
 {
-	if (*flag)
-		return IKE_PARSE_DUPLICATE;
-	*flag = true;
+	if (fixed4_tail(body, len, &ke->data, &ke->len))
+		return IKE_PARSE_MALFORMED;
+	ke->group = vpn_get_be16(body);
 	return IKE_PARSE_OK;
 }
 
-/*
- * One payload body of type `type` at body[0..len). `off` is the offset of
- * its generic header in msg->raw (outer chain only).
- */
-static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
-		     uint8_t np, const uint8_t *body, size_t len, size_t off)
+static int parse_nonce(const uint8_t *body, size_t len, struct ike_blob *n)
 {
-	int rc;
+	if (len < IKE_NONCE_MIN_LEN || len > IKE_NONCE_MAX_LEN)
+		return IKE_PARSE_MALFORMED;
+	n->data = body;
+	n->len = len;
+	return IKE_PARSE_OK;
+}
 
+/* AUTH: method, 3 reserved bytes, authentication data. */
+static int parse_auth(const uint8_t *body, size_t len, struct ike_auth *auth)
+{
+	if (fixed4_tail(body, len, &auth->data, &auth->len))
+		return IKE_PARSE_MALFORMED;
+	auth->method = body[0];
+	return IKE_PARSE_OK;
+}
+
+/* SKF (RFC 7383 2.5): fragment number and total, then as SK.
+ * 1 <= Fragment Number <= Total Fragments. */
+static int parse_skf(const uint8_t *body, size_t len, uint8_t np, size_t off,
+		     struct ike_skf *skf)
+{
+	if (len < 4)
+		return IKE_PARSE_MALFORMED;
+	skf->first_inner = np;
+	skf->number = vpn_get_be16(body);
+	skf->total = vpn_get_be16(body + 2);
+	if (skf->number == 0 || skf->number > skf->total)
+		return IKE_PARSE_MALFORMED;
+	skf->offset = off;
+	skf->data = body + 4;
+	skf->len = len - 4;
+	return IKE_PARSE_OK;
+}
+
+/* A Vendor ID payload, appended to msg->vendor. */
+static int parse_vendor(struct ike_msg *msg, const uint8_t *body, size_t len)
+{
+	if (msg->nvendor >= IKE_MAX_VENDOR)
+		return IKE_PARSE_TOO_MANY;
+	msg->vendor[msg->nvendor].data = body;
+	msg->vendor[msg->nvendor].len = len;
+	msg->nvendor++;
+	return IKE_PARSE_OK;
+}
+
+/* The payloads that may appear once in a message, and their has_ flag. */
+static const struct {
+	uint8_t type;
+	size_t seen; /* offset of the flag in struct ike_msg */
+} once_payloads[] = {
+	{ IKE_PL_SA, offsetof(struct ike_msg, has_sa) },
+	{ IKE_PL_KE, offsetof(struct ike_msg, has_ke) },
+	{ IKE_PL_NONCE, offsetof(struct ike_msg, has_nonce) },
+	{ IKE_PL_IDI, offsetof(struct ike_msg, has_idi) },
+	{ IKE_PL_IDR, offsetof(struct ike_msg, has_idr) },
+	{ IKE_PL_AUTH, offsetof(struct ike_msg, has_auth) },
+	{ IKE_PL_TSI, offsetof(struct ike_msg, has_tsi) },
+	{ IKE_PL_TSR, offsetof(struct ike_msg, has_tsr) },
+	{ IKE_PL_CP, offsetof(struct ike_msg, has_cp) },
+	{ IKE_PL_SK, offsetof(struct ike_msg, has_sk) },
+	{ IKE_PL_SKF, offsetof(struct ike_msg, has_skf) },
+};
+
+/* A payload that may appear only once: mark it, or fail if seen. Other
+ * payloads pass. */
+static int once(struct ike_msg *msg, uint8_t type)
+{
+	for (size_t i = 0; i < array_size(once_payloads); i++) {
+		bool *seen;
+
+		if (once_payloads[i].type != type)
+			continue;
+		seen = (bool *)((uint8_t *)msg + once_payloads[i].seen);
+		if (*seen)
+			return IKE_PARSE_DUPLICATE;
+		*seen = true;
+	}
+	return IKE_PARSE_OK;
+}
+
+/* The body of a payload of type `type`: see parse_one(). Cases in the
+ * order of the payload type numbers. */
+static int parse_body(struct ike_msg *msg, uint8_t type, uint8_t flags,
+		      uint8_t np, const uint8_t *body, size_t len, size_t off)
+{
 	switch (type) {
 	case IKE_PL_SA:
-		if ((rc = once(&msg->has_sa)))
-			return rc;
 		return parse_sa(body, len, &msg->sa);
 	case IKE_PL_KE:
-		if ((rc = once(&msg->has_ke)))
-			return rc;
-		/* The length of the key exchange data is the group's
-		 * business (the caller checks it per group). */
-		if (len < 4)
-			return IKE_PARSE_MALFORMED;
-		msg->ke.group = get_be16(body);
-		msg->ke.data = body + 4;
-		msg->ke.len = len - 4;
-		return IKE_PARSE_OK;
-	case IKE_PL_NONCE:
-		if ((rc = once(&msg->has_nonce)))
-			return rc;
-		if (len < IKE_NONCE_MIN_LEN || len > IKE_NONCE_MAX_LEN)
-			return IKE_PARSE_MALFORMED;
-		msg->nonce.data = body;
-		msg->nonce.len = len;
-		return IKE_PARSE_OK;
+		return parse_ke(body, len, &msg->ke);
 	case IKE_PL_IDI:
-		if ((rc = once(&msg->has_idi)))
-			return rc;
-		return parse_id(body, len, &msg->idi);
 	case IKE_PL_IDR:
-		if ((rc = once(&msg->has_idr)))
-			return rc;
-		return parse_id(body, len, &msg->idr);
+		return parse_id(body, len,
+				type == IKE_PL_IDI ? &msg->idi : &msg->idr);
 	case IKE_PL_AUTH:
-		if ((rc = once(&msg->has_auth)))
-			return rc;
-		if (len < 4)
-			return IKE_PARSE_MALFORMED;
-		msg->auth.method = body[0];
-		msg->auth.data = body + 4;
-		msg->auth.len = len - 4;
-		return IKE_PARSE_OK;
+		return parse_auth(body, len, &msg->auth);
+	case IKE_PL_NONCE:
+		return parse_nonce(body, len, &msg->nonce);
 	case IKE_PL_NOTIFY:
-		if (msg->nnotify >= IKE_MAX_NOTIFY)
-			return IKE_PARSE_TOO_MANY;
-		rc = parse_notify(body, len, &msg->notify[msg->nnotify]);
-		if (rc)
-			return rc;
-		msg->nnotify++;
-		return IKE_PARSE_OK;
+		return parse_notify(msg, body, len);
 	case IKE_PL_DELETE:
-		if (msg->ndelete >= IKE_MAX_DELETE)
-			return IKE_PARSE_TOO_MANY;
-		rc = parse_delete(body, len, &msg->del[msg->ndelete]);
-		if (rc)
-			return rc;
-		msg->ndelete++;
-		return IKE_PARSE_OK;
+		return parse_delete(msg, body, len);
 	case IKE_PL_VENDOR:
-		if (msg->nvendor >= IKE_MAX_VENDOR)
-			return IKE_PARSE_TOO_MANY;
-		msg->vendor[msg->nvendor].data = body;
-		msg->vendor[msg->nvendor].len = len;
-		msg->nvendor++;
-		return IKE_PARSE_OK;
+		return parse_vendor(msg, body, len);
 	case IKE_PL_TSI:
-		if ((rc = once(&msg->has_tsi)))
-			return rc;
-		return parse_ts(body, len, &msg->tsi);
 	case IKE_PL_TSR:
-		if ((rc = once(&msg->has_tsr)))
-			return rc;
-		return parse_ts(body, len, &msg->tsr);
-	case IKE_PL_CP:
-		if ((rc = once(&msg->has_cp)))
-			return rc;
-		msg->cp.data = body;
-		msg->cp.len = len;
-		return IKE_PARSE_OK;
+		return parse_ts(body, len,
+				type == IKE_PL_TSI ? &msg->tsi : &msg->tsr);
 	case IKE_PL_SK:
-		if ((rc = once(&msg->has_sk)))
-			return rc;
-		msg->sk.first_inner = np;
-		msg->sk.offset = off;
-		msg->sk.data = body;
-		msg->sk.len = len;
+		msg->sk = (struct ike_sk){ .first_inner = np,
+					   .offset = off,
+					   .data = body,
+					   .len = len };
+		return IKE_PARSE_OK;
+	case IKE_PL_CP:
+		msg->cp = (struct ike_blob){ .data = body, .len = len };
 		return IKE_PARSE_OK;
 	case IKE_PL_SKF:
-		if ((rc = once(&msg->has_skf)))
-			return rc;
-		if (len < 4)
-			return IKE_PARSE_MALFORMED;
-		msg->skf.first_inner = np;
-		msg->skf.number = get_be16(body);
-		msg->skf.total = get_be16(body + 2);
-		/* RFC 7383 2.5: 1 <= Fragment Number <= Total Fragments. */
-		if (msg->skf.number == 0 || msg->skf.number > msg->skf.total)
-			return IKE_PARSE_MALFORMED;
-		msg->skf.offset = off;
-		msg->skf.data = body + 4;
-		msg->skf.len = len - 4;
-		return IKE_PARSE_OK;
+		return parse_skf(body, len, np, off, &msg->skf);
 	case IKE_PL_CERT:
 	case IKE_PL_CERTREQ:
 	case IKE_PL_EAP:
@@ -509,6 +521,19 @@ static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
 			msg->unsupported_critical = type;
 		return IKE_PARSE_OK;
 	}
+}
+
+/*
+ * One payload body of type `type` at body[0..len). `off` is the offset of
+ * its generic header in msg->raw (outer chain only). A payload that may
+ * appear once is refused as a duplicate before its body is read.
+ */
+static int parse_one(struct ike_msg *msg, uint8_t type, uint8_t flags,
+		     uint8_t np, const uint8_t *body, size_t len, size_t off)
+{
+	int rc = once(msg, type);
+
+	return rc ? rc : parse_body(msg, type, flags, np, body, len, off);
 }
 
 /*
@@ -531,7 +556,7 @@ static int parse_chain(struct ike_msg *msg, uint8_t np, const uint8_t *buf,
 		if (rem < IKE_GENERIC_HDR_LEN)
 			return IKE_PARSE_TRUNCATED;
 		np = g[0];
-		plen = get_be16(g + 2);
+		plen = vpn_get_be16(g + 2);
 		if (plen < IKE_GENERIC_HDR_LEN)
 			return IKE_PARSE_MALFORMED;
 		if (plen > rem)
@@ -612,14 +637,14 @@ void ike_build_init(struct ike_buf *b, uint8_t *mem, size_t cap,
 		b->overflow = true;
 		return;
 	}
-	put_be64(mem, hdr->spi_i);
-	put_be64(mem + 8, hdr->spi_r);
+	vpn_put_be64(mem, hdr->spi_i);
+	vpn_put_be64(mem + 8, hdr->spi_r);
 	mem[16] = IKE_PL_NONE;
 	mem[17] = hdr->version ? hdr->version : IKE_VERSION;
 	mem[18] = hdr->exchange;
 	mem[19] = hdr->flags;
-	put_be32(mem + 20, hdr->msgid);
-	put_be32(mem + 24, 0);
+	vpn_put_be32(mem + 20, hdr->msgid);
+	vpn_put_be32(mem + 24, 0);
 	b->len = IKE_HDR_LEN;
 }
 
@@ -654,7 +679,7 @@ uint8_t *ike_add_payload(struct ike_buf *b, uint8_t type, bool critical,
 	g = b->data + b->len;
 	g[0] = IKE_PL_NONE;
 	g[1] = critical ? IKE_PL_CRITICAL : 0;
-	put_be16(g + 2, (uint16_t)(len + IKE_GENERIC_HDR_LEN));
+	vpn_put_be16(g + 2, (uint16_t)(len + IKE_GENERIC_HDR_LEN));
 	if (body)
 		memmove(g + IKE_GENERIC_HDR_LEN, body, len);
 	else if (len)
@@ -740,18 +765,18 @@ void ike_add_sa(struct ike_buf *b, const struct ike_proposal *props,
 
 			p[0] = (j + 1 == pr->ntransforms) ? 0 : XFORM_MORE;
 			p[1] = 0;
-			put_be16(p + 2, (uint16_t)tlen);
+			vpn_put_be16(p + 2, (uint16_t)tlen);
 			p[4] = t->type;
 			p[5] = 0;
-			put_be16(p + 6, t->id);
+			vpn_put_be16(p + 6, t->id);
 			if (t->keylen) {
-				put_be16(p + 8, ATTR_AF | ATTR_KEY_LENGTH);
-				put_be16(p + 10, t->keylen);
+				vpn_put_be16(p + 8, ATTR_AF | ATTR_KEY_LENGTH);
+				vpn_put_be16(p + 10, t->keylen);
 			}
 			p += tlen;
 			plen += tlen;
 		}
-		put_be16(x + 2, (uint16_t)plen);
+		vpn_put_be16(x + 2, (uint16_t)plen);
 	}
 }
 
@@ -810,7 +835,7 @@ void ike_add_notify(struct ike_buf *b, uint8_t protocol, const uint8_t *spi,
 		return;
 	p[0] = protocol;
 	p[1] = spi_size;
-	put_be16(p + 2, type);
+	vpn_put_be16(p + 2, type);
 	if (spi_size)
 		memcpy(p + 4, spi, spi_size);
 	if (len)
@@ -861,9 +886,9 @@ void ike_add_ts(struct ike_buf *b, uint8_t type, const struct ike_ts *ts,
 
 		p[0] = ts[i].type;
 		p[1] = ts[i].proto;
-		put_be16(p + 2, (uint16_t)slen);
-		put_be16(p + 4, ts[i].start_port);
-		put_be16(p + 6, ts[i].end_port);
+		vpn_put_be16(p + 2, (uint16_t)slen);
+		vpn_put_be16(p + 4, ts[i].start_port);
+		vpn_put_be16(p + 6, ts[i].end_port);
 		memcpy(p + TS_HDR_LEN, ts[i].start, alen);
 		memcpy(p + TS_HDR_LEN + alen, ts[i].end, alen);
 		p += slen;
@@ -899,6 +924,6 @@ int ike_build_finish(struct ike_buf *b)
 	if (b->overflow || b->len > 0x7fffffff)
 		return -1;
 	if (b->has_header)
-		put_be32(b->data + 24, (uint32_t)b->len);
+		vpn_put_be32(b->data + 24, (uint32_t)b->len);
 	return (int)b->len;
 }

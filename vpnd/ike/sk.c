@@ -12,18 +12,12 @@
 
 #include <string.h>
 
+#include "util/bytes.h"
+
 static size_t sk_icvlen(const struct ike_sk_dir *dir,
 			const struct vpn_cipher_info *ci)
 {
 	return ci->aead ? ci->icvlen : vpn_integ_icvlen(dir->integ_id);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
-	}
 }
 
 int ike_sk_seal(struct ike_sk_dir *dir, const struct ike_header *hdr,
@@ -56,7 +50,7 @@ int ike_sk_seal(struct ike_sk_dir *dir, const struct ike_header *hdr,
 
 	if (ci->aead) {
 		/* Unique per key: a counter (RFC 5282 section 3). */
-		put_be64(body, ++dir->iv_counter);
+		vpn_put_be64(body, ++dir->iv_counter);
 		if (vpn_cipher_encrypt(dir->cipher, body, out,
 				       (size_t)(body - out), ct, padded, ct,
 				       ct + padded) < 0)

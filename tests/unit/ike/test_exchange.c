@@ -746,6 +746,71 @@ static void test_responder_chooses_subset(void **state)
 	assert_null(strstr(A.log, "integrity check failed"));
 }
 
+/*
+ * A rekey the peer refuses (no proposal chosen) is answered with the
+ * notify, leaves the SA in place, and is retried 10 s later.
+ */
+static void test_rekey_child_refused_retried(void **state)
+{
+	static const char *const esp_other[] = { "chacha20poly1305", NULL };
+	struct ike_sa *sa = ike_initiate(A.eng, &A.conn);
+	struct ike_sa_status st;
+	uint64_t refused_at;
+
+	pump();
+	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		  esp_other);
+	assert_int_equal(ike_sa_rekey_child(sa), 0);
+	run_for(100);
+	refused_at = clock_ms;
+	assert_non_null(strstr(B.log, "Child SA rekey refused: no proposal chosen"));
+	assert_non_null(strstr(A.log, "Child SA rekey refused by peer (notify 14)"));
+	assert_int_equal(A.ups, 1);
+	ike_sa_get_status(sa, &st);
+	assert_true(st.child_installed);
+	assert_int_equal(st.child_rekey_at_ms, refused_at + 10000);
+
+	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		  (const char *const[]){ "aes256gcm16", NULL });
+	run_for(9000);
+	assert_int_equal(A.ups, 1);
+	run_for(2000);
+	assert_int_equal(A.ups, 2);
+	assert_int_equal(up_children(&A), 1);
+	assert_int_equal(up_children(&B), 1);
+	check_mirrored();
+}
+
+static void test_rekey_ike_refused_retried(void **state)
+{
+	static const char *const ike_other[] = { "aes128-sha256-prfsha256-ecp256",
+						 NULL };
+	struct ike_sa *sa = ike_initiate(A.eng, &A.conn);
+	struct ike_sa_status st;
+	uint64_t refused_at;
+
+	pump();
+	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		  ike_other);
+	assert_int_equal(ike_sa_rekey_ike(sa), 0);
+	run_for(100);
+	refused_at = clock_ms;
+	assert_non_null(strstr(B.log, "IKE SA rekey refused: no proposal chosen"));
+	assert_non_null(strstr(A.log, "IKE SA rekey refused by peer (notify 14)"));
+	ike_sa_get_status(sa, &st);
+	assert_int_equal(st.state, IKE_SA_ESTABLISHED);
+	assert_int_equal(st.rekey_at_ms, refused_at + 10000);
+
+	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		  (const char *const[]){ "aes256gcm16-prfsha256-x25519",
+					 NULL });
+	run_for(11000);
+	assert_non_null(strstr(A.log, "IKE SA rekeyed"));
+	assert_int_equal(up_children(&A), 1);
+	assert_int_equal(up_children(&B), 1);
+	assert_int_equal(A.downs, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +856,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ts_narrowing, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_refused_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ike_refused_retried,
+						setup, teardown),
 	};
 
 	vpn_crypto_init();
