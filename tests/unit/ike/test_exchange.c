@@ -3,6 +3,12 @@
  * Unit tests: IKEv2 exchanges between two vpnd engines in one process.
  * Datagrams go through a queue the test controls (deliver, drop); time is
  * a virtual clock. Checks both peers' view after every scenario.
+ *
+ * Every host callback (Child SA installed / removed, IKE SA established /
+ * ended) is stamped with a global sequence number, so order is checked by
+ * sequence, never by the clock: everything inside one pump() happens at
+ * the same clock_ms. After each settle (timers run until no datagram
+ * moves) the tests assert exact counts of IKE SAs and Child SAs per side.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +19,19 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "ike/ike.h"
 
 #define MAX_CHILD 256
+#define MAX_IKE 64
 #define QLEN 64
+
+/* Set in the inbound SPIs a peer allocates while the engine runs its
+ * timers (ike_tick): SPIs of CREATE_CHILD_SA exchanges that side started.
+ * SPIs allocated while answering (ike_input) do not carry it. */
+#define SPI_OWN_REKEY 0x01000000u
 
 struct peer;
 
@@ -32,7 +45,15 @@ struct dgram {
 struct child_rec {
 	bool up;
 	struct ike_child_info info;
-	uint64_t up_at, down_at;
+	unsigned int up_seq, down_seq; /* event sequence numbers; 0: never */
+};
+
+/* One IKE SA as the host saw it through sa_event. */
+struct ike_rec {
+	uint64_t spi_i, spi_r;
+	bool initiator;
+	unsigned int up_seq, down_seq; /* established / ended; 0: never */
+	const char *reason;
 };
 
 struct peer {
@@ -44,19 +65,83 @@ struct peer {
 	struct child_rec child[MAX_CHILD];
 	unsigned int nchild;
 	unsigned int ups, downs;
+	/* Child SA removals that left no Child SA installed: the first one */
+	unsigned int bare_downs;
+	uint32_t bare_down_spi;
+	unsigned int bare_down_seq;
+	struct ike_rec ike[MAX_IKE];
+	unsigned int nike;
 	char log[64 * 1024];
 	size_t loglen;
 	const char *last_reason;
 	unsigned int sent;
 	unsigned int keepalives;
+	/* ordered random bytes (order_nonces()) */
+	uint8_t rand_prefix;
+	uint32_t rand_count;
 };
 
 static uint64_t clock_ms;
+static unsigned int ev_seq; /* last event sequence number given out */
 static struct dgram queue[QLEN];
 static unsigned int qhead, qtail;
 static struct peer A, B;
 static unsigned int drop_next; /* drop this many upcoming datagrams */
 static bool drop_to_b;	       /* blackhole everything to B */
+static struct peer *in_engine; /* the peer whose engine runs now */
+static bool in_tick;	       /* ... inside ike_tick() */
+static bool ordered;	       /* order_nonces() in force */
+
+/*
+ * Random bytes: the system's, except that with order_nonces() each buffer
+ * a peer's engine draws begins with that peer's prefix byte and a counter
+ * of its draws (big-endian). Nonces then compare by peer first, and
+ * within one peer by when they were drawn: rekey collisions (RFC 7296
+ * 2.8.1, 2.8.2: the SA created with the lowest of the four nonces is
+ * redundant) have one known outcome.
+ */
+static void rng_buf(void *const buf, const size_t size)
+{
+	uint8_t hdr[5];
+
+	randombytes_sysrandom_implementation.buf(buf, size);
+	if (!ordered || !in_engine)
+		return;
+	in_engine->rand_count++;
+	hdr[0] = in_engine->rand_prefix;
+	hdr[1] = in_engine->rand_count >> 24;
+	hdr[2] = in_engine->rand_count >> 16;
+	hdr[3] = in_engine->rand_count >> 8;
+	hdr[4] = in_engine->rand_count;
+	memcpy(buf, hdr, size < sizeof(hdr) ? size : sizeof(hdr));
+}
+
+static uint32_t rng_random(void)
+{
+	uint32_t v;
+
+	rng_buf(&v, sizeof(v));
+	return v;
+}
+
+static const char *rng_name(void)
+{
+	return "vpnd-test-ordered";
+}
+
+static randombytes_implementation rng = {
+	.implementation_name = rng_name,
+	.random = rng_random,
+	.buf = rng_buf,
+};
+
+/* From now on every nonce `low` draws is lower than any `high` draws. */
+static void order_nonces(struct peer *low, struct peer *high)
+{
+	ordered = true;
+	low->rand_prefix = 0x10;
+	high->rand_prefix = 0x90;
+}
 
 static void q_push(struct peer *to, const struct ike_addr *src,
 		   const struct ike_addr *dst, const uint8_t *buf, size_t len)
@@ -97,7 +182,8 @@ static uint32_t h_spi(void *host)
 {
 	struct peer *p = host;
 
-	return p->next_spi++;
+	assert_true((p->next_spi & SPI_OWN_REKEY) == 0);
+	return p->next_spi++ | (in_tick ? SPI_OWN_REKEY : 0);
 }
 
 static struct ike_conn *h_find(void *host, const struct ike_addr *local,
@@ -109,15 +195,28 @@ static struct ike_conn *h_find(void *host, const struct ike_addr *local,
 								  : NULL;
 }
 
+static unsigned int up_children(const struct peer *p)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < p->nchild; i++)
+		n += p->child[i].up;
+	return n;
+}
+
 static void h_child_up(void *host, struct ike_sa *sa,
 		       const struct ike_child_info *info)
 {
 	struct peer *p = host;
 
 	assert_true(p->nchild < MAX_CHILD);
+	for (unsigned int i = 0; i < p->nchild; i++)
+		if (p->child[i].info.spi_in == info->spi_in)
+			fail_msg("%s: Child SA %08x installed twice", p->name,
+				 info->spi_in);
 	p->child[p->nchild].up = true;
 	p->child[p->nchild].info = *info;
-	p->child[p->nchild].up_at = clock_ms;
+	p->child[p->nchild].up_seq = ++ev_seq;
 	p->nchild++;
 	p->ups++;
 }
@@ -130,19 +229,56 @@ static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
 	for (unsigned int i = 0; i < p->nchild; i++)
 		if (p->child[i].up && p->child[i].info.spi_in == spi_in) {
 			p->child[i].up = false;
-			p->child[i].down_at = clock_ms;
+			p->child[i].down_seq = ++ev_seq;
 			p->downs++;
+			if (up_children(p) == 0 && p->bare_downs++ == 0) {
+				p->bare_down_spi = spi_in;
+				p->bare_down_seq = ev_seq;
+			}
 			return;
 		}
 	fail_msg("%s: child_down for unknown SPI %08x", p->name, spi_in);
 }
 
+static struct ike_rec *ike_rec_find(struct peer *p, uint64_t spi_i,
+				    uint64_t spi_r)
+{
+	for (unsigned int i = 0; i < p->nike; i++)
+		if (p->ike[i].spi_i == spi_i && p->ike[i].spi_r == spi_r)
+			return &p->ike[i];
+	return NULL;
+}
+
 static void h_event(void *host, struct ike_sa *sa, const char *reason)
 {
 	struct peer *p = host;
+	struct ike_sa_status st;
+	struct ike_rec *r;
 
-	if (reason)
+	ike_sa_get_status(sa, &st);
+	r = ike_rec_find(p, st.spi_i, st.spi_r);
+	if (!r) {
+		assert_true(p->nike < MAX_IKE);
+		r = &p->ike[p->nike++];
+		*r = (struct ike_rec){ .spi_i = st.spi_i,
+				       .spi_r = st.spi_r,
+				       .initiator = st.initiator };
+	}
+	if (reason) {
+		if (r->down_seq)
+			fail_msg("%s: IKE SA %016llx/%016llx ended twice",
+				 p->name, (unsigned long long)st.spi_i,
+				 (unsigned long long)st.spi_r);
+		r->down_seq = ++ev_seq;
+		r->reason = reason;
 		p->last_reason = reason;
+	} else {
+		if (r->up_seq)
+			fail_msg("%s: IKE SA %016llx/%016llx established twice",
+				 p->name, (unsigned long long)st.spi_i,
+				 (unsigned long long)st.spi_r);
+		r->up_seq = ++ev_seq;
+	}
 }
 
 static void h_keepalive(void *host, const struct ike_addr *local,
@@ -161,8 +297,10 @@ static void h_log(void *host, int level, const char *msg)
 	int n = snprintf(p->log + p->loglen, sizeof(p->log) - p->loglen,
 			 "%s\n", msg);
 
-	if (n > 0 && p->loglen + n < sizeof(p->log))
-		p->loglen += n;
+	/* a log line lost would make log checks lie */
+	if (n < 0 || p->loglen + n >= sizeof(p->log))
+		fail_msg("%s: test log full", p->name);
+	p->loglen += n;
 	if (getenv("IKE_TEST_VERBOSE"))
 		fprintf(stderr, "[%s] %s\n", p->name, msg);
 }
@@ -234,9 +372,13 @@ static void peer_init(struct peer *p, const char *name, struct peer *other,
 static int setup(void **state)
 {
 	clock_ms = 1000000;
+	ev_seq = 0;
 	qhead = qtail = 0;
 	drop_next = 0;
 	drop_to_b = false;
+	ordered = false;
+	in_engine = NULL;
+	in_tick = false;
 	peer_init(&A, "A", &B, "192.0.2.1", "192.0.2.2", 0xa0000001);
 	peer_init(&B, "B", &A, "192.0.2.2", "192.0.2.1", 0xb0000001);
 	return 0;
@@ -247,6 +389,17 @@ static int teardown(void **state)
 	ike_engine_free(A.eng);
 	ike_engine_free(B.eng);
 	return 0;
+}
+
+/* ike_initiate() on p's engine. */
+static struct ike_sa *initiate(struct peer *p)
+{
+	struct ike_sa *sa;
+
+	in_engine = p;
+	sa = ike_initiate(p->eng, &p->conn);
+	in_engine = NULL;
+	return sa;
 }
 
 /* Deliver queued datagrams until none are left. */
@@ -261,8 +414,19 @@ static void pump(void)
 		assert_true(++guard < 1000);
 		memcpy(buf, d->buf, d->len);
 		/* the receiver sees the sender's address as remote */
+		in_engine = d->to;
 		ike_input(d->to->eng, &d->dst, &d->src, buf, d->len);
+		in_engine = NULL;
 	}
+}
+
+static void tick(struct peer *p)
+{
+	in_engine = p;
+	in_tick = true;
+	ike_tick(p->eng);
+	in_tick = false;
+	in_engine = NULL;
 }
 
 /* Advance the clock in 100 ms ticks, delivering traffic. */
@@ -270,19 +434,29 @@ static void run_for(uint64_t ms)
 {
 	for (uint64_t t = 0; t < ms; t += 100) {
 		clock_ms += 100;
-		ike_tick(A.eng);
-		ike_tick(B.eng);
+		tick(&A);
+		tick(&B);
 		pump();
 	}
 }
 
-static unsigned int up_children(const struct peer *p)
+/*
+ * Run the timers until no datagram has been sent for 5 ticks (500 ms):
+ * every exchange started has ended and the work it queued (DELETEs of
+ * replaced SAs) is done. Gives up after 30 s of virtual time.
+ */
+static void settle(void)
 {
-	unsigned int n = 0;
+	unsigned int quiet = 0;
 
-	for (unsigned int i = 0; i < p->nchild; i++)
-		n += p->child[i].up;
-	return n;
+	for (unsigned int i = 0; quiet < 5; i++) {
+		unsigned int before = A.sent + B.sent;
+
+		if (i >= 300)
+			fail_msg("no settle: datagrams still moving after 30 s");
+		run_for(100);
+		quiet = A.sent + B.sent == before ? quiet + 1 : 0;
+	}
 }
 
 static const struct child_rec *newest_up(const struct peer *p)
@@ -293,6 +467,166 @@ static const struct child_rec *newest_up(const struct peer *p)
 	return NULL;
 }
 
+static const struct child_rec *child_rec(const struct peer *p,
+					 uint32_t spi_in)
+{
+	for (unsigned int i = 0; i < p->nchild; i++)
+		if (p->child[i].info.spi_in == spi_in)
+			return &p->child[i];
+	fail_msg("%s: no Child SA %08x was ever installed", p->name, spi_in);
+	return NULL;
+}
+
+/*
+ * Make-before-break on one side, by event order: the Child SA with
+ * inbound SPI new_spi was installed before the one with old_spi, which
+ * it replaces, was removed.
+ */
+static void assert_replaced(const struct peer *p, uint32_t old_spi,
+			    uint32_t new_spi)
+{
+	const struct child_rec *o = child_rec(p, old_spi);
+	const struct child_rec *n = child_rec(p, new_spi);
+
+	if (o->up || !o->down_seq)
+		fail_msg("%s: old Child SA %08x is still installed", p->name,
+			 old_spi);
+	if (!n->up_seq || n->up_seq > o->down_seq)
+		fail_msg("%s: make-before-break broken: old Child SA %08x "
+			 "removed at event #%u, new %08x installed at event #%u",
+			 p->name, old_spi, o->down_seq, new_spi, n->up_seq);
+}
+
+/* No Child SA removal on p left it without an installed Child SA: every
+ * rekey installed the new SA first. */
+static void check_make_before_break(const struct peer *p)
+{
+	if (p->bare_downs)
+		fail_msg("%s: make-before-break broken: removing Child SA %08x "
+			 "(event #%u) left no Child SA installed (%u such "
+			 "removals)",
+			 p->name, p->bare_down_spi, p->bare_down_seq,
+			 p->bare_downs);
+}
+
+/* The IKE SA with SPIs new_i/new_r was established before the one with
+ * old_i/old_r, which it replaces, ended. */
+static void assert_ike_replaced(struct peer *p, uint64_t old_i,
+				uint64_t old_r, uint64_t new_i, uint64_t new_r)
+{
+	const struct ike_rec *o = ike_rec_find(p, old_i, old_r);
+	const struct ike_rec *n = ike_rec_find(p, new_i, new_r);
+
+	assert_non_null(o);
+	assert_non_null(n);
+	if (!o->down_seq)
+		fail_msg("%s: old IKE SA %016llx/%016llx has not ended",
+			 p->name, (unsigned long long)old_i,
+			 (unsigned long long)old_r);
+	if (!n->up_seq || n->up_seq > o->down_seq)
+		fail_msg("%s: old IKE SA ended at event #%u, new one "
+			 "established at event #%u",
+			 p->name, o->down_seq, n->up_seq);
+}
+
+struct sa_census {
+	unsigned int n, established;
+	struct ike_sa *last;
+	struct ike_sa_status st; /* of last */
+};
+
+static void census_cb(struct ike_sa *sa, void *arg)
+{
+	struct sa_census *c = arg;
+
+	c->n++;
+	c->last = sa;
+	ike_sa_get_status(sa, &c->st);
+	c->established += c->st.state == IKE_SA_ESTABLISHED;
+}
+
+struct owner_arg {
+	uint32_t spi_in;
+	unsigned int owners;
+};
+
+static void owner_cb(struct ike_sa *sa, void *arg)
+{
+	struct owner_arg *o = arg;
+
+	o->owners += ike_sa_has_child(sa, o->spi_in);
+}
+
+static void current_cb(struct ike_sa *sa, void *arg)
+{
+	const struct peer *p = arg;
+	struct ike_sa_status st;
+
+	ike_sa_get_status(sa, &st);
+	if (st.state == IKE_SA_ESTABLISHED && st.child_installed &&
+	    !child_rec(p, st.child_spi_in)->up)
+		fail_msg("%s: the engine's current Child SA %08x is not "
+			 "installed",
+			 p->name, st.child_spi_in);
+}
+
+/*
+ * Exact state of one side after a settle: n_ike IKE SAs, all established
+ * (none half-open, none replaced and waiting), and n_child Child SAs
+ * installed; each installed one owned by exactly one IKE SA, and each IKE
+ * SA's current Child SA installed. Returns the last IKE SA, if any.
+ */
+static struct ike_sa *expect_side(struct peer *p, unsigned int n_ike,
+				  unsigned int n_child)
+{
+	struct sa_census c = { 0 };
+
+	ike_foreach_sa(p->eng, census_cb, &c);
+	if (c.n != n_ike || c.established != n_ike)
+		fail_msg("%s: %u IKE SAs (%u established), expected %u "
+			 "established",
+			 p->name, c.n, c.established, n_ike);
+	if (up_children(p) != n_child)
+		fail_msg("%s: %u Child SAs installed, expected %u", p->name,
+			 up_children(p), n_child);
+	for (unsigned int i = 0; i < p->nchild; i++) {
+		struct owner_arg o = { p->child[i].info.spi_in, 0 };
+
+		if (!p->child[i].up)
+			continue;
+		ike_foreach_sa(p->eng, owner_cb, &o);
+		if (o.owners != 1)
+			fail_msg("%s: installed Child SA %08x has %u IKE SAs",
+				 p->name, o.spi_in, o.owners);
+	}
+	ike_foreach_sa(p->eng, current_cb, p);
+	return c.last;
+}
+
+/* Both sides after a settle: n_ike IKE SAs and n_child Child SAs each. */
+static void expect_settled(unsigned int n_ike, unsigned int n_child)
+{
+	expect_side(&A, n_ike, n_child);
+	expect_side(&B, n_ike, n_child);
+}
+
+/* The only IKE SA of p (asserts there is exactly one). */
+static struct ike_sa *only_sa(struct peer *p)
+{
+	struct sa_census c = { 0 };
+
+	ike_foreach_sa(p->eng, census_cb, &c);
+	assert_int_equal(c.n, 1);
+	return c.last;
+}
+
+static struct ike_sa_status sa_status(struct ike_sa *sa)
+{
+	struct ike_sa_status st;
+
+	ike_sa_get_status(sa, &st);
+	return st;
+}
 /* Both sides hold the same Child SA, mirrored. */
 static void check_mirrored(void)
 {
@@ -321,20 +655,33 @@ static void check_mirrored(void)
 				a->info.encr_keylen);
 }
 
+/* A starts the connection; afterwards exactly one IKE SA and one Child SA
+ * on each side. */
 static void establish(void)
 {
-	assert_non_null(ike_initiate(A.eng, &A.conn));
+	assert_non_null(initiate(&A));
 	pump();
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(up_children(&B), 1);
+	expect_settled(1, 1);
 	check_mirrored();
 }
 
 static void test_establish(void **state)
 {
+	struct ike_sa_status a, b;
+
 	establish();
-	assert_non_null(strstr(A.log, "IKE SA established"));
-	assert_non_null(strstr(B.log, "IKE SA established"));
+	a = sa_status(only_sa(&A));
+	b = sa_status(only_sa(&B));
+	assert_true(a.initiator);
+	assert_false(b.initiator);
+	assert_true(a.spi_i == b.spi_i && a.spi_r == b.spi_r);
+	assert_true(a.child_spi_in == b.child_spi_out &&
+		    a.child_spi_out == b.child_spi_in);
+	/* one IKE SA established on each side, before its Child SA */
+	assert_int_equal(A.nike, 1);
+	assert_int_equal(B.nike, 1);
+	assert_true(A.ike[0].up_seq && A.ike[0].up_seq < A.child[0].up_seq);
+	assert_true(B.ike[0].up_seq && B.ike[0].up_seq < B.child[0].up_seq);
 	assert_int_equal(newest_up(&A)->info.encr, VPN_ENCR_AES_GCM_16);
 	assert_int_equal(newest_up(&A)->info.encr_keylen, 36);
 }
@@ -368,11 +715,12 @@ static void test_proposal_matrix(void **state)
 			  VPN_PROPOSAL_ESP, esp);
 		set_props(B.conn.esp_props, &B.conn.n_esp_props,
 			  VPN_PROPOSAL_ESP, esp);
-		ike_initiate(A.eng, &A.conn);
+		initiate(&A);
 		pump();
 		if (up_children(&A) != 1 || up_children(&B) != 1)
 			fail_msg("%s / %s did not establish:\nA:\n%s\nB:\n%s",
 				 cases[i][0], cases[i][1], A.log, B.log);
+		expect_settled(1, 1);
 		check_mirrored();
 		assert_int_equal(newest_up(&A)->info.esn,
 				 strstr(cases[i][1], "-esn") != NULL);
@@ -383,10 +731,11 @@ static void test_wrong_psk(void **state)
 {
 	B.conn.psklen = 5;
 	memcpy(B.conn.psk, "wrong", 5);
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
-	assert_int_equal(up_children(&A), 0);
-	assert_int_equal(up_children(&B), 0);
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "authentication failed"));
 	assert_non_null(strstr(A.log, "authentication failed"));
 	/* the key itself never appears in a log line */
@@ -399,9 +748,11 @@ static void test_wrong_id(void **state)
 {
 	ike_id_parse("someone-else.example", &B.conn.remote_id_type,
 		     B.conn.remote_id, &B.conn.remote_id_len);
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
-	assert_int_equal(up_children(&B), 0);
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "is not the configured remote-id"));
 }
 
@@ -411,26 +762,31 @@ static void test_no_proposal(void **state)
 
 	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
 		  ike_b);
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
-	assert_int_equal(up_children(&A), 0);
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "no proposal chosen; peer offered "
 				      "aes256gcm16-prfsha256-x25519; we "
 				      "accept aes128-sha1-modp2048-prfsha1"));
 	assert_non_null(strstr(A.log, "no proposal chosen"));
 }
 
+/* The IKE SA comes up, its Child SA is refused: the responder deletes
+ * the IKE SA, nothing is left on either side. */
 static void test_no_child_proposal(void **state)
 {
 	static const char *const esp_b[] = { "aes128-sha1", NULL };
 
 	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
 		  esp_b);
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
 	run_for(2000);
-	assert_int_equal(up_children(&A), 0);
-	assert_int_equal(up_children(&B), 0);
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "Child SA failed: no proposal chosen"));
 	assert_non_null(strstr(A.log, "Child SA failed: no proposal chosen"));
 }
@@ -446,6 +802,7 @@ static void test_invalid_ke(void **state)
 	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
 		  ike_b);
 	establish();
+	assert_int_equal(sa_status(only_sa(&A)).dh, 14);
 	assert_non_null(strstr(A.log, "peer asked for DH group 14 instead of "
 				      "19"));
 }
@@ -461,20 +818,21 @@ static void test_retransmit(void **state)
 {
 	/* lose the first IKE_SA_INIT request */
 	drop_next = 1;
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
 	assert_int_equal(up_children(&A), 0);
 	run_for(1500);
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(up_children(&B), 1);
+	settle();
+	expect_settled(1, 1);
 	check_mirrored();
 }
 
 static void test_unreachable(void **state)
 {
 	drop_to_b = true;
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	run_for(70000);
+	expect_settled(0, 0);
 	assert_non_null(strstr(A.log, "unreachable: no answer after 6 tries"));
 	assert_string_equal(A.last_reason, "peer unreachable");
 	assert_int_equal(A.sent, 6);
@@ -485,14 +843,18 @@ static void test_dpd(void **state)
 	establish();
 	/* idle but alive: liveness checks answered */
 	run_for(25000);
-	assert_int_equal(up_children(&A), 1);
+	settle();
+	expect_settled(1, 1);
 	assert_true(B.sent > 2);
 	drop_to_b = true;
 	run_for(45000);
-	assert_int_equal(up_children(&A), 0);
+	/* A's checks go unanswered: dead after dpd_timeout; B hears nothing
+	 * from A any more and ends its IKE SA the same way */
+	expect_settled(0, 0);
 	assert_non_null(strstr(A.log, "is dead: no answer to liveness checks "
 				      "for 30 s"));
 	assert_string_equal(A.last_reason, "dead peer detected");
+	assert_string_equal(B.last_reason, "dead peer detected");
 }
 
 static void test_delete(void **state)
@@ -500,26 +862,20 @@ static void test_delete(void **state)
 	establish();
 	ike_conn_down(A.eng, &A.conn, false);
 	pump();
-	assert_int_equal(up_children(&A), 0);
-	assert_int_equal(up_children(&B), 0);
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(A.downs, 1);
+	assert_int_equal(B.downs, 1);
 	assert_string_equal(B.last_reason, "deleted by peer");
 }
 
-/* The new SA of a rekey is installed before the old one is removed. */
-static void check_make_before_break(const struct peer *p)
-{
-	const struct child_rec *n = newest_up(p);
-
-	for (unsigned int i = 0; i < p->nchild; i++)
-		if (!p->child[i].up)
-			assert_true(p->child[i].down_at >= n->up_at);
-}
-
+/* One Child SA rekey started by A: on each side the new SA is installed
+ * before the old one is removed, and exactly one remains. */
 static void rekey_child_and_check(bool pfs)
 {
 	static const char *const esp_pfs[] = { "aes256gcm16-ecp256", NULL };
+	uint32_t old_a, old_b, new_a, new_b;
 	struct ike_sa *sa;
-	uint32_t old_a;
 
 	if (pfs) {
 		set_props(A.conn.esp_props, &A.conn.n_esp_props,
@@ -527,20 +883,30 @@ static void rekey_child_and_check(bool pfs)
 		set_props(B.conn.esp_props, &B.conn.n_esp_props,
 			  VPN_PROPOSAL_ESP, esp_pfs);
 	}
-	sa = ike_initiate(A.eng, &A.conn);
+	sa = initiate(&A);
 	pump();
+	expect_settled(1, 1);
 	check_mirrored();
 	old_a = newest_up(&A)->info.spi_in;
+	old_b = newest_up(&B)->info.spi_in;
 	assert_int_equal(ike_sa_rekey_child(sa), 0);
 	run_for(1000);
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(up_children(&B), 1);
-	assert_int_not_equal(newest_up(&A)->info.spi_in, old_a);
+	settle();
+	expect_settled(1, 1);
 	check_mirrored();
+	new_a = newest_up(&A)->info.spi_in;
+	new_b = newest_up(&B)->info.spi_in;
+	assert_int_not_equal(new_a, old_a);
+	assert_int_not_equal(new_b, old_b);
+	/* A started the exchange, B answered it */
+	assert_true(new_a & SPI_OWN_REKEY);
+	assert_false(new_b & SPI_OWN_REKEY);
 	assert_int_equal(A.ups, 2);
 	assert_int_equal(A.downs, 1);
 	assert_int_equal(B.ups, 2);
 	assert_int_equal(B.downs, 1);
+	assert_replaced(&A, old_a, new_a);
+	assert_replaced(&B, old_b, new_b);
 	check_make_before_break(&A);
 	check_make_before_break(&B);
 }
@@ -557,56 +923,335 @@ static void test_rekey_child_pfs(void **state)
 
 static void test_rekey_ike(void **state)
 {
-	struct ike_sa *sa = ike_initiate(A.eng, &A.conn);
+	struct ike_sa *sa = initiate(&A);
+	struct ike_sa_status old_a, old_b, new_a, new_b;
 	uint32_t spi;
 
 	pump();
+	expect_settled(1, 1);
+	old_a = sa_status(sa);
+	old_b = sa_status(only_sa(&B));
 	spi = newest_up(&A)->info.spi_in;
 	assert_int_equal(ike_sa_rekey_ike(sa), 0);
 	run_for(2000);
+	settle();
 	assert_non_null(strstr(A.log, "IKE SA rekeyed"));
+	expect_settled(1, 1);
+	new_a = sa_status(only_sa(&A));
+	new_b = sa_status(only_sa(&B));
+	assert_true(new_a.spi_i != old_a.spi_i && new_a.spi_r != old_a.spi_r);
+	assert_true(new_a.spi_i == new_b.spi_i && new_a.spi_r == new_b.spi_r);
+	assert_true(new_a.initiator);
+	assert_false(new_b.initiator);
+	/* the new IKE SA came up before the old one ended, on each side */
+	assert_ike_replaced(&A, old_a.spi_i, old_a.spi_r, new_a.spi_i,
+			    new_a.spi_r);
+	assert_ike_replaced(&B, old_b.spi_i, old_b.spi_r, new_b.spi_i,
+			    new_b.spi_r);
 	/* the Child SA moved to the new IKE SA untouched */
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(up_children(&B), 1);
 	assert_int_equal(newest_up(&A)->info.spi_in, spi);
+	assert_int_equal(new_a.child_spi_in, spi);
+	assert_int_equal(A.ups, 1);
+	assert_int_equal(B.ups, 1);
 	assert_int_equal(A.downs, 0);
 	assert_int_equal(B.downs, 0);
 	/* the new IKE SA works: liveness checks and a Child SA rekey */
 	run_for(25000);
-	assert_int_equal(up_children(&A), 1);
+	settle();
+	expect_settled(1, 1);
 	drop_to_b = true;
 	run_for(45000);
-	assert_int_equal(up_children(&A), 0);
+	expect_side(&A, 0, 0);
 }
 
-/* Short lifetimes: rekeys keep exactly one Child SA up, forever. */
-static void test_lifetimes(void **state)
+/* How many times s occurs in p's log. */
+static unsigned int log_count(const struct peer *p, const char *s)
 {
-	A.conn.child_lifetime = B.conn.child_lifetime = 3;
-	A.conn.ike_lifetime = B.conn.ike_lifetime = 7;
+	unsigned int n = 0;
+
+	for (const char *q = p->log; (q = strstr(q, s)); q += strlen(s))
+		n++;
+	return n;
+}
+
+/* IKE SAs established on p so far. */
+static unsigned int ike_ups(const struct peer *p)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < p->nike; i++)
+		n += p->ike[i].up_seq != 0;
+	return n;
+}
+
+/*
+ * Short lifetimes on one side only: `fast` rekeys its Child SA every 3 s
+ * and its IKE SA every 7 s; `slow` has 5 s and 11 s, so each SA `fast`
+ * makes is replaced before `slow` would rekey it: `slow` never starts a
+ * rekey, and no collision can happen. (Lifetimes under 10 s carry no
+ * jitter: the schedule is fixed.) After every settle: exactly one IKE SA
+ * and one Child SA on each side, mirrored; every Child SA after the first
+ * came from an exchange `fast` started; every removal was preceded by
+ * its replacement's install.
+ */
+static void lifetimes_one_side(struct peer *fast, struct peer *slow)
+{
+	uint64_t start;
+	unsigned int rekeys, ike_rekeys;
+
+	fast->conn.child_lifetime = 3;
+	fast->conn.ike_lifetime = 7;
+	slow->conn.child_lifetime = 5;
+	slow->conn.ike_lifetime = 11;
 	establish();
+	start = clock_ms;
 	for (int i = 0; i < 60; i++) {
 		run_for(500);
-		assert_true(up_children(&A) >= 1);
-		assert_true(up_children(&B) >= 1);
+		settle();
+		expect_settled(1, 1);
+		check_mirrored();
+		if (fast->ups > 1) {
+			assert_true(newest_up(fast)->info.spi_in &
+				    SPI_OWN_REKEY);
+			assert_false(newest_up(slow)->info.spi_in &
+				     SPI_OWN_REKEY);
+		}
 	}
-	assert_true(A.ups + B.ups > 10);
-	run_for(3000);
-	check_mirrored();
+	rekeys = fast->ups - 1;
+	ike_rekeys = ike_ups(fast) - 1;
+	/* one rekey per lifetime, late by at most a tick or two when an IKE
+	 * SA rekey goes first */
+	assert_true(rekeys >= (clock_ms - start) / 3200 - 1);
+	assert_true(rekeys <= (clock_ms - start) / 3000);
+	assert_true(ike_rekeys >= (clock_ms - start) / 7200 - 1);
+	assert_true(ike_rekeys <= (clock_ms - start) / 7000);
+	assert_true(rekeys > 10 && ike_rekeys > 4);
+	assert_int_equal(slow->ups, fast->ups);
+	assert_int_equal(fast->downs, rekeys);
+	assert_int_equal(slow->downs, rekeys);
+	assert_int_equal(ike_ups(slow), ike_ups(fast));
+	assert_true(sa_status(only_sa(fast)).initiator);
+	check_make_before_break(fast);
+	check_make_before_break(slow);
+	assert_null(strstr(A.log, "simultaneous"));
+	assert_null(strstr(B.log, "simultaneous"));
 	assert_null(strstr(A.log, "unreachable"));
 	assert_null(strstr(B.log, "unreachable"));
 }
 
+static void test_lifetimes(void **state)
+{
+	lifetimes_one_side(&A, &B);
+}
+
+/* The same with the IKE_AUTH responder doing the rekeys. */
+static void test_lifetimes_responder(void **state)
+{
+	lifetimes_one_side(&B, &A);
+}
+
+/*
+ * Equal short lifetimes (3 s / 7 s, no jitter under 10 s): both sides
+ * install each SA in the same tick, so every rekey collides, by design.
+ * A's nonces are ordered below B's, so by RFC 7296 2.8.1 / 2.8.2 the SA
+ * of A's exchange (which holds the lowest nonce) is redundant every
+ * time: B's exchange's SA is kept, A deletes its own, B deletes the old
+ * one. After every settle: one IKE SA and one Child SA each, and the
+ * Child SA is the one B's exchange created.
+ */
+static void test_lifetimes_collide(void **state)
+{
+	A.conn.child_lifetime = B.conn.child_lifetime = 3;
+	A.conn.ike_lifetime = B.conn.ike_lifetime = 7;
+	order_nonces(&A, &B);
+	establish();
+	for (int i = 0; i < 60; i++) {
+		run_for(500);
+		settle();
+		expect_settled(1, 1);
+		check_mirrored();
+		if (A.ups > 1) {
+			assert_true(newest_up(&B)->info.spi_in &
+				    SPI_OWN_REKEY);
+			assert_false(newest_up(&A)->info.spi_in &
+				     SPI_OWN_REKEY);
+		}
+	}
+	/* each rekey round: two new Child SAs per side, two removed */
+	assert_true(A.ups > 10);
+	assert_int_equal(A.ups, B.ups);
+	assert_int_equal(A.downs, A.ups - 1);
+	assert_int_equal(B.downs, B.ups - 1);
+	assert_int_equal(A.downs % 2, 0);
+	/* every round was a collision, settled the same way */
+	assert_int_equal(log_count(&A, "simultaneous Child SA rekey: ours is "
+				       "redundant"),
+			 A.downs / 2);
+	assert_int_equal(log_count(&B, "simultaneous Child SA rekey: keeping "
+				       "ours"),
+			 A.downs / 2);
+	assert_int_equal(log_count(&A, "simultaneous Child SA rekey: keeping"),
+			 0);
+	/* each IKE rekey round: two new IKE SAs per side, B's kept */
+	assert_true(ike_ups(&A) > 4);
+	assert_int_equal(ike_ups(&A) % 2, 1);
+	assert_int_equal(ike_ups(&A), ike_ups(&B));
+	assert_int_equal(log_count(&A, "simultaneous IKE SA rekey: ours is "
+				       "redundant"),
+			 ike_ups(&A) / 2);
+	assert_int_equal(log_count(&B, "simultaneous IKE SA rekey: keeping "
+				       "ours"),
+			 ike_ups(&A) / 2);
+	assert_true(sa_status(only_sa(&B)).initiator);
+	assert_false(sa_status(only_sa(&A)).initiator);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+	assert_null(strstr(A.log, "unreachable"));
+	assert_null(strstr(B.log, "unreachable"));
+}
+
+/*
+ * Both sides rekey the Child SA in the same tick (RFC 7296 2.8.1), with
+ * `low`'s nonces below `high`'s: the SA of `low`'s exchange holds the
+ * lowest nonce and is redundant. Each side installs both new SAs, then
+ * removes the redundant one and the old one; the kept one is `high`'s.
+ */
+static void child_collision(struct peer *low, struct peer *high)
+{
+	struct ike_sa *sa_a, *sa_b;
+	uint32_t old_a, old_b, kept_a, kept_b;
+
+	order_nonces(low, high);
+	establish();
+	old_a = newest_up(&A)->info.spi_in;
+	old_b = newest_up(&B)->info.spi_in;
+	sa_a = only_sa(&A);
+	sa_b = only_sa(&B);
+	assert_int_equal(ike_sa_rekey_child(sa_a), 0);
+	assert_int_equal(ike_sa_rekey_child(sa_b), 0);
+	run_for(100);
+	assert_non_null(strstr(low->log, "simultaneous Child SA rekey: ours "
+					 "is redundant, deleting it"));
+	assert_non_null(strstr(high->log, "simultaneous Child SA rekey: "
+					  "keeping ours"));
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	assert_int_equal(A.ups, 3);
+	assert_int_equal(B.ups, 3);
+	assert_int_equal(A.downs, 2);
+	assert_int_equal(B.downs, 2);
+	/* kept: the SA of high's exchange */
+	assert_true(newest_up(high)->info.spi_in & SPI_OWN_REKEY);
+	assert_false(newest_up(low)->info.spi_in & SPI_OWN_REKEY);
+	kept_a = newest_up(&A)->info.spi_in;
+	kept_b = newest_up(&B)->info.spi_in;
+	assert_replaced(&A, old_a, kept_a);
+	assert_replaced(&B, old_b, kept_b);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+	/* the kept SA rekeys normally afterwards */
+	assert_int_equal(ike_sa_rekey_child(only_sa(&A)), 0);
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	assert_replaced(&A, kept_a, newest_up(&A)->info.spi_in);
+	assert_replaced(&B, kept_b, newest_up(&B)->info.spi_in);
+	assert_int_equal(A.ups, 4);
+	assert_int_equal(B.downs, 3);
+}
+
+static void test_rekey_child_collision_a_low(void **state)
+{
+	child_collision(&A, &B);
+}
+
+static void test_rekey_child_collision_b_low(void **state)
+{
+	child_collision(&B, &A);
+}
+
+/*
+ * Both sides rekey the IKE SA in the same tick (RFC 7296 2.8.2), with
+ * `low`'s nonces below `high`'s: the new IKE SA of `low`'s exchange is
+ * redundant; `high`'s is kept (and `high` is its original initiator),
+ * takes the Child SA untouched, and works.
+ */
+static void ike_collision(struct peer *low, struct peer *high)
+{
+	struct ike_sa_status old_a, old_b, new_a, new_b;
+	uint32_t child_a;
+
+	order_nonces(low, high);
+	establish();
+	old_a = sa_status(only_sa(&A));
+	old_b = sa_status(only_sa(&B));
+	child_a = newest_up(&A)->info.spi_in;
+	assert_int_equal(ike_sa_rekey_ike(only_sa(&A)), 0);
+	assert_int_equal(ike_sa_rekey_ike(only_sa(&B)), 0);
+	run_for(100);
+	assert_non_null(strstr(low->log, "simultaneous IKE SA rekey: ours is "
+					 "redundant, deleting it"));
+	assert_non_null(strstr(high->log, "simultaneous IKE SA rekey: keeping "
+					  "ours"));
+	settle();
+	expect_settled(1, 1);
+	new_a = sa_status(only_sa(&A));
+	new_b = sa_status(only_sa(&B));
+	assert_true(new_a.spi_i == new_b.spi_i && new_a.spi_r == new_b.spi_r);
+	assert_true(new_a.spi_i != old_a.spi_i);
+	assert_true(sa_status(only_sa(high)).initiator);
+	assert_false(sa_status(only_sa(low)).initiator);
+	/* three IKE SAs seen per side: the old one and two new ones; the
+	 * kept one came up before the old one ended */
+	assert_int_equal(A.nike, 3);
+	assert_int_equal(B.nike, 3);
+	assert_ike_replaced(&A, old_a.spi_i, old_a.spi_r, new_a.spi_i,
+			    new_a.spi_r);
+	assert_ike_replaced(&B, old_b.spi_i, old_b.spi_r, new_b.spi_i,
+			    new_b.spi_r);
+	/* the Child SA is untouched, now under the kept IKE SA */
+	assert_int_equal(A.ups, 1);
+	assert_int_equal(B.ups, 1);
+	assert_int_equal(A.downs + B.downs, 0);
+	assert_int_equal(new_a.child_spi_in, child_a);
+	/* the kept IKE SA works */
+	assert_int_equal(ike_sa_rekey_child(only_sa(&A)), 0);
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	assert_replaced(&A, child_a, newest_up(&A)->info.spi_in);
+	assert_null(strstr(A.log, "integrity check failed"));
+	assert_null(strstr(B.log, "integrity check failed"));
+}
+
+static void test_rekey_ike_collision_a_low(void **state)
+{
+	ike_collision(&A, &B);
+}
+
+static void test_rekey_ike_collision_b_low(void **state)
+{
+	ike_collision(&B, &A);
+}
+
 static void test_modes(void **state)
 {
+	struct sa_census c = { 0 };
+
 	A.conn.responder_only = true;
-	assert_null(ike_initiate(A.eng, &A.conn));
+	assert_null(initiate(&A));
 	A.conn.responder_only = false;
 	B.conn.initiator_only = true;
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
-	assert_int_equal(up_children(&B), 0);
 	assert_non_null(strstr(B.log, "connection-mode initiator-only"));
+	/* B keeps no state; A waits for an answer */
+	expect_side(&B, 0, 0);
+	ike_foreach_sa(A.eng, census_cb, &c);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.st.state, IKE_SA_INIT_SENT);
+	assert_int_equal(up_children(&A), 0);
 }
 
 /* Narrowing: A proposes any-to-any, B accepts only its prefixes. */
@@ -623,15 +1268,17 @@ static void test_ts_narrowing(void **state)
 	assert_int_equal(newest_up(&A)->info.remote_ts[0].end[1], 2);
 	assert_int_equal(newest_up(&A)->info.remote_ts[0].end[2], 255);
 
-	/* disjoint selectors are refused */
+	/* disjoint selectors are refused, and the IKE SA deleted */
 	teardown(state);
 	setup(state);
 	ike_ts_from_prefix(&A.conn.local_ts[0], AF_INET, n1, 16);
 	ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET, n2, 16);
-	ike_initiate(A.eng, &A.conn);
+	initiate(&A);
 	pump();
 	run_for(2000);
-	assert_int_equal(up_children(&A), 0);
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "traffic selectors unacceptable"));
 }
 
@@ -642,20 +1289,29 @@ static void test_keepalive(void **state)
 	run_for(41000);
 	assert_int_equal(A.keepalives, 2);
 	assert_int_equal(B.keepalives, 2);
+	settle();
+	expect_settled(1, 1);
 }
 
 /* The host reports a volume lifetime reached: the Child SA is rekeyed. */
 static void test_volume_rekey(void **state)
 {
-	uint32_t spi;
+	uint32_t spi, spi_b;
 
 	establish();
 	spi = newest_up(&A)->info.spi_in;
+	spi_b = newest_up(&B)->info.spi_in;
 	assert_int_equal(ike_rekey_child_spi(A.eng, 0x12345678), -1);
 	assert_int_equal(ike_rekey_child_spi(A.eng, spi), 0);
 	run_for(1000);
+	settle();
+	expect_settled(1, 1);
 	assert_int_not_equal(newest_up(&A)->info.spi_in, spi);
 	check_mirrored();
+	assert_replaced(&A, spi, newest_up(&A)->info.spi_in);
+	assert_replaced(&B, spi_b, newest_up(&B)->info.spi_in);
+	assert_int_equal(A.ups, 2);
+	assert_int_equal(B.ups, 2);
 	assert_non_null(strstr(A.log, "reached its volume lifetime"));
 }
 
@@ -663,14 +1319,18 @@ static void test_volume_rekey(void **state)
  * side tears the other's down (no INITIAL_CONTACT), nothing goes down. */
 static void test_simultaneous_initiation(void **state)
 {
-	ike_initiate(A.eng, &A.conn);
-	ike_initiate(B.eng, &B.conn);
+	initiate(&A);
+	initiate(&B);
 	pump();
 	run_for(2000);
-	assert_int_equal(up_children(&A), 2);
-	assert_int_equal(up_children(&B), 2);
+	settle();
+	expect_settled(2, 2);
+	assert_int_equal(A.ups, 2);
+	assert_int_equal(B.ups, 2);
 	assert_int_equal(A.downs, 0);
 	assert_int_equal(B.downs, 0);
+	assert_int_equal(A.nike, 2);
+	assert_int_equal(B.nike, 2);
 	assert_null(strstr(A.log, "INITIAL_CONTACT"));
 	assert_null(strstr(B.log, "INITIAL_CONTACT"));
 }
@@ -679,20 +1339,37 @@ static void test_simultaneous_initiation(void **state)
  * SA is installed. */
 static void test_initial_contact(void **state)
 {
+	struct ike_sa_status old_a, new_a;
+	uint32_t old_child;
+
 	establish();
+	old_a = sa_status(only_sa(&A));
+	old_child = newest_up(&A)->info.spi_in;
 	/* B forgets everything, as after a restart */
 	ike_engine_free(B.eng);
 	memset(B.child, 0, sizeof(B.child));
-	B.nchild = 0;
+	B.nchild = B.ups = B.downs = B.nike = 0;
 	B.eng = ike_engine_new(&ops, &B);
-	ike_initiate(B.eng, &B.conn);
+	initiate(&B);
 	pump();
+	settle();
 	assert_non_null(strstr(A.log, "peer sent INITIAL_CONTACT"));
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(A.downs, 1);
-	/* the new one was up before the old one went */
-	assert_true(A.child[1].up_at <= A.child[0].down_at);
+	expect_settled(1, 1);
 	check_mirrored();
+	new_a = sa_status(only_sa(&A));
+	assert_false(new_a.initiator);
+	assert_int_equal(A.ups, 2);
+	assert_int_equal(A.downs, 1);
+	assert_int_equal(B.ups, 1);
+	assert_int_equal(B.downs, 0);
+	/* the new Child SA was up before the old one went, and the new IKE
+	 * SA before the old one ended */
+	assert_replaced(&A, old_child, new_a.child_spi_in);
+	check_make_before_break(&A);
+	assert_ike_replaced(&A, old_a.spi_i, old_a.spi_r, new_a.spi_i,
+			    new_a.spi_r);
+	assert_string_equal(ike_rec_find(&A, old_a.spi_i, old_a.spi_r)->reason,
+			    "replaced after peer restart");
 }
 
 static void grab_sa(struct ike_sa *sa, void *arg)
@@ -731,18 +1408,29 @@ static void test_responder_chooses_subset(void **state)
 	assert_non_null(bsa);
 	assert_int_equal(ike_sa_rekey_child(bsa), 0);
 	run_for(1000);
+	settle();
+	expect_settled(1, 1);
 	check_mirrored();
 	assert_int_equal(B.ups, 2);
+	assert_true(newest_up(&B)->info.spi_in & SPI_OWN_REKEY);
 	ike_foreach_sa(B.eng, grab_sa, &bsa);
 	assert_int_equal(ike_sa_rekey_ike(bsa), 0);
 	run_for(2000);
+	settle();
+	expect_settled(1, 1);
 	assert_non_null(strstr(B.log, "IKE SA rekeyed"));
+	assert_true(sa_status(only_sa(&B)).initiator);
 	/* the rekeyed IKE SA works: it can rekey the Child SA again */
 	ike_foreach_sa(B.eng, grab_sa, &bsa);
 	assert_int_equal(ike_sa_rekey_child(bsa), 0);
 	run_for(1000);
+	settle();
+	expect_settled(1, 1);
 	check_mirrored();
 	assert_int_equal(B.ups, 3);
+	assert_int_equal(A.ups, 3);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
 	assert_null(strstr(A.log, "integrity check failed"));
 }
 
@@ -753,11 +1441,14 @@ static void test_responder_chooses_subset(void **state)
 static void test_rekey_child_refused_retried(void **state)
 {
 	static const char *const esp_other[] = { "chacha20poly1305", NULL };
-	struct ike_sa *sa = ike_initiate(A.eng, &A.conn);
+	struct ike_sa *sa = initiate(&A);
 	struct ike_sa_status st;
 	uint64_t refused_at;
+	uint32_t old_a, old_b;
 
 	pump();
+	old_a = newest_up(&A)->info.spi_in;
+	old_b = newest_up(&B)->info.spi_in;
 	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
 		  esp_other);
 	assert_int_equal(ike_sa_rekey_child(sa), 0);
@@ -769,27 +1460,31 @@ static void test_rekey_child_refused_retried(void **state)
 	ike_sa_get_status(sa, &st);
 	assert_true(st.child_installed);
 	assert_int_equal(st.child_rekey_at_ms, refused_at + 10000);
+	expect_settled(1, 1);
 
 	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
 		  (const char *const[]){ "aes256gcm16", NULL });
 	run_for(9000);
 	assert_int_equal(A.ups, 1);
 	run_for(2000);
+	settle();
 	assert_int_equal(A.ups, 2);
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(up_children(&B), 1);
+	expect_settled(1, 1);
 	check_mirrored();
+	assert_replaced(&A, old_a, newest_up(&A)->info.spi_in);
+	assert_replaced(&B, old_b, newest_up(&B)->info.spi_in);
 }
 
 static void test_rekey_ike_refused_retried(void **state)
 {
 	static const char *const ike_other[] = { "aes128-sha256-prfsha256-ecp256",
 						 NULL };
-	struct ike_sa *sa = ike_initiate(A.eng, &A.conn);
-	struct ike_sa_status st;
+	struct ike_sa *sa = initiate(&A);
+	struct ike_sa_status st, old_a, new_a;
 	uint64_t refused_at;
 
 	pump();
+	old_a = sa_status(sa);
 	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
 		  ike_other);
 	assert_int_equal(ike_sa_rekey_ike(sa), 0);
@@ -800,15 +1495,21 @@ static void test_rekey_ike_refused_retried(void **state)
 	ike_sa_get_status(sa, &st);
 	assert_int_equal(st.state, IKE_SA_ESTABLISHED);
 	assert_int_equal(st.rekey_at_ms, refused_at + 10000);
+	expect_settled(1, 1);
 
 	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
 		  (const char *const[]){ "aes256gcm16-prfsha256-x25519",
 					 NULL });
 	run_for(11000);
+	settle();
 	assert_non_null(strstr(A.log, "IKE SA rekeyed"));
-	assert_int_equal(up_children(&A), 1);
-	assert_int_equal(up_children(&B), 1);
+	expect_settled(1, 1);
+	new_a = sa_status(only_sa(&A));
+	assert_ike_replaced(&A, old_a.spi_i, old_a.spi_r, new_a.spi_i,
+			    new_a.spi_r);
+	assert_int_equal(A.ups, 1);
 	assert_int_equal(A.downs, 0);
+	assert_int_equal(B.downs, 0);
 }
 
 int main(void)
@@ -843,6 +1544,18 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_lifetimes, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_lifetimes_responder,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifetimes_collide, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_collision_a_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_collision_b_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ike_collision_a_low,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_ike_collision_b_low,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
@@ -862,6 +1575,9 @@ int main(void)
 						setup, teardown),
 	};
 
+	/* before sodium_init(): every random byte goes through rng_buf */
+	if (randombytes_set_implementation(&rng) != 0)
+		return 1;
 	vpn_crypto_init();
 	return cmocka_run_group_tests_name("exchange", tests, NULL, NULL);
 }
