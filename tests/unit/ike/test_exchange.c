@@ -627,6 +627,31 @@ static struct ike_sa_status sa_status(struct ike_sa *sa)
 	ike_sa_get_status(sa, &st);
 	return st;
 }
+/* The Child SA installed on p came from an exchange p started (own) or
+ * one it answered (by the SPI_OWN_REKEY mark of its inbound SPI). */
+static void expect_child_from(const struct peer *p, bool own)
+{
+	uint32_t spi = newest_up(p)->info.spi_in;
+
+	if (!(spi & SPI_OWN_REKEY) != !own)
+		fail_msg("%s: installed Child SA %08x comes from an exchange "
+			 "%s %s; expected one it %s",
+			 p->name, spi, p->name, own ? "answered" : "started",
+			 own ? "started" : "answered");
+}
+
+/* p is (or is not) the original initiator of its only IKE SA. */
+static void expect_ike_initiator(struct peer *p, bool initiator)
+{
+	struct ike_sa_status st = sa_status(only_sa(p));
+
+	if (st.initiator != initiator)
+		fail_msg("%s: IKE SA %016llx/%016llx: %s is %sits initiator",
+			 p->name, (unsigned long long)st.spi_i,
+			 (unsigned long long)st.spi_r, p->name,
+			 st.initiator ? "" : "not ");
+}
+
 /* Both sides hold the same Child SA, mirrored. */
 static void check_mirrored(void)
 {
@@ -899,8 +924,8 @@ static void rekey_child_and_check(bool pfs)
 	assert_int_not_equal(new_a, old_a);
 	assert_int_not_equal(new_b, old_b);
 	/* A started the exchange, B answered it */
-	assert_true(new_a & SPI_OWN_REKEY);
-	assert_false(new_b & SPI_OWN_REKEY);
+	expect_child_from(&A, true);
+	expect_child_from(&B, false);
 	assert_int_equal(A.ups, 2);
 	assert_int_equal(A.downs, 1);
 	assert_int_equal(B.ups, 2);
@@ -1011,10 +1036,8 @@ static void lifetimes_one_side(struct peer *fast, struct peer *slow)
 		expect_settled(1, 1);
 		check_mirrored();
 		if (fast->ups > 1) {
-			assert_true(newest_up(fast)->info.spi_in &
-				    SPI_OWN_REKEY);
-			assert_false(newest_up(slow)->info.spi_in &
-				     SPI_OWN_REKEY);
+			expect_child_from(fast, true);
+			expect_child_from(slow, false);
 		}
 	}
 	rekeys = fast->ups - 1;
@@ -1030,7 +1053,7 @@ static void lifetimes_one_side(struct peer *fast, struct peer *slow)
 	assert_int_equal(fast->downs, rekeys);
 	assert_int_equal(slow->downs, rekeys);
 	assert_int_equal(ike_ups(slow), ike_ups(fast));
-	assert_true(sa_status(only_sa(fast)).initiator);
+	expect_ike_initiator(fast, true);
 	check_make_before_break(fast);
 	check_make_before_break(slow);
 	assert_null(strstr(A.log, "simultaneous"));
@@ -1071,10 +1094,8 @@ static void test_lifetimes_collide(void **state)
 		expect_settled(1, 1);
 		check_mirrored();
 		if (A.ups > 1) {
-			assert_true(newest_up(&B)->info.spi_in &
-				    SPI_OWN_REKEY);
-			assert_false(newest_up(&A)->info.spi_in &
-				     SPI_OWN_REKEY);
+			expect_child_from(&B, true);
+			expect_child_from(&A, false);
 		}
 	}
 	/* each rekey round: two new Child SAs per side, two removed */
@@ -1102,8 +1123,8 @@ static void test_lifetimes_collide(void **state)
 	assert_int_equal(log_count(&B, "simultaneous IKE SA rekey: keeping "
 				       "ours"),
 			 ike_ups(&A) / 2);
-	assert_true(sa_status(only_sa(&B)).initiator);
-	assert_false(sa_status(only_sa(&A)).initiator);
+	expect_ike_initiator(&B, true);
+	expect_ike_initiator(&A, false);
 	check_make_before_break(&A);
 	check_make_before_break(&B);
 	assert_null(strstr(A.log, "unreachable"));
@@ -1129,11 +1150,6 @@ static void child_collision(struct peer *low, struct peer *high)
 	sa_b = only_sa(&B);
 	assert_int_equal(ike_sa_rekey_child(sa_a), 0);
 	assert_int_equal(ike_sa_rekey_child(sa_b), 0);
-	run_for(100);
-	assert_non_null(strstr(low->log, "simultaneous Child SA rekey: ours "
-					 "is redundant, deleting it"));
-	assert_non_null(strstr(high->log, "simultaneous Child SA rekey: "
-					  "keeping ours"));
 	settle();
 	expect_settled(1, 1);
 	check_mirrored();
@@ -1142,14 +1158,18 @@ static void child_collision(struct peer *low, struct peer *high)
 	assert_int_equal(A.downs, 2);
 	assert_int_equal(B.downs, 2);
 	/* kept: the SA of high's exchange */
-	assert_true(newest_up(high)->info.spi_in & SPI_OWN_REKEY);
-	assert_false(newest_up(low)->info.spi_in & SPI_OWN_REKEY);
+	expect_child_from(high, true);
+	expect_child_from(low, false);
 	kept_a = newest_up(&A)->info.spi_in;
 	kept_b = newest_up(&B)->info.spi_in;
 	assert_replaced(&A, old_a, kept_a);
 	assert_replaced(&B, old_b, kept_b);
 	check_make_before_break(&A);
 	check_make_before_break(&B);
+	assert_non_null(strstr(low->log, "simultaneous Child SA rekey: ours "
+					 "is redundant, deleting it"));
+	assert_non_null(strstr(high->log, "simultaneous Child SA rekey: "
+					  "keeping ours"));
 	/* the kept SA rekeys normally afterwards */
 	assert_int_equal(ike_sa_rekey_child(only_sa(&A)), 0);
 	settle();
@@ -1189,19 +1209,14 @@ static void ike_collision(struct peer *low, struct peer *high)
 	child_a = newest_up(&A)->info.spi_in;
 	assert_int_equal(ike_sa_rekey_ike(only_sa(&A)), 0);
 	assert_int_equal(ike_sa_rekey_ike(only_sa(&B)), 0);
-	run_for(100);
-	assert_non_null(strstr(low->log, "simultaneous IKE SA rekey: ours is "
-					 "redundant, deleting it"));
-	assert_non_null(strstr(high->log, "simultaneous IKE SA rekey: keeping "
-					  "ours"));
 	settle();
 	expect_settled(1, 1);
 	new_a = sa_status(only_sa(&A));
 	new_b = sa_status(only_sa(&B));
 	assert_true(new_a.spi_i == new_b.spi_i && new_a.spi_r == new_b.spi_r);
 	assert_true(new_a.spi_i != old_a.spi_i);
-	assert_true(sa_status(only_sa(high)).initiator);
-	assert_false(sa_status(only_sa(low)).initiator);
+	expect_ike_initiator(high, true);
+	expect_ike_initiator(low, false);
 	/* three IKE SAs seen per side: the old one and two new ones; the
 	 * kept one came up before the old one ended */
 	assert_int_equal(A.nike, 3);
@@ -1215,6 +1230,10 @@ static void ike_collision(struct peer *low, struct peer *high)
 	assert_int_equal(B.ups, 1);
 	assert_int_equal(A.downs + B.downs, 0);
 	assert_int_equal(new_a.child_spi_in, child_a);
+	assert_non_null(strstr(low->log, "simultaneous IKE SA rekey: ours is "
+					 "redundant, deleting it"));
+	assert_non_null(strstr(high->log, "simultaneous IKE SA rekey: keeping "
+					  "ours"));
 	/* the kept IKE SA works */
 	assert_int_equal(ike_sa_rekey_child(only_sa(&A)), 0);
 	settle();
@@ -1412,14 +1431,14 @@ static void test_responder_chooses_subset(void **state)
 	expect_settled(1, 1);
 	check_mirrored();
 	assert_int_equal(B.ups, 2);
-	assert_true(newest_up(&B)->info.spi_in & SPI_OWN_REKEY);
+	expect_child_from(&B, true);
 	ike_foreach_sa(B.eng, grab_sa, &bsa);
 	assert_int_equal(ike_sa_rekey_ike(bsa), 0);
 	run_for(2000);
 	settle();
 	expect_settled(1, 1);
 	assert_non_null(strstr(B.log, "IKE SA rekeyed"));
-	assert_true(sa_status(only_sa(&B)).initiator);
+	expect_ike_initiator(&B, true);
 	/* the rekeyed IKE SA works: it can rekey the Child SA again */
 	ike_foreach_sa(B.eng, grab_sa, &bsa);
 	assert_int_equal(ike_sa_rekey_child(bsa), 0);
