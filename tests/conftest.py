@@ -99,6 +99,10 @@ def _tag(why):
     return " (a failure in CI)" if CI else ""
 
 
+def _tests(n):
+    return f"{n} test" if n == 1 else f"{n} tests"
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _skipped and not _collect_skips:
         return
@@ -108,15 +112,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for nodeid, (suite, reason, why) in _skipped.items():
         by_suite[suite].append((nodeid, reason, why))
     for suite in sorted(by_suite):
-        skips = by_suite[suite]
-        if len(skips) == _collected[suite]:
-            reasons = collections.Counter((r, w) for _, r, w in skips)
-            for (reason, why), n in reasons.items():
-                tr.write_line(f"could not run: {suite} suite ({n} tests): "
-                              f"{reason}{_tag(why)}")
-        else:
-            for nodeid, reason, why in skips:
-                tr.write_line(f"skipped: {nodeid}: {reason}{_tag(why)}")
+        total = _collected[suite]
+        groups = collections.defaultdict(list)  # (reason, why) -> nodeids
+        for nodeid, reason, why in by_suite[suite]:
+            groups[(reason, why)].append(nodeid)
+        for (reason, why), nodeids in groups.items():
+            n = len(nodeids)
+            if n == total:
+                what = f"{suite} suite ({_tests(n)})"
+            elif n > 3:
+                files = sorted({i.split("::")[0] for i in nodeids})
+                what = (f"{n} of {_tests(total)} of the {suite} suite "
+                        f"({', '.join(files)})")
+            else:
+                for nodeid in nodeids:
+                    tr.write_line(f"skipped: {nodeid}: {reason}{_tag(why)}")
+                continue
+            tr.write_line(f"could not run: {what}: {reason}{_tag(why)}")
     for nodeid, reason, why in _collect_skips:
         tr.write_line(f"could not run: {nodeid} (whole file): "
                       f"{reason}{_tag(why)}")
