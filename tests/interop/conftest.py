@@ -4,6 +4,14 @@ The harness library lives in tests/lib. Every test here is bounded twice:
 each wait in the helpers has its own timeout, and a SIGALRM guard fails a
 test that runs longer than INTEROP_TEST_TIMEOUT seconds (default 120), so
 that fixtures still tear everything down.
+
+A missing strongSwan (or root, or ping) skips every test here; in CI
+(CI=true) tests/conftest.py turns those skips into failures. Test hook:
+SWAN_CHARON and SWAN_SWANCTL (read by tests/lib/swan.py) point at other
+charon and swanctl binaries; pointing one at a missing path shows what a
+run without strongSwan reports, without uninstalling anything:
+
+    SWAN_CHARON=/nonexistent CI=true python3 -m pytest -q interop
 """
 import os
 import shutil

@@ -10,9 +10,10 @@ from vtysh_helpers import VTYSH, make_etc, etc_dir
 
 @pytest.fixture(scope="session")
 def vtysh_bin():
+    # A skip: counted and listed, and a failure in CI (tests/conftest.py).
     if not os.access(VTYSH, os.X_OK):
-        pytest.fail(f"no vtysh at {VTYSH}: run frr-plugin/vtysh/build "
-                    "(scripts/setup does)")
+        pytest.skip(f"the built vtysh is missing ({VTYSH}): run "
+                    "frr-plugin/vtysh/build (scripts/setup does)")
     return VTYSH
 
 
