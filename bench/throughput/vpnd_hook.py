@@ -1,17 +1,19 @@
 """Bring up one vpnd <-> vpnd tunnel for bench/throughput/run.
 
-DRAFT: written against the configuration grammar of
-configs/example/vpnd.conf before vpnd could establish a tunnel. When vpnd
-can, adjust conf() and up() here (or point --vpnd-hook / VPND_BENCH_HOOK at
-another file with the same two functions) and run with --with-vpnd.
+run loads this file for its vpnd case (--with-vpnd); --vpnd-hook FILE or
+VPND_BENCH_HOOK points it at another file with the same functions. run
+calls up() once per repeat, runs iperf3, then calls down().
 
 Contract with run:
 
   up(ctx) -> (src, dst)   bring the tunnel up; return the inner addresses
                           iperf3 runs between (src in ctx.a, dst in ctx.b);
+                          set ctx.ifnames = (tunnel interface in a, in b)
+                          so that run can set and report their MTU;
                           raise ctx.Unavailable("why") if vpnd cannot.
   down(ctx)               optional; stop what up() started. run also closes
-                          the namespaces, which kills everything left.
+                          the namespaces at the end, which kills everything
+                          left.
 
 ctx fields: topo, a, b (tests/lib/topo.Router; a initiates), a_if, b_if
 (the veth), under_a, under_b (veth addresses, 192.0.2.1/2), inner_a,
@@ -19,8 +21,13 @@ inner_b (already on lo in a and b), ts_a, ts_b (the /24s around them),
 psk (random, never print it), ike, esp (proposal strings, same as the
 strongSwan case), vpnd (binary), vpnd_args (extra vpnd options, from
 --vpnd-args), timeout (seconds allowed to pass traffic),
-notes (dict: notes["vpnd"] is printed next to the figure), ping_ok(router,
-src, dst).
+notes (dict: notes["vpnd"] is printed next to the figure), ifnames (set
+by up()), ping_ok(router, src, dst).
+
+The MTU is not this file's business: vpnd sets the tunnel's MTU from the
+negotiated algorithms when the Child SA is installed, and run then sets
+the MTU it was asked for (--mtu) on ctx.ifnames and checks after iperf3
+that it stayed.
 """
 import time
 
@@ -68,6 +75,10 @@ def _wait(pred, timeout, interval=0.2):
 
 
 def up(ctx):
+    """zebra and vpnd in b (responder-only) then a, one connection each
+    with the interface IFNAME; wait for IFNAME on both sides, route the
+    remote /24 into it with `ip route` from the inner address, wait until
+    a ping from inner_a to inner_b passes."""
     for side, r in (("b", ctx.b), ("a", ctx.a)):
         r.start("zebra", "")
         r.start("vpnd", conf(ctx, side),
@@ -79,8 +90,8 @@ def up(ctx):
                 f"vpnd in {r.name} created no interface {IFNAME} within "
                 f"{ctx.timeout:.0f}s (log: {r.log_path('vpnd')}; "
                 "VPND_KEEP_LOGS=1 keeps it)")
-    # route each side's remote selector into the tunnel, from the inner
-    # address (the lead may prefer zebra/staticd routes here)
+    # IFNAME exists (carrier down) from vpnd's start; the routes into it
+    # are plain kernel routes added here, not vpnd's `route` statement
     for r, src, rts in ((ctx.a, ctx.inner_a, ctx.ts_b),
                         (ctx.b, ctx.inner_b, ctx.ts_a)):
         r.exec(["ip", "link", "set", IFNAME, "up"], check=False)
@@ -90,6 +101,7 @@ def up(ctx):
         raise ctx.Unavailable(
             f"no traffic through vpnd within {ctx.timeout:.0f}s "
             f"(logs: {ctx.a.log_path('vpnd')}, {ctx.b.log_path('vpnd')})")
+    ctx.ifnames = (IFNAME, IFNAME)
     ctx.notes["vpnd"] = _workers_note(ctx)
     return ctx.inner_a, ctx.inner_b
 
