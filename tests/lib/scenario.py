@@ -16,6 +16,8 @@ scenario names in a sysctl.conf beside its daemons' files.
 """
 import json
 import os
+import re
+import signal
 import subprocess
 import threading
 
@@ -332,13 +334,38 @@ class ContinuousPing:
             self.proc.kill()
         self.wait()
 
+    def stop(self):
+        """End the ping now, before its COUNT (SIGINT: it prints how many
+        it sent). outage() then judges the requests sent until STOP_GRACE
+        before the stop: the replies to the last few may still have been
+        on their way."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.wait()
+        m = re.search(r"(\d+) packets transmitted", self.out)
+        if not m:
+            raise AssertionError(f"ping stopped without its summary:\n"
+                                 f"{self.out[-2000:]}")
+        self.stopped = int(m.group(1))
+
+    STOP_GRACE = 0.1  # seconds
+
+    def judged(self):
+        """How many requests outage() judges: COUNT, or those sent until
+        STOP_GRACE before stop()."""
+        if getattr(self, "stopped", None) is None:
+            return self.count
+        return max(0, self.stopped - round(self.STOP_GRACE / self.interval))
+
     def outage(self):
-        """(lost_ms, longest_gap_ms) over the whole run."""
-        seqs = self.received()
+        """(lost_ms, longest_gap_ms) over the requests judged (the whole
+        run, or up to shortly before stop())."""
+        n = self.judged()
+        seqs = {s for s in self.received() if s <= n}
         ms = self.interval * 1000
-        lost = self.count - len(seqs)
+        lost = n - len(seqs)
         gap, prev = 0, 0
-        for s in sorted(seqs) + [self.count + 1]:
+        for s in sorted(seqs) + [n + 1]:
             gap = max(gap, s - prev - 1)
             prev = s
         return round(lost * ms), round(gap * ms)
@@ -360,45 +387,64 @@ while time.monotonic() < end:
 """
 
 _ECHO_CLIENT = """
-import socket, sys, time
-dst, port, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+import json, socket, sys, time
+dst, port, n, seconds, rate = (sys.argv[1], int(sys.argv[2]),
+                               int(sys.argv[3]), float(sys.argv[4]),
+                               float(sys.argv[5]))
 socks = []
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", 20000 + i))
     s.setblocking(False)
     socks.append(s)
-got = set()
-for r in range(rounds):
+sent, got, echoed = 0, 0, set()
+
+def drain():
+    global got
     for i, s in enumerate(socks):
-        s.sendto(b"flow %d" % i, (dst, port))
-    end = time.monotonic() + 0.3
-    while time.monotonic() < end:
-        for i, s in enumerate(socks):
+        while True:
             try:
                 s.recv(2048)
-                got.add(i)
             except BlockingIOError:
-                pass
-        time.sleep(0.01)
-print(len(got))
+                break
+            got += 1
+            echoed.add(i)
+
+t0 = time.monotonic()
+k = 0
+while time.monotonic() - t0 < seconds:
+    for i, s in enumerate(socks):
+        s.sendto(b"flow %d" % i, (dst, port))
+        sent += 1
+    k += 1
+    while time.monotonic() < t0 + k / rate:
+        drain()
+        time.sleep(0.002)
+end = time.monotonic() + 0.5  # the last echoes
+while time.monotonic() < end:
+    drain()
+    time.sleep(0.01)
+print(json.dumps({"sent": sent, "received": got,
+                  "flows_echoed": len(echoed)}))
 """
 
 
-def udp_flows(client, server, dst, flows=32, rounds=3, port=7007):
-    """Send `rounds` datagrams on each of `flows` UDP flows (source ports
-    20000...) from namespace `client` to `dst`, where `server` (the
-    namespace holding dst) echoes them. Returns how many flows were
-    echoed at least once."""
+def udp_load(client, server, dst, flows=64, seconds=2.0, rate=20,
+             port=7007):
+    """UDP traffic on `flows` flows (source ports 20000...) from namespace
+    `client` to `dst`, where `server` (the namespace holding dst) echoes
+    every datagram: each flow sends one datagram `rate` times a second for
+    `seconds`. Returns {"sent", "received" (echoes), "flows_echoed"}."""
     srv = subprocess.Popen(["ip", "netns", "exec", server.ns,
                             "/usr/bin/python3", "-c", _ECHO_SERVER,
-                            str(port), "15"],
+                            str(port), str(seconds + 15)],
                            stdout=subprocess.PIPE, text=True)
     try:
         srv.stdout.readline()  # "ready"
         out = client.exec(["/usr/bin/python3", "-c", _ECHO_CLIENT, dst,
-                           str(port), str(flows), str(rounds)], timeout=30)
-        return int(out.strip())
+                           str(port), str(flows), str(seconds), str(rate)],
+                          timeout=seconds + 30)
+        return json.loads(out)
     finally:
         srv.kill()
         srv.wait()
