@@ -287,21 +287,27 @@ def ping(r, dst, count=3, interval=0.2, src=None, timeout=None):
 
 class ContinuousPing:
     """ping -i INTERVAL -c COUNT from a host, in the background; outage()
-    tells how many replies were lost and the longest gap, in ms.
+    tells how long the lost requests took and the longest run of them,
+    in ms of real time.
 
         with ContinuousPing(h, "10.2.0.10") as p:
             ... cut something ...
         lost_ms, gap_ms = p.outage()
-    """
+
+    ping sends less often than INTERVAL asks when the timer is coarse
+    (every 16 ms for -i 0.01 on a 250 Hz kernel), so the lost time is read
+    from the send times of the replies around each run of lost requests
+    (-D timestamp minus round-trip time), not from COUNT x INTERVAL."""
 
     def __init__(self, r, dst, interval=0.01, count=500):
         self.r, self.dst = r, dst
         self.interval, self.count = interval, count
         self.out = ""
+        self.stopped = None
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.r.ns, "ping", "-n", "-c",
+            ["ip", "netns", "exec", self.r.ns, "ping", "-n", "-D", "-c",
              str(self.count), "-i", str(self.interval), "-W", "1",
              self.dst],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -312,18 +318,28 @@ class ContinuousPing:
     def _read(self):
         self.out = self.proc.stdout.read()
 
-    def received(self):
-        """Sequence numbers answered so far (reading the live output is
-        not possible without a race: use after wait())."""
-        seqs = set()
+    _REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+) "
+                        r".*time=([\d.]+) ms")
+
+    def sent_at(self):
+        """{sequence number: when it was sent (s)} of the requests
+        answered (reading the live output is not possible without a
+        race: use after wait() or stop())."""
+        sent = {}
         for line in self.out.splitlines():
-            if "icmp_seq=" in line and "bytes from" in line:
-                seqs.add(int(line.split("icmp_seq=")[1].split()[0]))
-        return seqs
+            m = self._REPLY.match(line)
+            if m:
+                sent.setdefault(int(m.group(2)), float(m.group(1))
+                                - float(m.group(3)) / 1000)
+        return sent
+
+    def received(self):
+        """Sequence numbers answered."""
+        return set(self.sent_at())
 
     def wait(self):
         try:
-            self.proc.wait(self.count * self.interval + 30)
+            self.proc.wait(self.count * self.interval * 2 + 30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -353,22 +369,31 @@ class ContinuousPing:
     def judged(self):
         """How many requests outage() judges: COUNT, or those sent until
         STOP_GRACE before stop()."""
-        if getattr(self, "stopped", None) is None:
+        if self.stopped is None:
             return self.count
         return max(0, self.stopped - round(self.STOP_GRACE / self.interval))
 
     def outage(self):
-        """(lost_ms, longest_gap_ms) over the requests judged (the whole
-        run, or up to shortly before stop())."""
+        """(lost_ms, longest_gap_ms): the time taken by the lost requests
+        (the judged ones), in all and in the longest run. A run of k lost
+        requests between answered ones sent at t1 and t2 took
+        (t2 - t1) * k / (k + 1); a run at either end takes k times the
+        median spacing of the answered ones."""
         n = self.judged()
-        seqs = {s for s in self.received() if s <= n}
-        ms = self.interval * 1000
-        lost = n - len(seqs)
-        gap, prev = 0, 0
-        for s in sorted(seqs) + [n + 1]:
-            gap = max(gap, s - prev - 1)
-            prev = s
-        return round(lost * ms), round(gap * ms)
+        sent = {s: t for s, t in self.sent_at().items() if s <= n}
+        if len(sent) < 2:
+            raise AssertionError(f"ping: {len(sent)} of {n} requests "
+                                 f"answered:\n{self.out[-2000:]}")
+        seqs = sorted(sent)
+        steps = sorted((sent[b] - sent[a]) / (b - a)
+                       for a, b in zip(seqs, seqs[1:]))
+        spacing = steps[len(steps) // 2]
+        runs = [(seqs[0] - 1) * spacing, (n - seqs[-1]) * spacing]
+        for a, b in zip(seqs, seqs[1:]):
+            k = b - a - 1
+            if k:
+                runs.append((sent[b] - sent[a]) * k / (k + 1))
+        return round(sum(runs) * 1000), round(max(runs) * 1000)
 
 
 _ECHO_SERVER = """
