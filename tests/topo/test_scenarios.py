@@ -7,8 +7,10 @@ are namespaces on a veth (configs/README.md has the addressing).
 Every scenario checks zebra's and the kernel's routes and real traffic
 between the hosts, not only daemon state. On failure it prints the routes
 expected and seen, and what every router shows (tunnels, BGP, routes).
-Failover times are measured with a continuous ping (10 ms interval) and
-printed (run pytest with -s to see them on success).
+Failover times are measured with a continuous ping (-i 0.01), in real
+time from its timestamps, asserted against the bounds README states
+(FAILOVER_MS; no loss when traffic moves back) and printed in the run's
+log, as is each tunnel's share of the ECMP test traffic.
 """
 import functools
 import json
