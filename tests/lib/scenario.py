@@ -16,6 +16,8 @@ scenario names in a sysctl.conf beside its daemons' files.
 """
 import json
 import os
+import re
+import signal
 import subprocess
 import threading
 
@@ -285,21 +287,27 @@ def ping(r, dst, count=3, interval=0.2, src=None, timeout=None):
 
 class ContinuousPing:
     """ping -i INTERVAL -c COUNT from a host, in the background; outage()
-    tells how many replies were lost and the longest gap, in ms.
+    tells how long the lost requests took and the longest run of them,
+    in ms of real time.
 
         with ContinuousPing(h, "10.2.0.10") as p:
             ... cut something ...
         lost_ms, gap_ms = p.outage()
-    """
+
+    ping sends less often than INTERVAL asks when the timer is coarse
+    (every 16 ms for -i 0.01 on a 250 Hz kernel), so the lost time is read
+    from the send times of the replies around each run of lost requests
+    (-D timestamp minus round-trip time), not from COUNT x INTERVAL."""
 
     def __init__(self, r, dst, interval=0.01, count=500):
         self.r, self.dst = r, dst
         self.interval, self.count = interval, count
         self.out = ""
+        self.stopped = None
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.r.ns, "ping", "-n", "-c",
+            ["ip", "netns", "exec", self.r.ns, "ping", "-n", "-D", "-c",
              str(self.count), "-i", str(self.interval), "-W", "1",
              self.dst],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -310,18 +318,28 @@ class ContinuousPing:
     def _read(self):
         self.out = self.proc.stdout.read()
 
-    def received(self):
-        """Sequence numbers answered so far (reading the live output is
-        not possible without a race: use after wait())."""
-        seqs = set()
+    _REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+) "
+                        r".*time=([\d.]+) ms")
+
+    def sent_at(self):
+        """{sequence number: when it was sent (s)} of the requests
+        answered (reading the live output is not possible without a
+        race: use after wait() or stop())."""
+        sent = {}
         for line in self.out.splitlines():
-            if "icmp_seq=" in line and "bytes from" in line:
-                seqs.add(int(line.split("icmp_seq=")[1].split()[0]))
-        return seqs
+            m = self._REPLY.match(line)
+            if m:
+                sent.setdefault(int(m.group(2)), float(m.group(1))
+                                - float(m.group(3)) / 1000)
+        return sent
+
+    def received(self):
+        """Sequence numbers answered."""
+        return set(self.sent_at())
 
     def wait(self):
         try:
-            self.proc.wait(self.count * self.interval + 30)
+            self.proc.wait(self.count * self.interval * 2 + 30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -332,16 +350,50 @@ class ContinuousPing:
             self.proc.kill()
         self.wait()
 
+    def stop(self):
+        """End the ping now, before its COUNT (SIGINT: it prints how many
+        it sent). outage() then judges the requests sent until STOP_GRACE
+        before the stop: the replies to the last few may still have been
+        on their way."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        self.wait()
+        m = re.search(r"(\d+) packets transmitted", self.out)
+        if not m:
+            raise AssertionError(f"ping stopped without its summary:\n"
+                                 f"{self.out[-2000:]}")
+        self.stopped = int(m.group(1))
+
+    STOP_GRACE = 0.1  # seconds
+
+    def judged(self):
+        """How many requests outage() judges: COUNT, or those sent until
+        STOP_GRACE before stop()."""
+        if self.stopped is None:
+            return self.count
+        return max(0, self.stopped - round(self.STOP_GRACE / self.interval))
+
     def outage(self):
-        """(lost_ms, longest_gap_ms) over the whole run."""
-        seqs = self.received()
-        ms = self.interval * 1000
-        lost = self.count - len(seqs)
-        gap, prev = 0, 0
-        for s in sorted(seqs) + [self.count + 1]:
-            gap = max(gap, s - prev - 1)
-            prev = s
-        return round(lost * ms), round(gap * ms)
+        """(lost_ms, longest_gap_ms): the time taken by the lost requests
+        (the judged ones), in all and in the longest run. A run of k lost
+        requests between answered ones sent at t1 and t2 took
+        (t2 - t1) * k / (k + 1); a run at either end takes k times the
+        median spacing of the answered ones."""
+        n = self.judged()
+        sent = {s: t for s, t in self.sent_at().items() if s <= n}
+        if len(sent) < 2:
+            raise AssertionError(f"ping: {len(sent)} of {n} requests "
+                                 f"answered:\n{self.out[-2000:]}")
+        seqs = sorted(sent)
+        steps = sorted((sent[b] - sent[a]) / (b - a)
+                       for a, b in zip(seqs, seqs[1:]))
+        spacing = steps[len(steps) // 2]
+        runs = [(seqs[0] - 1) * spacing, (n - seqs[-1]) * spacing]
+        for a, b in zip(seqs, seqs[1:]):
+            k = b - a - 1
+            if k:
+                runs.append((sent[b] - sent[a]) * k / (k + 1))
+        return round(sum(runs) * 1000), round(max(runs) * 1000)
 
 
 _ECHO_SERVER = """
@@ -360,45 +412,64 @@ while time.monotonic() < end:
 """
 
 _ECHO_CLIENT = """
-import socket, sys, time
-dst, port, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+import json, socket, sys, time
+dst, port, n, seconds, rate = (sys.argv[1], int(sys.argv[2]),
+                               int(sys.argv[3]), float(sys.argv[4]),
+                               float(sys.argv[5]))
 socks = []
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", 20000 + i))
     s.setblocking(False)
     socks.append(s)
-got = set()
-for r in range(rounds):
+sent, got, echoed = 0, 0, set()
+
+def drain():
+    global got
     for i, s in enumerate(socks):
-        s.sendto(b"flow %d" % i, (dst, port))
-    end = time.monotonic() + 0.3
-    while time.monotonic() < end:
-        for i, s in enumerate(socks):
+        while True:
             try:
                 s.recv(2048)
-                got.add(i)
             except BlockingIOError:
-                pass
-        time.sleep(0.01)
-print(len(got))
+                break
+            got += 1
+            echoed.add(i)
+
+t0 = time.monotonic()
+k = 0
+while time.monotonic() - t0 < seconds:
+    for i, s in enumerate(socks):
+        s.sendto(b"flow %d" % i, (dst, port))
+        sent += 1
+    k += 1
+    while time.monotonic() < t0 + k / rate:
+        drain()
+        time.sleep(0.002)
+end = time.monotonic() + 0.5  # the last echoes
+while time.monotonic() < end:
+    drain()
+    time.sleep(0.01)
+print(json.dumps({"sent": sent, "received": got,
+                  "flows_echoed": len(echoed)}))
 """
 
 
-def udp_flows(client, server, dst, flows=32, rounds=3, port=7007):
-    """Send `rounds` datagrams on each of `flows` UDP flows (source ports
-    20000...) from namespace `client` to `dst`, where `server` (the
-    namespace holding dst) echoes them. Returns how many flows were
-    echoed at least once."""
+def udp_load(client, server, dst, flows=64, seconds=2.0, rate=20,
+             port=7007):
+    """UDP traffic on `flows` flows (source ports 20000...) from namespace
+    `client` to `dst`, where `server` (the namespace holding dst) echoes
+    every datagram: each flow sends one datagram `rate` times a second for
+    `seconds`. Returns {"sent", "received" (echoes), "flows_echoed"}."""
     srv = subprocess.Popen(["ip", "netns", "exec", server.ns,
                             "/usr/bin/python3", "-c", _ECHO_SERVER,
-                            str(port), "15"],
+                            str(port), str(seconds + 15)],
                            stdout=subprocess.PIPE, text=True)
     try:
         srv.stdout.readline()  # "ready"
         out = client.exec(["/usr/bin/python3", "-c", _ECHO_CLIENT, dst,
-                           str(port), str(flows), str(rounds)], timeout=30)
-        return int(out.strip())
+                           str(port), str(flows), str(seconds), str(rate)],
+                          timeout=seconds + 30)
+        return json.loads(out)
     finally:
         srv.kill()
         srv.wait()

@@ -7,8 +7,10 @@ are namespaces on a veth (configs/README.md has the addressing).
 Every scenario checks zebra's and the kernel's routes and real traffic
 between the hosts, not only daemon state. On failure it prints the routes
 expected and seen, and what every router shows (tunnels, BGP, routes).
-Failover times are measured with a continuous ping (10 ms interval) and
-printed (run pytest with -s to see them on success).
+Failover times are measured with a continuous ping (-i 0.01), in real
+time from its timestamps, asserted against the bounds README states
+(FAILOVER_MS; no loss when traffic moves back) and printed in the run's
+log, as is each tunnel's share of the ECMP test traffic.
 """
 import functools
 import json
@@ -19,7 +21,7 @@ import time
 import pytest
 
 from scenario import (ContinuousPing, Lab, bgp_established, bgp_peer,
-                      ping, udp_flows, wait_bgp, wait_route)
+                      ping, udp_load, wait_bgp, wait_route)
 from topo import Topo, wait_for
 
 # Each scenario must finish within this (seconds); the SIGALRM guard fails
@@ -92,6 +94,29 @@ def must_ping(lab, host, dst, count=3):
     assert ok, f"ping {host} -> {dst} failed:\n{out}"
 
 
+# ECMP check of active-active: ECMP_FLOWS UDP flows, each sending
+# ECMP_RATE datagrams a second for ECMP_SECONDS; each tunnel must carry at
+# least ECMP_MIN_SHARE of them (about half each when flows spread by their
+# ports; with 64 flows hashed at random, fewer than 20% on one tunnel has
+# a chance under one in a million).
+ECMP_FLOWS = 64
+ECMP_RATE = 20
+ECMP_SECONDS = 2.0
+ECMP_MIN_SHARE = 0.20
+
+
+def tunnel_tx(ifs, during):
+    """({router: {ifname: tx packets}}, seconds) on each router's tunnel
+    interfaces while `during()` runs."""
+    before = {r: {i: r.if_counters(i)[1] for i in names}
+              for r, names in ifs.items()}
+    t0 = time.monotonic()
+    during()
+    dt = time.monotonic() - t0
+    return {r: {i: r.if_counters(i)[1] - before[r][i] for i in names}
+            for r, names in ifs.items()}, dt
+
+
 def ping_tx_split(lab, router, host, dst, ifs, count=100):
     """Send a short fast ping (`count` packets, 10 ms apart) and return the
     tx packet delta on each of `ifs` of `router`: which path carries that
@@ -101,6 +126,13 @@ def ping_tx_split(lab, router, host, dst, ifs, count=100):
     before = {i: r.if_counters(i)[1] for i in ifs}
     ping(lab.h[host], dst, count=count, interval=0.01)
     return {i: r.if_counters(i)[1] - before[i] for i in ifs}
+
+
+# What README's "Deployment scenarios" states for a silent cut, with BFD
+# at 3 x 100 ms: a continuous ping loses under this. BFD notices 200-300
+# ms after the cut, then bgpd and zebra move the route: 0.31-0.39 s
+# measured (three runs of each scenario), so about 0.1 s of margin.
+FAILOVER_MS = 500
 
 
 # -- a) two sites -------------------------------------------------------------
@@ -179,9 +211,9 @@ def test_hub_three_sites(labs):
 @dump_on_failure
 def test_active_active(labs):
     """Two tunnels between the same two sites: ECMP over both while both
-    are up; a silent cut of one tunnel's underlay costs a continuous ping
-    less than a second (BFD), and BGP on the other tunnel keeps its
-    routes."""
+    are up (each tunnel carries at least ECMP_MIN_SHARE of many flows); a
+    silent cut of one tunnel's underlay costs a continuous ping less than
+    FAILOVER_MS (BFD), and BGP on the other tunnel keeps its routes."""
     lab = labs("active-active", "aa")
     a, b = lab.r["site-a"], lab.r["site-b"]
     for r, p in ((a, "site-b"), (b, "site-a")):
@@ -199,17 +231,35 @@ def test_active_active(labs):
              and "Up" in a.cmd("bfdd", "show bfd peer 169.254.22.2"), 20,
              "BFD up on both tunnels")
 
-    # ECMP: 32 UDP flows from h-a to h-b, both tunnels carry some
-    tx0 = {i: a.if_counters(i)[1] for i in ("vpn-b1", "vpn-b2")}
-    rx0 = {i: b.if_counters(i)[1] for i in ("vpn-a1", "vpn-a2")}
-    echoed = udp_flows(lab.h["h-a"], lab.h["h-b"], "10.2.0.10", flows=32)
-    assert echoed == 32, f"only {echoed}/32 UDP flows echoed"
-    tx = {i: a.if_counters(i)[1] - tx0[i] for i in tx0}
-    rx = {i: b.if_counters(i)[1] - rx0[i] for i in rx0}
-    labs.report(f"active-active: ECMP, packets per tunnel: site-a {tx}, "
-                f"site-b {rx}")
-    assert all(n >= 5 for n in tx.values()), f"site-a tx per tunnel: {tx}"
-    assert all(n >= 5 for n in rx.values()), f"site-b tx per tunnel: {rx}"
+    # ECMP: many UDP flows from h-a to h-b (echoed back), spread over both
+    # tunnels each way. BFD (10 packets a second) and BGP keep every
+    # tunnel busy on their own: their counts over the same interval
+    # without test traffic are subtracted first.
+    ifs = {a: ("vpn-b1", "vpn-b2"), b: ("vpn-a1", "vpn-a2")}
+    idle, idle_s = tunnel_tx(ifs, lambda: time.sleep(ECMP_SECONDS))
+    load = {}
+    tx, load_s = tunnel_tx(ifs, lambda: load.update(udp_load(
+        lab.h["h-a"], lab.h["h-b"], "10.2.0.10", flows=ECMP_FLOWS,
+        seconds=ECMP_SECONDS, rate=ECMP_RATE)))
+    # the baseline over the loaded interval's length
+    base = {r: {i: round(n * load_s / idle_s) for i, n in c.items()}
+            for r, c in idle.items()}
+    assert load["flows_echoed"] == ECMP_FLOWS, (
+        f"only {load['flows_echoed']}/{ECMP_FLOWS} UDP flows echoed: {load}")
+    for r, what, total in ((a, "datagrams to h-b", load["sent"]),
+                           (b, "echoes to h-a", load["received"])):
+        share = {i: (tx[r][i] - base[r][i]) / total for i in ifs[r]}
+        labs.report(
+            f"active-active: ECMP, {ECMP_FLOWS} UDP flows, {r.name} tx per "
+            f"tunnel {tx[r]} for {total} {what} (BFD/BGP alone: "
+            f"{base[r]}): shares "
+            + ", ".join(f"{i} {v:.0%}" for i, v in share.items()))
+        assert all(v >= ECMP_MIN_SHARE for v in share.values()), (
+            f"{r.name}: each tunnel should carry at least "
+            f"{ECMP_MIN_SHARE:.0%} of the {total} {what} of {ECMP_FLOWS} "
+            f"flows (tx minus BFD/BGP's own): "
+            + ", ".join(f"{i} {v:.1%}" for i, v in share.items())
+            + f" (tx {tx[r]}, without test traffic {base[r]})")
 
     # which tunnel carries the ping flow from h-a? cut that one
     split = ping_tx_split(lab, "site-a", "h-a", "10.2.0.10",
@@ -228,8 +278,9 @@ def test_active_active(labs):
     lost_ms, gap_ms = p.outage()
     labs.report(f"active-active: {cut_if}'s underlay cut: continuous ping "
                 f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
-    assert lost_ms < 1000, (f"lost {lost_ms} ms of pings (longest gap "
-                            f"{gap_ms} ms) when {cut_if}'s underlay was cut")
+    assert lost_ms < FAILOVER_MS, (
+        f"lost {lost_ms} ms of pings (longest gap {gap_ms} ms) when "
+        f"{cut_if}'s underlay was cut: README states under {FAILOVER_MS} ms")
     # the surviving tunnel's BGP sessions never reset, and carry the routes
     assert bgp_established(a, keep_peer_a)
     assert bgp_established(b, keep_peer_b)
@@ -257,7 +308,8 @@ def private_or_vpn(lab):
 def test_private_link_backup(labs):
     """A private link and a tunnel, BGP on both: the private link carries
     the traffic while it is up; when it is cut, traffic moves to the tunnel
-    within a second or two; when it comes back, traffic moves back."""
+    losing less than FAILOVER_MS of a continuous ping; when it comes back,
+    traffic moves back without losing a ping."""
     lab = labs("private-link-backup", "plb")
     hub, site = lab.r["hub"], lab.r["site"]
     lab.wait_established("site", "hub")
@@ -284,28 +336,36 @@ def test_private_link_backup(labs):
     lost_ms, gap_ms = p.outage()
     labs.report(f"private-link-backup: private link cut: continuous ping "
                 f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
-    assert lost_ms < 2000, (f"moving to the tunnel lost {lost_ms} ms of "
-                            f"pings (longest gap {gap_ms} ms)")
+    assert lost_ms < FAILOVER_MS, (
+        f"moving to the tunnel lost {lost_ms} ms of pings (longest gap "
+        f"{gap_ms} ms): README states under {FAILOVER_MS} ms")
     wait_route(site, "10.0.0.0/24", "bgp via vpn-hub", timeout=5)
     wait_route(hub, "10.1.0.0/24", "bgp via vpn-site", timeout=5)
     split = private_or_vpn(lab)
     assert split["vpn-hub"] >= 100, split
 
-    # the private link comes back: traffic moves back to it
-    site.unblock("eth1")
-    t0 = time.monotonic()
-    wait_route(site, "10.0.0.0/24", "bgp via eth1", timeout=40)
-    wait_route(hub, "10.1.0.0/24", "bgp via eth1", timeout=10)
-    back_s = time.monotonic() - t0
-    with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 100) as p:
-        pass
-    lost_ms, _ = p.outage()
+    # the private link comes back: traffic moves back to it, with a ping
+    # running all through the repair and the switch-back
+    with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 6000) as p:
+        time.sleep(0.5)
+        site.unblock("eth1")
+        t0 = time.monotonic()
+        wait_route(site, "10.0.0.0/24", "bgp via eth1", timeout=40)
+        wait_route(hub, "10.1.0.0/24", "bgp via eth1", timeout=10)
+        back_s = time.monotonic() - t0
+        time.sleep(1.0)  # and on the private link for a while
+        p.stop()
+    lost_ms, gap_ms = p.outage()
     labs.report(f"private-link-backup: private link back in use "
-                f"{back_s:.1f} s after the repair (BFD + BGP); ping then "
-                f"lost {lost_ms} ms")
+                f"{back_s:.1f} s after the repair (BFD + BGP); ping through "
+                f"the repair and the switch-back ({p.judged()} sent) lost "
+                f"{lost_ms} ms (longest gap {gap_ms} ms)")
+    assert lost_ms == 0, (
+        f"moving back to the private link lost {lost_ms} ms of pings "
+        f"(longest gap {gap_ms} ms, {p.judged()} sent through the repair): "
+        f"README states that no ping is lost")
     split = private_or_vpn(lab)
     assert split["eth1"] >= 100 and split["vpn-hub"] < 50, split
-    assert lost_ms < 200, f"lost {lost_ms} ms of pings on the private link"
 
 
 # -- e) forced tunneling -------------------------------------------------------
@@ -377,21 +437,18 @@ def ike_spis(r):
 
 # -- f) static routes, no BGP --------------------------------------------------
 
-def vpnd_has_routes(r):
-    """Whether this vpnd knows the 'route' statement (issue 4 adds it)."""
-    status, out = r.vty("vpnd").cmd("show running-config")
-    return "  route " in out
-
-
 @dump_on_failure
 def test_static_routes(labs):
     """`route` prefixes of a connection are installed through zebra (type
     NHRP) while its tunnel is up, and removed when it goes down."""
     lab = labs("static-routes", "st")
     a, b = lab.r["site-a"], lab.r["site-b"]
-    if not vpnd_has_routes(a):
-        pytest.skip("vpnd has no 'route' statement yet (configs/"
-                    "static-routes/*/vpnd.conf was refused)")
+    # vpnd took the `route` statements of configs/static-routes/
+    for r, prefix in ((a, "10.2.0.0/24"), (b, "10.1.0.0/24")):
+        out = r.cmd("vpnd", "show running-config")
+        assert f"route {prefix}" in (l.strip() for l in out.splitlines()), (
+            f"{r.name}: vpnd's running-config lacks 'route {prefix}' of "
+            f"configs/static-routes/{r.name}/vpnd.conf:\n{out}")
     lab.wait_established("site-a", "site-b")
     wait_route(a, "10.2.0.0/24", "nhrp via vpn-b")
     wait_route(b, "10.1.0.0/24", "nhrp via vpn-a")
