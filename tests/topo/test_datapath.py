@@ -461,7 +461,8 @@ def test_rekey_loses_nothing():
             raise errors[0]
         for r in (p.r1, p.r2):
             for c in ("t0", "t1"):
-                w.assert_rekeys(r, c, child=2)
+                nc, _ = w.assert_rekeys(r, c, child=2)
+                print(f"{r.name} {c}: {len(nc)} new Child SAs")
         for dst in dsts:
             out = res[dst]
             assert "400 packets transmitted, 400 received" in out, \

@@ -215,7 +215,7 @@ def test_rekey_under_load():
     rekey happen (new SPIs, the tunnel never without an established SA),
     and the transfer does not stall (no 0.5 s interval below 25% of the
     median) nor retransmit more than 3x a baseline transfer without
-    rekeys (+50 segments)."""
+    rekeys (+25 segments)."""
     ike, esp = "aes256gcm16-prfsha256-x25519", "aes256gcm16"
     short = dict(ike=ike, esp=esp, ike_life=8, esp_life=3)
     with Topo("rekey") as topo:
@@ -225,7 +225,7 @@ def test_rekey_under_load():
         wait_established(p.r1)
         wait_established(p.r2)
         w = SpiWatch([p.r1, p.r2]).start()
-        base = iperf.transfer(p.r1, p.r2, "169.254.21.2", 5)
+        base = iperf.transfer(p.r1, p.r2, "169.254.21.2", 5, rate=iperf.RATE)
         w.stop()
         for r in (p.r1, p.r2):
             assert not w.new_children(r, "peer") and \
@@ -240,9 +240,11 @@ def test_rekey_under_load():
         wait_established(p.r1)
         wait_established(p.r2)
         w = SpiWatch([p.r1, p.r2]).start()
-        res = iperf.transfer(p.r1, p.r2, "169.254.21.2", 10)
+        res = iperf.transfer(p.r1, p.r2, "169.254.21.2", 10, rate=iperf.RATE)
         w.stop()
+        print(f"baseline {base}\nrekeying {res}")
         for r in (p.r1, p.r2):
-            w.assert_rekeys(r, "peer", child=3, ike=1)
+            nc, ni = w.assert_rekeys(r, "peer", child=3, ike=1)
+            print(f"{r.name}: {len(nc)} new Child SAs, {len(ni)} new IKE SAs")
         iperf.assert_no_stall(res, what="transfer while rekeying")
         iperf.assert_retransmits(res, base, what="transfer while rekeying")
