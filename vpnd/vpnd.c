@@ -188,6 +188,20 @@ struct vpn_policy *vpn_policy_create(enum vpn_proposal_kind kind,
 	return pol;
 }
 
+void vpn_policy_changed(const struct vpn_policy *pol)
+{
+	struct vpn_connection *conn;
+
+	frr_each (vpn_conns, &vpn.conns, conn) {
+		const char *name = pol->kind == VPN_PROPOSAL_IKE
+					   ? conn->ike_policy
+					   : conn->ipsec_policy;
+
+		if (strcmp(name, pol->name) == 0)
+			vpn_connection_update(conn);
+	}
+}
+
 void vpn_policy_delete(struct vpn_policy *pol)
 {
 	vpn_policies_del(vpn_policy_head(pol->kind), pol);

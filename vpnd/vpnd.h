@@ -128,6 +128,9 @@ void vpn_terminate(void);
 struct vpn_policy *vpn_policy_create(enum vpn_proposal_kind kind,
 				     const char *name);
 void vpn_policy_delete(struct vpn_policy *pol);
+/* The policy's proposals or lifetimes changed: the connections that use
+ * it are re-evaluated (and renegotiate when what they negotiate changed). */
+void vpn_policy_changed(const struct vpn_policy *pol);
 struct vpn_policy *vpn_policy_lookup(enum vpn_proposal_kind kind,
 				     const char *name);
 const struct vpn_policy *vpn_policy_builtin(enum vpn_proposal_kind kind,

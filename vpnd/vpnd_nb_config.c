@@ -122,6 +122,7 @@ void vpn_policy_apply_finish(struct nb_cb_apply_finish_args *args)
 		pol->lifetime_kb = yang_dnode_get_uint32(
 			args->dnode, "./lifetime/kilobytes");
 	}
+	vpn_policy_changed(pol);
 }
 
 /* /vpnd:vpn/{ike,ipsec}-policy/proposal */

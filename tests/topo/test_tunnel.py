@@ -188,6 +188,42 @@ def test_no_common_proposal():
         assert not conn_sas(p.r2, "peer"), conn_sas(p.r2, "peer")
 
 
+def test_policy_change_renegotiates():
+    """Changing a policy that connections use reaches them: the connection
+    renegotiates with the new proposals (new SPIs, the new algorithms on
+    both sides), without a restart."""
+    both = "aes128-sha256-ecp256,aes256gcm16-prfsha384-x25519"
+    with Topo("tunpol") as topo:
+        p = Pair(topo,
+                 conf1=vpnd_conf("192.0.2.1", "192.0.2.2",
+                                 ike="aes128-sha256-ecp256"),
+                 conf2=vpnd_conf("192.0.2.2", "192.0.2.1", ike=both))
+        wait_established(p.r1)
+        wait_established(p.r2)
+        assert_vpnd_algs(p.r1, "peer", "aes128-sha256-ecp256",
+                         "aes256gcm16")
+        before = {s["spiInitiator"] for s in conn_sas(p.r1, "peer")}
+        p.r1.configure("vpnd", ["vpn", "ike-policy t-ike",
+                                "no proposal aes128-sha256-ecp256",
+                                "proposal aes256gcm16-prfsha384-x25519"])
+
+        def renegotiated():
+            sas = [s for s in conn_sas(p.r1, "peer")
+                   if s["state"] == "established" and s.get("childSas")]
+            return sas and all(s["spiInitiator"] not in before
+                               for s in sas)
+        wait_for(renegotiated, 20, "r1 to renegotiate with the new policy")
+        for r in (p.r1, p.r2):
+            wait_for(lambda: any(
+                s.get("dhGroup") == "x25519" for s in conn_sas(r, "peer")
+                if s["state"] == "established"), 20,
+                f"{r.name}: the new IKE SA")
+        assert_vpnd_algs(p.r1, "peer", "aes256gcm16-prfsha384-x25519",
+                         "aes256gcm16")
+        ok, out = ping(p.r1, "169.254.21.2")
+        assert ok, out
+
+
 def test_dpd_and_restart():
     """The peer killed without a DELETE is detected by DPD and carrier goes
     down; when it comes back, the tunnel is re-established."""
