@@ -34,6 +34,17 @@
  * expiry. */
 #define IKE_REKEY_RETRY_MS 10000
 
+/* An IKE_SA_INIT attempt follows at most this many INVALID_KE_PAYLOAD
+ * answers (they are unauthenticated: two groups back and forth would
+ * otherwise go on for ever), and at most one COOKIE. */
+#define IKE_MAX_KE_RETRIES 2
+
+/* After an IKE_SA_INIT response that refuses or cannot be used, the
+ * initiator waits this long for one that works before it gives up with
+ * the refusal as the reason: such a response is unauthenticated, and one
+ * forged by anyone who saw our request must not end the attempt. */
+#define IKE_INIT_REFUSAL_WAIT_MS 2000
+
 enum ike_req_kind {
 	REQ_NONE,
 	REQ_INIT,
@@ -87,6 +98,11 @@ struct ike_sa {
 	size_t init_req_len, init_resp_len;
 	uint8_t cookie[64];
 	size_t cookielen;
+	/* INVALID_KE_PAYLOAD answers followed in this attempt (bounded) */
+	unsigned int ke_retries;
+	/* why the last IKE_SA_INIT response could not be used (it is
+	 * unauthenticated: the attempt goes on a while, see init_unusable) */
+	const char *init_refusal;
 	struct ike_sa_keys keys;
 	struct ike_sk_dir sk_in, sk_out;
 
@@ -107,6 +123,9 @@ struct ike_sa {
 	uint8_t resp[IKE_MSG_MAX];
 	size_t resplen;
 	bool have_resp;
+	/* digest of the whole datagram that resp answers: only that very
+	 * datagram gets resp again (a retransmission) */
+	uint8_t resp_req_digest[VPN_SHA1_LEN];
 
 	/* child SA proposals sent in IKE_AUTH */
 	uint32_t auth_spi_in;
@@ -1558,6 +1577,18 @@ static void init_handle_request(struct ike_engine *eng,
 
 static int auth_send_request(struct ike_sa *sa);
 
+/* Initiator: an IKE_SA_INIT response we cannot use. Keep waiting, up to
+ * IKE_INIT_REFUSAL_WAIT_MS more, for the real one; give up then with
+ * this reason (sa_tick_request). Nothing else of the SA changes. */
+static void init_unusable(struct ike_sa *sa, const char *reason)
+{
+	uint64_t until = now(sa->eng) + IKE_INIT_REFUSAL_WAIT_MS;
+
+	if (!sa->init_refusal && until < sa->req_giveup_ms)
+		sa->req_giveup_ms = until;
+	sa->init_refusal = reason;
+}
+
 /*
  * Initiator: an IKE_SA_INIT response that refuses. COOKIE and
  * INVALID_KE_PAYLOAD (for a group we offer) restart the exchange, other
@@ -1584,15 +1615,23 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 		if (!g || g == sa->ke_group ||
 		    !we_offer_dh(conn->ike_props, conn->n_ike_props, g)) {
 			SALOG(sa, LOG_WARNING,
-			      "IKE_SA_INIT failed: peer wants DH group %u, which we do not offer",
+			      "IKE_SA_INIT refused: peer wants DH group %u, which we do not offer",
 			      g);
-			sa_kill(sa, "no proposal chosen (DH group)");
+			init_unusable(sa, "no proposal chosen (DH group)");
+			return true;
+		}
+		if (sa->ke_retries >= IKE_MAX_KE_RETRIES) {
+			SALOG(sa, LOG_WARNING,
+			      "IKE_SA_INIT refused: peer asked for another DH group %u times",
+			      sa->ke_retries + 1);
+			init_unusable(sa, "no proposal chosen (DH group)");
 			return true;
 		}
 		SALOG(sa, LOG_INFO,
 		      "peer asked for DH group %u instead of %u; retrying", g,
 		      sa->ke_group);
 		sa->ke_group = g;
+		sa->ke_retries++;
 		init_send_request(sa);
 		return true;
 	}
@@ -1602,9 +1641,9 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
 			       sizeof(ours));
 		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: no proposal chosen: the peer accepted none of %s",
+		      "IKE_SA_INIT refused: no proposal chosen: the peer accepted none of %s",
 		      ours);
-		sa_kill(sa, "no proposal chosen");
+		init_unusable(sa, "no proposal chosen");
 		return true;
 	}
 	return false;
@@ -1620,17 +1659,16 @@ static bool init_response_choice(struct ike_sa *sa, const struct ike_msg *msg,
 
 	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg) ||
 	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0) {
-		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: malformed response");
-		sa_kill(sa, "malformed IKE_SA_INIT response");
+		SALOG(sa, LOG_WARNING, "IKE_SA_INIT: malformed response ignored");
+		init_unusable(sa, "malformed IKE_SA_INIT response");
 		return false;
 	}
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
 			     IKE_PROTO_IKE, false, msg->ke.group, c);
 	if (!chosen || c->dh != msg->ke.group || c->dh != sa->ke_group) {
 		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: the peer chose a proposal we did not offer");
-		sa_kill(sa, "invalid proposal in response");
+		      "IKE_SA_INIT: response with a proposal we did not offer ignored");
+		init_unusable(sa, "invalid proposal in response");
 		return false;
 	}
 	return true;
@@ -1647,17 +1685,17 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 	if (init_response_refused(sa, msg) ||
 	    !init_response_choice(sa, msg, &c))
 		return;
+	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT: response with invalid key exchange data ignored");
+		init_unusable(sa, "invalid KE");
+		return;
+	}
 	sa->spi_r = msg->hdr.spi_r;
 	sa_set_transforms(sa, &c);
 	sa->nrlen = msg->nonce.len;
 	memcpy(sa->nr, msg->nonce.data, sa->nrlen);
-	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
-			  &girlen) < 0) {
-		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: invalid key exchange data from peer");
-		sa_kill(sa, "invalid KE");
-		return;
-	}
 	if (init_keys(sa, gir, girlen) < 0 ||
 	    !(sa->init_resp = msg_dup(buf, len, &sa->init_resp_len))) {
 		sa_kill(sa, "key derivation failed");
@@ -2794,10 +2832,74 @@ static void handle_response(struct ike_sa *sa, struct ike_msg *msg)
 	}
 }
 
+/* Keys are derived once the IKE_SA_INIT exchange is complete: before that
+ * (our request sent, no answer yet) the SA has no SK to check anything
+ * with. */
+static bool sa_has_keys(const struct ike_sa *sa)
+{
+	return sa->state != IKE_SA_INIT_SENT && sa->state != IKE_SA_DEAD &&
+	       sa->sk_in.cipher;
+}
+
+/* The exchange our outstanding request belongs to. */
+static uint8_t req_exchange(enum ike_req_kind kind)
+{
+	switch (kind) {
+	case REQ_INIT:
+		return IKE_SA_INIT;
+	case REQ_AUTH:
+		return IKE_AUTH;
+	case REQ_REKEY_CHILD:
+	case REQ_REKEY_IKE:
+		return CREATE_CHILD_SA;
+	case REQ_DPD:
+	case REQ_DELETE_IKE:
+	case REQ_DELETE_CHILD:
+		return INFORMATIONAL;
+	case REQ_NONE:
+		break;
+	}
+	return 0;
+}
+
+static void digest_datagram(const uint8_t *buf, size_t len,
+			    uint8_t out[VPN_SHA1_LEN])
+{
+	struct iovec iov = { (void *)buf, len };
+
+	vpn_sha1(&iov, 1, out);
+}
+
+/*
+ * Message IDs before any cryptography (RFC 7296 2.3): a response must
+ * answer our outstanding request (same message ID and exchange); a
+ * request must be the next one. The previous request, datagram for
+ * datagram, gets our cached answer again, and nothing else does (no
+ * amplification by forged retransmissions). False: drop it.
+ */
+static bool msgid_acceptable(struct ike_sa *sa, const struct ike_msg *msg,
+			     const uint8_t *buf, size_t len)
+{
+	uint8_t digest[VPN_SHA1_LEN];
+
+	if (msg->hdr.flags & IKE_FLAG_RESPONSE)
+		return sa->req_kind != REQ_NONE &&
+		       msg->hdr.msgid == sa->msgid_out &&
+		       msg->hdr.exchange == req_exchange(sa->req_kind);
+	if (msg->hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
+		digest_datagram(buf, len, digest);
+		if (vpn_memeq(digest, sa->resp_req_digest, sizeof(digest)))
+			sa_send(sa, sa->resp, sa->resplen);
+		return false;
+	}
+	return msg->hdr.msgid == sa->msgid_in;
+}
+
 void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 	       const struct ike_addr *remote, uint8_t *buf, size_t len)
 {
 	static struct ike_msg msg; /* large; the engine is single-threaded */
+	uint8_t digest[VPN_SHA1_LEN];
 	struct ike_sa *sa;
 	bool response;
 	int err;
@@ -2829,26 +2931,18 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 
 	if (msg.hdr.exchange == IKE_SA_INIT) {
 		if (sa->state == IKE_SA_INIT_SENT && sa->req_kind == REQ_INIT &&
-		    msg.hdr.msgid == 0)
+		    msg.hdr.msgid == 0 && response)
 			init_handle_response(sa, buf, len, &msg);
 		sa_reap(eng);
 		return;
 	}
-
-	/* Message IDs before any cryptography (RFC 7296 2.3). */
-	if (response) {
-		if (sa->req_kind == REQ_NONE ||
-		    msg.hdr.msgid != sa->msgid_out)
-			return;
-	} else {
-		if (msg.hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
-			/* retransmitted request: same answer */
-			sa_send(sa, sa->resp, sa->resplen);
-			return;
-		}
-		if (msg.hdr.msgid != sa->msgid_in)
-			return;
-	}
+	/* An IKE SA without keys takes nothing but the IKE_SA_INIT response
+	 * it waits for: anything else could only be unauthenticated. */
+	if (!sa_has_keys(sa))
+		return;
+	if (!msgid_acceptable(sa, &msg, buf, len))
+		return;
+	digest_datagram(buf, len, digest);
 	if (!msg.has_sk || ike_sk_open(&sa->sk_in, buf, &msg) < 0) {
 		elog(eng, LOG_DEBUG,
 		     "dropped IKE message from %s: integrity check failed",
@@ -2865,6 +2959,8 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 		handle_response(sa, &msg);
 	} else {
 		sa->msgid_in++;
+		memcpy(sa->resp_req_digest, digest, sizeof(digest));
+		sa->have_resp = false; /* until this request is answered */
 		handle_request(sa, &msg);
 	}
 	sa_reap(eng);
@@ -2882,6 +2978,13 @@ static void sa_tick_request(struct ike_sa *sa, uint64_t t)
 	uint64_t step;
 	char a[64];
 
+	if (t >= sa->req_giveup_ms && sa->req_kind == REQ_INIT &&
+	    sa->init_refusal) {
+		SALOG(sa, LOG_WARNING, "IKE_SA_INIT failed: %s",
+		      sa->init_refusal);
+		sa_kill(sa, sa->init_refusal);
+		return;
+	}
 	if (t >= sa->req_giveup_ms) {
 		if (sa->req_kind == REQ_DPD)
 			SALOG(sa, LOG_WARNING,

@@ -789,9 +789,16 @@ static void test_no_proposal(void **state)
 		  ike_b);
 	initiate(&A);
 	pump();
+	/* The refusal is unauthenticated: A keeps waiting a while for a
+	 * response it can use (retransmitting; B refuses again), then
+	 * gives up with the refusal as the reason. */
+	run_for(1500);
+	only_sa(&A);
+	run_for(1000);
 	settle();
 	expect_settled(0, 0);
 	assert_int_equal(A.ups + B.ups, 0);
+	assert_string_equal(A.last_reason, "no proposal chosen");
 	assert_non_null(strstr(B.log, "no proposal chosen; peer offered "
 				      "aes256gcm16-prfsha256-x25519; we "
 				      "accept aes128-sha1-modp2048-prfsha1"));
