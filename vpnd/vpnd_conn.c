@@ -423,7 +423,9 @@ void vpn_conn_clear(struct vpn_connection *conn)
 /* Events from the IKE host                                            */
 /* ------------------------------------------------------------------ */
 
-/* Responder: the connection for a datagram's addresses. */
+/* Responder: the connection for a datagram's addresses. A lookup only:
+ * an unauthenticated datagram changes nothing here (the SA keeps the
+ * addresses it was reached on). */
 static struct ike_conn *ev_find_conn(const struct ike_addr *local,
 				     const struct ike_addr *remote)
 {
@@ -437,7 +439,6 @@ static struct ike_conn *ev_find_conn(const struct ike_addr *local,
 		if (rt->conn->has_local &&
 		    !ike_addr_same_ip(&rt->ike.local, local))
 			continue;
-		rt->ike.local = *local;
 		return &rt->ike;
 	}
 	return NULL;
