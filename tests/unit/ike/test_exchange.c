@@ -40,6 +40,7 @@ struct dgram {
 	struct ike_addr src, dst;
 	size_t len;
 	uint8_t buf[IKE_MSG_MAX];
+	char desc[64]; /* dgram_describe(), made when it was sent */
 };
 
 struct child_rec {
@@ -143,6 +144,8 @@ static void order_nonces(struct peer *low, struct peer *high)
 	high->rand_prefix = 0x90;
 }
 
+static void dgram_describe(struct dgram *d);
+
 static void q_push(struct peer *to, const struct ike_addr *src,
 		   const struct ike_addr *dst, const uint8_t *buf, size_t len)
 {
@@ -161,6 +164,7 @@ static void q_push(struct peer *to, const struct ike_addr *src,
 	d->dst = *dst;
 	d->len = len;
 	memcpy(d->buf, buf, len);
+	dgram_describe(d);
 }
 
 static void h_send(void *host, const struct ike_addr *local,
@@ -1261,6 +1265,456 @@ static void test_rekey_ike_collision_b_low(void **state)
 	ike_collision(&B, &A);
 }
 
+/* ------------------------------------------------------------------ */
+/* Collisions message by message                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * As strongSwan's exchange suites do: the test starts the exchanges,
+ * then delivers one chosen datagram at a time and asserts, after every
+ * one, both peers' whole state and every datagram still in flight.
+ *
+ * A peer's state reads, for each of its live IKE SAs in the order the
+ * host saw them established, "ike<N> <state> [<Child SAs>]", N being the
+ * index of the host's record (ike_rec) of that SA. Child SAs are the
+ * installed ones the SA owns, in install order, each named by the counter
+ * part of its inbound SPI, with "r" when the side allocated it for an
+ * exchange it started itself (SPI_OWN_REKEY), and "*" on the SA's current
+ * one (ike_sa_get_status). E.g. "ike0 est [1 *2r]". A side without IKE
+ * SAs reads "-"; installed Child SAs no IKE SA owns read "orphan [...]".
+ *
+ * A datagram reads "A>B CCSA req ike0 #2": sender, receiver, exchange,
+ * request or response, which IKE SA (the index of the sender's record,
+ * "/" the receiver's when different, "-" for none, as when it was sent)
+ * and the message ID.
+ */
+static char step_ctx[128]; /* the last action, for failure messages */
+
+static const char *exch_str(uint8_t e)
+{
+	switch (e) {
+	case IKE_SA_INIT:
+		return "INIT";
+	case IKE_AUTH:
+		return "AUTH";
+	case CREATE_CHILD_SA:
+		return "CCSA";
+	case INFORMATIONAL:
+		return "INFO";
+	}
+	return "?";
+}
+
+static const char *state_str(enum ike_sa_state st)
+{
+	switch (st) {
+	case IKE_SA_INIT_SENT:
+		return "init";
+	case IKE_SA_AUTH_SENT:
+		return "auth";
+	case IKE_SA_RESPONDED:
+		return "half";
+	case IKE_SA_ESTABLISHED:
+		return "est";
+	case IKE_SA_DELETING:
+		return "del";
+	case IKE_SA_DEAD:
+		return "dead";
+	}
+	return "?";
+}
+
+static uint64_t be64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* Index of p's record of the IKE SA spi_i/spi_r, or -1. */
+static int ike_index(struct peer *p, uint64_t spi_i, uint64_t spi_r)
+{
+	const struct ike_rec *r = ike_rec_find(p, spi_i, spi_r);
+
+	return r ? (int)(r - p->ike) : -1;
+}
+
+static void ike_label(char *buf, size_t len, int i)
+{
+	if (i < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%d", i);
+}
+
+static void dgram_describe(struct dgram *d)
+{
+	const uint8_t *h = d->buf;
+	struct peer *from = d->to->other;
+	uint64_t spi_i, spi_r;
+	char s[12], r[12], sa[32];
+	int si, ri;
+
+	if (d->len < 28) {
+		snprintf(d->desc, sizeof(d->desc), "%s>%s short", from->name,
+			 d->to->name);
+		return;
+	}
+	spi_i = be64(h);
+	spi_r = be64(h + 8);
+	si = ike_index(from, spi_i, spi_r);
+	ri = ike_index(d->to, spi_i, spi_r);
+	ike_label(s, sizeof(s), si);
+	ike_label(r, sizeof(r), ri);
+	if (si == ri)
+		snprintf(sa, sizeof(sa), "ike%s", s);
+	else
+		snprintf(sa, sizeof(sa), "ike%s/%s", s, r);
+	snprintf(d->desc, sizeof(d->desc), "%s>%s %s %s %s #%u", from->name,
+		 d->to->name, exch_str(h[18]),
+		 h[19] & IKE_FLAG_RESPONSE ? "resp" : "req", sa,
+		 (unsigned int)h[20] << 24 | h[21] << 16 | h[22] << 8 | h[23]);
+}
+
+struct live_sas {
+	struct ike_sa *sa[MAX_IKE];
+	bool shown[MAX_IKE];
+	unsigned int n;
+};
+
+static void live_cb(struct ike_sa *sa, void *arg)
+{
+	struct live_sas *l = arg;
+
+	assert_true(l->n < MAX_IKE);
+	l->sa[l->n++] = sa;
+}
+
+static void child_label(char *buf, size_t len, uint32_t spi, bool current)
+{
+	snprintf(buf, len, "%s%u%s", current ? "*" : "", spi & 0x00ffffffu,
+		 spi & SPI_OWN_REKEY ? "r" : "");
+}
+
+/* One live IKE SA and the Child SAs it owns, appended to out. */
+static void sa_describe(const struct peer *p, struct ike_sa *sa,
+			const char *name, char *out, size_t len)
+{
+	struct ike_sa_status st;
+	size_t n = strlen(out);
+
+	ike_sa_get_status(sa, &st);
+	n += snprintf(out + n, len - n, "%s%s %s [", n ? " " : "", name,
+		      state_str(st.state));
+	for (unsigned int i = 0, k = 0; i < p->nchild; i++) {
+		char c[16];
+
+		if (!p->child[i].up ||
+		    !ike_sa_has_child(sa, p->child[i].info.spi_in))
+			continue;
+		child_label(c, sizeof(c), p->child[i].info.spi_in,
+			    st.child_installed &&
+				    st.child_spi_in == p->child[i].info.spi_in);
+		n += snprintf(out + n, len - n, "%s%s", k++ ? " " : "", c);
+	}
+	snprintf(out + n, len - n, "]");
+}
+
+static void peer_describe(struct peer *p, char *out, size_t len)
+{
+	struct live_sas l = { 0 };
+	size_t n;
+	bool orphans = false;
+
+	out[0] = '\0';
+	ike_foreach_sa(p->eng, live_cb, &l);
+	for (unsigned int r = 0; r < p->nike; r++)
+		for (unsigned int i = 0; i < l.n; i++) {
+			struct ike_sa_status st;
+			char name[16];
+
+			ike_sa_get_status(l.sa[i], &st);
+			if (l.shown[i] || st.spi_i != p->ike[r].spi_i ||
+			    st.spi_r != p->ike[r].spi_r)
+				continue;
+			l.shown[i] = true;
+			snprintf(name, sizeof(name), "ike%u", r);
+			sa_describe(p, l.sa[i], name, out, len);
+		}
+	for (unsigned int i = 0; i < l.n; i++)
+		if (!l.shown[i])
+			sa_describe(p, l.sa[i], "ike-", out, len);
+	for (unsigned int i = 0; i < p->nchild; i++) {
+		struct owner_arg o = { p->child[i].info.spi_in, 0 };
+		char c[16];
+
+		if (!p->child[i].up)
+			continue;
+		ike_foreach_sa(p->eng, owner_cb, &o);
+		if (o.owners)
+			continue;
+		n = strlen(out);
+		child_label(c, sizeof(c), o.spi_in, false);
+		snprintf(out + n, len - n, "%s%s", orphans ? " " : (n ? " orphan [" : "orphan ["), c);
+		orphans = true;
+	}
+	if (orphans) {
+		n = strlen(out);
+		snprintf(out + n, len - n, "]");
+	}
+	if (!out[0])
+		snprintf(out, len, "-");
+}
+
+static void queue_describe(char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned int i = qhead; i != qtail; i++)
+		n += snprintf(out + n, len - n, "%s%s", i == qhead ? "" : ", ",
+			      queue[i % QLEN].desc);
+}
+
+/*
+ * After every action: x and y are exactly in the states xs and ys, and
+ * exactly the datagrams described by the format are in flight, in order
+ * ("" for none).
+ */
+static void check(struct peer *x, const char *xs, struct peer *y,
+		  const char *ys, const char *qfmt, ...)
+{
+	char got[1024], want[1024];
+	va_list ap;
+
+	peer_describe(x, got, sizeof(got));
+	if (strcmp(got, xs) != 0)
+		fail_msg("after %s: %s is \"%s\", expected \"%s\"", step_ctx,
+			 x->name, got, xs);
+	peer_describe(y, got, sizeof(got));
+	if (strcmp(got, ys) != 0)
+		fail_msg("after %s: %s is \"%s\", expected \"%s\"", step_ctx,
+			 y->name, got, ys);
+	va_start(ap, qfmt);
+	vsnprintf(want, sizeof(want), qfmt, ap);
+	va_end(ap);
+	queue_describe(got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fail_msg("after %s: in flight \"%s\", expected \"%s\"",
+			 step_ctx, got, want);
+}
+
+/* Deliver the first datagram in flight that reads as the format says
+ * (others stay queued, in order). */
+static void deliver(const char *fmt, ...)
+{
+	char want[96], q[1024];
+	struct dgram d;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	for (unsigned int i = qhead; i != qtail; i++) {
+		if (strcmp(queue[i % QLEN].desc, want) != 0)
+			continue;
+		d = queue[i % QLEN];
+		for (unsigned int k = i; k + 1 != qtail; k++)
+			queue[k % QLEN] = queue[(k + 1) % QLEN];
+		qtail--;
+		snprintf(step_ctx, sizeof(step_ctx), "delivering %s", want);
+		in_engine = d.to;
+		ike_input(d.to->eng, &d.dst, &d.src, d.buf, d.len);
+		in_engine = NULL;
+		return;
+	}
+	queue_describe(q, sizeof(q));
+	fail_msg("after %s: no \"%s\" in flight (in flight: \"%s\")",
+		 step_ctx, want, q);
+}
+
+/* p's timers run once, the clock standing still: queued work starts. */
+static void step_tick(struct peer *p)
+{
+	snprintf(step_ctx, sizeof(step_ctx), "%s's timers", p->name);
+	tick(p);
+}
+
+/* The message ID of p's next request on the first IKE SA (A started it:
+ * IKE_SA_INIT and IKE_AUTH took 0 and 1). */
+static unsigned int mid(const struct peer *p)
+{
+	return p == &A ? 2 : 0;
+}
+
+/*
+ * Child SA rekey collision (RFC 7296 2.8.1), message by message: both
+ * requests cross; `low`'s exchange completes first; the SA of `low`'s
+ * exchange holds the lowest nonce and is redundant: `low` deletes it,
+ * `high` deletes the old one.
+ */
+static void child_collision_steps(struct peer *low, struct peer *high)
+{
+	const char *L = low->name, *H = high->name;
+	unsigned int ml = mid(low), mh = mid(high);
+
+	order_nonces(low, high);
+	establish();
+	snprintf(step_ctx, sizeof(step_ctx), "establishing");
+	check(low, "ike0 est [*1]", high, "ike0 est [*1]", "");
+	assert_int_equal(ike_sa_rekey_child(only_sa(low)), 0);
+	assert_int_equal(ike_sa_rekey_child(only_sa(high)), 0);
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [*1]", high, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA req ike0 #%u", L, H, ml, H,
+	      L, mh);
+	/* each answers the other's: installs the new SA (3), the old one
+	 * stays until deleted */
+	deliver("%s>%s CCSA req ike0 #%u", L, H, ml);
+	check(low, "ike0 est [*1]", high, "ike0 est [1 *3]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, mh,
+	      H, L, ml);
+	deliver("%s>%s CCSA req ike0 #%u", H, L, mh);
+	check(low, "ike0 est [1 *3]", high, "ike0 est [1 *3]",
+	      "%s>%s CCSA resp ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, ml,
+	      L, H, mh);
+	/* low's own SA (2r) comes up redundant: high's (3) stays current */
+	deliver("%s>%s CCSA resp ike0 #%u", H, L, ml);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 *3]",
+	      "%s>%s CCSA resp ike0 #%u", L, H, mh);
+	/* high's own SA (2r) is kept; the one low's exchange made (3) goes */
+	deliver("%s>%s CCSA resp ike0 #%u", L, H, mh);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 3 *2r]", "");
+	/* low deletes its redundant SA, high the old one */
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 3 *2r]",
+	      "%s>%s INFO req ike0 #%u, %s>%s INFO req ike0 #%u", L, H,
+	      ml + 1, H, L, mh + 1);
+	deliver("%s>%s INFO req ike0 #%u", L, H, ml + 1);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 *2r]",
+	      "%s>%s INFO req ike0 #%u, %s>%s INFO resp ike0 #%u", H, L,
+	      mh + 1, H, L, ml + 1);
+	deliver("%s>%s INFO req ike0 #%u", H, L, mh + 1);
+	check(low, "ike0 est [*3 2r]", high, "ike0 est [1 *2r]",
+	      "%s>%s INFO resp ike0 #%u, %s>%s INFO resp ike0 #%u", H, L,
+	      ml + 1, L, H, mh + 1);
+	deliver("%s>%s INFO resp ike0 #%u", H, L, ml + 1);
+	check(low, "ike0 est [*3]", high, "ike0 est [1 *2r]",
+	      "%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	deliver("%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	check(low, "ike0 est [*3]", high, "ike0 est [*2r]", "");
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	expect_child_from(high, true);
+	expect_child_from(low, false);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+	assert_int_equal(A.ups + B.ups, 6);
+	assert_int_equal(A.downs + B.downs, 4);
+}
+
+static void test_rekey_child_collision_steps_a_low(void **state)
+{
+	child_collision_steps(&A, &B);
+}
+
+static void test_rekey_child_collision_steps_b_low(void **state)
+{
+	child_collision_steps(&B, &A);
+}
+
+/*
+ * IKE SA rekey collision (RFC 7296 2.8.2), message by message: both
+ * requests cross, `low`'s exchange completes first. Each side ends up
+ * with three IKE SAs: the old one (ike0), the one it made answering
+ * (ike1) and its own (ike2). `high`'s exchange's SA is kept: low's ike1,
+ * high's ike2, which take the Child SA; low deletes its redundant ike2,
+ * high the old ike0.
+ */
+static void ike_collision_steps(struct peer *low, struct peer *high)
+{
+	const char *L = low->name, *H = high->name;
+	unsigned int ml = mid(low), mh = mid(high);
+	struct ike_sa_status kl, kh;
+
+	order_nonces(low, high);
+	establish();
+	assert_int_equal(ike_sa_rekey_ike(only_sa(low)), 0);
+	assert_int_equal(ike_sa_rekey_ike(only_sa(high)), 0);
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [*1]", high, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA req ike0 #%u", L, H, ml, H,
+	      L, mh);
+	/* answering makes a new IKE SA, which takes the Child SA */
+	deliver("%s>%s CCSA req ike0 #%u", L, H, ml);
+	check(low, "ike0 est [*1]", high, "ike0 est [] ike1 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, mh,
+	      H, L, ml);
+	deliver("%s>%s CCSA req ike0 #%u", H, L, mh);
+	check(low, "ike0 est [] ike1 est [*1]", high,
+	      "ike0 est [] ike1 est [*1]",
+	      "%s>%s CCSA resp ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, ml,
+	      L, H, mh);
+	/* low's own new SA is redundant: the Child SA stays in ike1 */
+	deliver("%s>%s CCSA resp ike0 #%u", H, L, ml);
+	check(low, "ike0 est [] ike1 est [*1] ike2 est []", high,
+	      "ike0 est [] ike1 est [*1]", "%s>%s CCSA resp ike0 #%u", L, H,
+	      mh);
+	/* high's own is kept: the Child SA moves there */
+	deliver("%s>%s CCSA resp ike0 #%u", L, H, mh);
+	check(low, "ike0 est [] ike1 est [*1] ike2 est []", high,
+	      "ike0 est [] ike1 est [] ike2 est [*1]", "");
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [] ike1 est [*1] ike2 del []", high,
+	      "ike0 del [] ike1 est [] ike2 est [*1]",
+	      "%s>%s INFO req ike2/1 #0, %s>%s INFO req ike0 #%u", L, H, H,
+	      L, mh + 1);
+	deliver("%s>%s INFO req ike2/1 #0", L, H);
+	check(low, "ike0 est [] ike1 est [*1] ike2 del []", high,
+	      "ike0 del [] ike2 est [*1]",
+	      "%s>%s INFO req ike0 #%u, %s>%s INFO resp ike1/2 #0", H, L,
+	      mh + 1, H, L);
+	deliver("%s>%s INFO req ike0 #%u", H, L, mh + 1);
+	check(low, "ike1 est [*1] ike2 del []", high,
+	      "ike0 del [] ike2 est [*1]",
+	      "%s>%s INFO resp ike1/2 #0, %s>%s INFO resp ike0 #%u", H, L, L,
+	      H, mh + 1);
+	deliver("%s>%s INFO resp ike1/2 #0", H, L);
+	check(low, "ike1 est [*1]", high, "ike0 del [] ike2 est [*1]",
+	      "%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	deliver("%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	check(low, "ike1 est [*1]", high, "ike2 est [*1]", "");
+	/* the same SA on both sides, high its initiator; it works */
+	kl = sa_status(only_sa(low));
+	kh = sa_status(only_sa(high));
+	assert_true(kl.spi_i == kh.spi_i && kl.spi_r == kh.spi_r);
+	assert_true(low->ike[1].spi_i == kl.spi_i);
+	expect_ike_initiator(high, true);
+	assert_int_equal(A.ups + B.ups, 2);
+	assert_int_equal(A.downs + B.downs, 0);
+	assert_int_equal(ike_sa_rekey_child(only_sa(low)), 0);
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+}
+
+static void test_rekey_ike_collision_steps_a_low(void **state)
+{
+	ike_collision_steps(&A, &B);
+}
+
+static void test_rekey_ike_collision_steps_b_low(void **state)
+{
+	ike_collision_steps(&B, &A);
+}
+
 static void test_modes(void **state)
 {
 	struct sa_census c = { 0 };
@@ -1582,6 +2036,14 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_ike_collision_b_low,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_collision_steps_a_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_collision_steps_b_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_collision_steps_a_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_collision_steps_b_low, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
