@@ -34,6 +34,13 @@
  * expiry. */
 #define IKE_REKEY_RETRY_MS 10000
 
+/* An IKE SA rekey refused with TEMPORARY_FAILURE is retried sooner. RFC
+ * 7296 2.25.2: a Child SA rekey and an IKE SA rekey that cross are both
+ * refused that way; with one delay for both they would be retried in the
+ * same instant and collide again, for ever. The IKE SA goes first; the
+ * Child SA, moved to the new IKE SA, follows at IKE_REKEY_RETRY_MS. */
+#define IKE_REKEY_COLLISION_RETRY_MS 5000
+
 /* An IKE_SA_INIT attempt follows at most this many INVALID_KE_PAYLOAD
  * answers (they are unauthenticated: two groups back and forth would
  * otherwise go on for ever), and at most one COOKIE. */
@@ -2722,6 +2729,10 @@ static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		SALOG(sa, LOG_WARNING, "%s rekey refused by peer (notify %u)",
 		      kind == REQ_REKEY_IKE ? "IKE SA" : "Child SA", type);
 		rekey_retry_later(sa, kind);
+		if (kind == REQ_REKEY_IKE &&
+		    ike_msg_notify(msg, IKE_N_TEMPORARY_FAILURE))
+			sa->rekey_ms = now(sa->eng) +
+				       IKE_REKEY_COLLISION_RETRY_MS;
 		return;
 	}
 	if (kind == REQ_REKEY_IKE)

@@ -1715,6 +1715,297 @@ static void test_rekey_ike_collision_steps_b_low(void **state)
 	ike_collision_steps(&B, &A);
 }
 
+/*
+ * `xc` rekeys the Child SA while `yi` rekeys the IKE SA (RFC 7296
+ * 2.25.2: a request to rekey a Child SA while rekeying the IKE SA gets
+ * TEMPORARY_FAILURE; vpnd answers an IKE SA rekey while it rekeys a
+ * Child SA the same way, as strongSwan does). Both are refused, nothing
+ * changes; both are retried later and complete. No nonces decide
+ * anything here.
+ */
+static void child_vs_ike_steps(struct peer *xc, struct peer *yi)
+{
+	const char *X = xc->name, *Y = yi->name;
+	unsigned int mx = mid(xc), my = mid(yi);
+	struct ike_sa_status now_x, now_y;
+
+	assert_int_equal(ike_sa_rekey_child(only_sa(xc)), 0);
+	assert_int_equal(ike_sa_rekey_ike(only_sa(yi)), 0);
+	step_tick(xc);
+	step_tick(yi);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA req ike0 #%u", X, Y, mx, Y,
+	      X, my);
+	deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X, my,
+	      Y, X, mx);
+	deliver("%s>%s CCSA req ike0 #%u", Y, X, my);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA resp ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X, mx,
+	      X, Y, my);
+	deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA resp ike0 #%u", X, Y, my);
+	deliver("%s>%s CCSA resp ike0 #%u", X, Y, my);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]", "");
+	assert_non_null(strstr(xc->log, "Child SA rekey refused by peer "
+					"(notify 43)"));
+	assert_non_null(strstr(yi->log, "IKE SA rekey refused by peer "
+					"(notify 43)"));
+	assert_int_equal(A.ups + B.ups, 2);
+	assert_int_equal(A.downs + B.downs, 0);
+	assert_int_equal(A.nike + B.nike, 2);
+	/* no lockstep: the IKE SA rekey is retried first, 5 s on, alone */
+	run_for(4900);
+	assert_int_equal(ike_ups(&A) + ike_ups(&B), 2);
+	run_for(200);
+	assert_int_equal(ike_ups(&A), 2);
+	assert_int_equal(ike_ups(&B), 2);
+	assert_int_equal(A.ups + B.ups, 2);
+	/* the Child SA, now under the new IKE SA, 10 s on */
+	run_for(4800);
+	assert_int_equal(A.ups + B.ups, 2);
+	run_for(200);
+	assert_int_equal(A.ups + B.ups, 4);
+	settle();
+	assert_null(strstr(A.log, "simultaneous"));
+	assert_null(strstr(B.log, "simultaneous"));
+	assert_int_equal(log_count(xc, "rekeying Child SA"), 2);
+	assert_int_equal(log_count(yi, "rekeying IKE SA"), 2);
+	expect_settled(1, 1);
+	check_mirrored();
+	now_x = sa_status(only_sa(xc));
+	now_y = sa_status(only_sa(yi));
+	assert_true(now_x.spi_i == now_y.spi_i && now_x.spi_r == now_y.spi_r);
+	assert_int_equal(ike_ups(&A), 2);
+	assert_int_equal(ike_ups(&B), 2);
+	assert_int_equal(A.ups, 2);
+	assert_int_equal(B.ups, 2);
+	expect_child_from(xc, true);
+	expect_ike_initiator(yi, true);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+}
+
+static void test_rekey_child_vs_ike_a_child(void **state)
+{
+	establish();
+	child_vs_ike_steps(&A, &B);
+}
+
+static void test_rekey_child_vs_ike_b_child(void **state)
+{
+	establish();
+	child_vs_ike_steps(&B, &A);
+}
+
+/*
+ * `x` rekeys the IKE SA while `y` deletes it (the connection goes down:
+ * one DELETE, y forgets the SA at once). RFC 7296 2.25.2: a request to
+ * close an IKE SA being rekeyed is answered as usual and the rekey is
+ * forgotten. `late_delete`: y answers the rekey first, then deletes
+ * both the old and the new IKE SA, which x learns of only then.
+ */
+static void ike_vs_delete_steps(struct peer *x, struct peer *y,
+				bool late_delete)
+{
+	const char *X = x->name, *Y = y->name;
+	unsigned int mx = mid(x), my = mid(y);
+
+	establish();
+	assert_int_equal(ike_sa_rekey_ike(only_sa(x)), 0);
+	step_tick(x);
+	check(x, "ike0 est [*1]", y, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u", X, Y, mx);
+	if (!late_delete) {
+		snprintf(step_ctx, sizeof(step_ctx), "%s closing", Y);
+		ike_conn_down(y->eng, &y->conn, false);
+		check(x, "ike0 est [*1]", y, "-",
+		      "%s>%s CCSA req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y,
+		      mx, Y, X, my);
+		/* y knows the SA no more: the rekey is dropped */
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "-", "%s>%s INFO req ike0 #%u",
+		      Y, X, my);
+		/* x answers the DELETE and forgets its rekey */
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "-", y, "-", "%s>%s INFO resp ike0 #%u", X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		check(x, "-", y, "-", "");
+	} else {
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [] ike1 est [*1]",
+		      "%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		snprintf(step_ctx, sizeof(step_ctx), "%s closing", Y);
+		ike_conn_down(y->eng, &y->conn, false);
+		check(x, "ike0 est [*1]", y, "-",
+		      "%s>%s CCSA resp ike0 #%u, %s>%s INFO req ike1/- #0, "
+		      "%s>%s INFO req ike0 #%u",
+		      Y, X, mx, Y, X, Y, X, my);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		check(x, "ike0 est [] ike1 est [*1]", y, "-",
+		      "%s>%s INFO req ike1/- #0, %s>%s INFO req ike0 #%u", Y, X,
+		      Y, X, my);
+		deliver("%s>%s INFO req ike1/- #0", Y, X);
+		check(x, "ike0 est []", y, "-",
+		      "%s>%s INFO req ike0 #%u, %s>%s INFO resp ike1 #0", Y, X,
+		      my, X, Y);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "-", y, "-",
+		      "%s>%s INFO resp ike1 #0, %s>%s INFO resp ike0 #%u", X, Y,
+		      X, Y, my);
+		deliver("%s>%s INFO resp ike1 #0", X, Y);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		check(x, "-", y, "-", "");
+	}
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(x->downs, 1);
+	assert_int_equal(y->downs, 1);
+	assert_int_equal(x->ups, 1);
+	assert_int_equal(y->ups, 1);
+	assert_string_equal(x->last_reason, "deleted by peer");
+	assert_string_equal(y->last_reason, "connection closed");
+	for (unsigned int i = 0; i < x->nike; i++)
+		assert_true(x->ike[i].down_seq > 0);
+	for (unsigned int i = 0; i < y->nike; i++)
+		assert_true(y->ike[i].down_seq > 0);
+}
+
+static void test_rekey_ike_vs_delete_a_rekeys(void **state)
+{
+	ike_vs_delete_steps(&A, &B, false);
+}
+
+static void test_rekey_ike_vs_delete_b_rekeys(void **state)
+{
+	ike_vs_delete_steps(&B, &A, false);
+}
+
+static void test_rekey_ike_vs_late_delete_a_rekeys(void **state)
+{
+	ike_vs_delete_steps(&A, &B, true);
+}
+
+static void test_rekey_ike_vs_late_delete_b_rekeys(void **state)
+{
+	ike_vs_delete_steps(&B, &A, true);
+}
+
+/*
+ * `x` rekeys (the Child SA, or with `ike` the IKE SA) while `y` sends a
+ * liveness check (an empty INFORMATIONAL); the requests cross. Each is
+ * answered as usual, the rekey completes, and the message IDs stay in
+ * step: afterwards both sides' next requests carry the next IDs and are
+ * answered.
+ */
+static void rekey_vs_dpd_steps(struct peer *x, struct peer *y, bool ike)
+{
+	const char *X = x->name, *Y = y->name;
+	unsigned int mx = mid(x), my = mid(y);
+
+	establish();
+	if (ike)
+		assert_int_equal(ike_sa_rekey_ike(only_sa(x)), 0);
+	else
+		assert_int_equal(ike_sa_rekey_child(only_sa(x)), 0);
+	step_tick(x);
+	snprintf(step_ctx, sizeof(step_ctx), "%s probing", Y);
+	ike_conn_probe(y->eng, &y->conn);
+	check(x, "ike0 est [*1]", y, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y, mx, Y,
+	      X, my);
+	/* x answers the liveness check while its rekey is out */
+	deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+	check(x, "ike0 est [*1]", y, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s INFO resp ike0 #%u", X, Y, mx,
+	      X, Y, my);
+	/* y answers the rekey while its liveness check is out */
+	deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+	check(x, "ike0 est [*1]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]",
+	      "%s>%s INFO resp ike0 #%u, %s>%s CCSA resp ike0 #%u", X, Y, my,
+	      Y, X, mx);
+	deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+	check(x, "ike0 est [*1]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]",
+	      "%s>%s CCSA resp ike0 #%u", Y, X, mx);
+	deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+	check(x, ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2r]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]", "");
+	/* x deletes the old SA, with its next message ID */
+	step_tick(x);
+	check(x, ike ? "ike0 del [] ike1 est [*1]" : "ike0 est [1 *2r]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]",
+	      "%s>%s INFO req ike0 #%u", X, Y, mx + 1);
+	deliver("%s>%s INFO req ike0 #%u", X, Y, mx + 1);
+	check(x, ike ? "ike0 del [] ike1 est [*1]" : "ike0 est [1 *2r]", y,
+	      ike ? "ike1 est [*1]" : "ike0 est [*2]",
+	      "%s>%s INFO resp ike0 #%u", Y, X, mx + 1);
+	deliver("%s>%s INFO resp ike0 #%u", Y, X, mx + 1);
+	check(x, ike ? "ike1 est [*1]" : "ike0 est [*2r]", y,
+	      ike ? "ike1 est [*1]" : "ike0 est [*2]", "");
+	/* the next requests both ways: next message IDs, answered */
+	snprintf(step_ctx, sizeof(step_ctx), "both probing");
+	ike_conn_probe(x->eng, &x->conn);
+	ike_conn_probe(y->eng, &y->conn);
+	if (ike) {
+		check(x, "ike1 est [*1]", y, "ike1 est [*1]",
+		      "%s>%s INFO req ike1 #0, %s>%s INFO req ike1 #0", X, Y, Y,
+		      X);
+		deliver("%s>%s INFO req ike1 #0", X, Y);
+		deliver("%s>%s INFO req ike1 #0", Y, X);
+		check(x, "ike1 est [*1]", y, "ike1 est [*1]",
+		      "%s>%s INFO resp ike1 #0, %s>%s INFO resp ike1 #0", Y, X,
+		      X, Y);
+		deliver("%s>%s INFO resp ike1 #0", Y, X);
+		deliver("%s>%s INFO resp ike1 #0", X, Y);
+	} else {
+		check(x, "ike0 est [*2r]", y, "ike0 est [*2]",
+		      "%s>%s INFO req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y,
+		      mx + 2, Y, X, my + 1);
+		deliver("%s>%s INFO req ike0 #%u", X, Y, mx + 2);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my + 1);
+		check(x, "ike0 est [*2r]", y, "ike0 est [*2]",
+		      "%s>%s INFO resp ike0 #%u, %s>%s INFO resp ike0 #%u", Y,
+		      X, mx + 2, X, Y, my + 1);
+		deliver("%s>%s INFO resp ike0 #%u", Y, X, mx + 2);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my + 1);
+	}
+	check(x, ike ? "ike1 est [*1]" : "ike0 est [*2r]", y,
+	      ike ? "ike1 est [*1]" : "ike0 est [*2]", "");
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+	assert_null(strstr(A.log, "dead"));
+	assert_null(strstr(B.log, "dead"));
+	assert_null(strstr(A.log, "unreachable"));
+	assert_null(strstr(B.log, "unreachable"));
+}
+
+static void test_rekey_child_vs_dpd_a_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&A, &B, false);
+}
+
+static void test_rekey_child_vs_dpd_b_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&B, &A, false);
+}
+
+static void test_rekey_ike_vs_dpd_a_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&A, &B, true);
+}
+
+static void test_rekey_ike_vs_dpd_b_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&B, &A, true);
+}
+
 static void test_modes(void **state)
 {
 	struct sa_census c = { 0 };
@@ -2044,6 +2335,26 @@ int main(void)
 			test_rekey_ike_collision_steps_a_low, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rekey_ike_collision_steps_b_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_ike_a_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_ike_b_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_late_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_late_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_dpd_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_dpd_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_dpd_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_dpd_b_rekeys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
