@@ -72,6 +72,7 @@ struct ike_child {
 	uint64_t rekey_ms;  /* when we start a rekey (0: never) */
 	uint64_t expire_ms; /* hard expiry */
 	bool rekeyed;	    /* replaced; waiting for its DELETE */
+	uint8_t closing;    /* we delete it: 1 DELETE queued, 2 sent */
 };
 
 /* State of a CREATE_CHILD_SA exchange we started. */
@@ -1167,7 +1168,7 @@ static struct ike_child *child_current(struct ike_sa *sa)
 	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
 		struct ike_child *c = &sa->child[i];
 
-		if (c->used && !c->rekeyed &&
+		if (c->used && !c->rekeyed && !c->closing &&
 		    (!best || c->created_ms >= best->created_ms))
 			best = c;
 	}
@@ -2509,6 +2510,15 @@ static void child_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			      NULL, 0);
 		return;
 	}
+	/* RFC 7296 2.25.1: a rekey of a Child SA we are closing gets
+	 * TEMPORARY_FAILURE (answered, it would outlive our DELETE). */
+	if (old->closing) {
+		SALOG(sa, LOG_INFO,
+		      "Child SA %08x rekey refused: we are deleting it",
+		      old->spi_in);
+		respond_error(sa, msg, IKE_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
 	if (!ccsa_key_exchange(sa, msg, &ans))
 		return;
 	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
@@ -2764,6 +2774,23 @@ int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in)
 			sa->pending_rekey_child = true;
 			return 0;
 		}
+	}
+	return -1;
+}
+
+int ike_delete_child_spi(struct ike_engine *eng, uint32_t spi_in)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
+		struct ike_child *ch;
+
+		if (sa->state != IKE_SA_ESTABLISHED)
+			continue;
+		ch = child_by_spi_in(sa, spi_in);
+		if (!ch || ch->closing)
+			continue;
+		SALOG(sa, LOG_INFO, "deleting Child SA %08x", spi_in);
+		ch->closing = 1;
+		return 0;
 	}
 	return -1;
 }
@@ -3068,6 +3095,12 @@ static void sa_tick_established(struct ike_sa *sa, uint64_t t)
 			return;
 		}
 	}
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].used && sa->child[i].closing == 1) {
+			sa->child[i].closing = 2;
+			send_delete_child(sa, sa->child[i].spi_in);
+			return;
+		}
 	if (!sa->superseded &&
 	    (sa->pending_rekey_ike || (sa->rekey_ms && t >= sa->rekey_ms))) {
 		sa->pending_rekey_ike = false;

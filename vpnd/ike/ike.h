@@ -185,6 +185,11 @@ int ike_sa_rekey_child(struct ike_sa *sa);
  * (byte lifetimes: the host counts the bytes). */
 int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in);
 int ike_sa_rekey_ike(struct ike_sa *sa);
+/* Delete the Child SA whose inbound SPI is spi_in (operators): a DELETE
+ * goes to the peer when the IKE SA's window is free; the SA stays
+ * installed until the peer answers. -1: no such Child SA, or it is
+ * already being deleted. */
+int ike_delete_child_spi(struct ike_engine *eng, uint32_t spi_in);
 
 /* Introspection for show commands. */
 typedef void (*ike_sa_iter_cb)(struct ike_sa *sa, void *arg);

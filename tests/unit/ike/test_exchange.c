@@ -2006,6 +2006,130 @@ static void test_rekey_ike_vs_dpd_b_rekeys(void **state)
 	rekey_vs_dpd_steps(&B, &A, true);
 }
 
+/*
+ * `x` rekeys the Child SA while `y` deletes it (RFC 7296 2.25.1), as
+ * strongSwan's child_rekey suite does:
+ *  0: the requests cross: y refuses the rekey with TEMPORARY_FAILURE (it
+ *     is closing that SA), x answers the DELETE as usual;
+ *  1: the same, but the DELETE reaches x only after the refusal (x has
+ *     scheduled a retry, which then finds nothing to rekey);
+ *  2: the rekey reaches y only after the DELETE exchange is over: it is
+ *     answered with CHILD_SA_NOT_FOUND.
+ * Every time: the Child SA goes on both sides, once, no new one comes up,
+ * the IKE SA stays, and no rekey is tried again.
+ */
+static void child_vs_delete_steps(struct peer *x, struct peer *y,
+				  int variant)
+{
+	const char *X = x->name, *Y = y->name;
+	unsigned int mx = mid(x), my = mid(y);
+
+	establish();
+	assert_int_equal(ike_sa_rekey_child(only_sa(x)), 0);
+	assert_int_equal(ike_delete_child_spi(y->eng,
+					      newest_up(y)->info.spi_in),
+			 0);
+	assert_int_equal(ike_delete_child_spi(y->eng,
+					      newest_up(y)->info.spi_in),
+			 -1);
+	step_tick(x);
+	step_tick(y);
+	/* the SA y deletes is no longer its current one */
+	check(x, "ike0 est [*1]", y, "ike0 est [1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y, mx, Y,
+	      X, my);
+	switch (variant) {
+	case 0:
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [1]",
+		      "%s>%s INFO req ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X,
+		      my, Y, X, mx);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s CCSA resp ike0 #%u, %s>%s INFO resp ike0 #%u", Y,
+		      X, mx, X, Y, my);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s INFO resp ike0 #%u", X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		break;
+	case 1:
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [1]",
+		      "%s>%s INFO req ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X,
+		      my, Y, X, mx);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [1]",
+		      "%s>%s INFO req ike0 #%u", Y, X, my);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s INFO resp ike0 #%u", X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		break;
+	case 2:
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s CCSA req ike0 #%u, %s>%s INFO resp ike0 #%u", X, Y,
+		      mx, X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		check(x, "ike0 est []", y, "ike0 est []",
+		      "%s>%s CCSA req ike0 #%u", X, Y, mx);
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est []", y, "ike0 est []",
+		      "%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		break;
+	}
+	check(x, "ike0 est []", y, "ike0 est []", "");
+	assert_non_null(strstr(x->log, variant == 2
+					       ? "Child SA rekey refused by peer "
+						 "(notify 44)"
+					       : "Child SA rekey refused by peer "
+						 "(notify 43)"));
+	if (variant != 2)
+		assert_non_null(strstr(y->log, "rekey refused: we are "
+						"deleting it"));
+	/* nothing more: no retry, no Child SA; the IKE SA lives on */
+	run_for(25000);
+	settle();
+	expect_settled(1, 0);
+	assert_int_equal(log_count(x, "rekeying Child SA"), 1);
+	assert_int_equal(x->ups, 1);
+	assert_int_equal(y->ups, 1);
+	assert_int_equal(x->downs, 1);
+	assert_int_equal(y->downs, 1);
+}
+
+static void test_rekey_child_vs_delete_a_rekeys(void **state)
+{
+	child_vs_delete_steps(&A, &B, 0);
+}
+
+static void test_rekey_child_vs_delete_b_rekeys(void **state)
+{
+	child_vs_delete_steps(&B, &A, 0);
+}
+
+static void test_rekey_child_vs_late_delete_a_rekeys(void **state)
+{
+	child_vs_delete_steps(&A, &B, 1);
+}
+
+static void test_rekey_child_vs_late_delete_b_rekeys(void **state)
+{
+	child_vs_delete_steps(&B, &A, 1);
+}
+
+static void test_rekey_child_late_vs_delete_a_rekeys(void **state)
+{
+	child_vs_delete_steps(&A, &B, 2);
+}
+
+static void test_rekey_child_late_vs_delete_b_rekeys(void **state)
+{
+	child_vs_delete_steps(&B, &A, 2);
+}
+
 static void test_modes(void **state)
 {
 	struct sa_census c = { 0 };
@@ -2355,6 +2479,18 @@ int main(void)
 			test_rekey_ike_vs_dpd_a_rekeys, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_rekey_ike_vs_dpd_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_late_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_late_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_late_vs_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_late_vs_delete_b_rekeys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
