@@ -1457,7 +1457,9 @@ static void peer_describe(struct peer *p, char *out, size_t len)
 			continue;
 		n = strlen(out);
 		child_label(c, sizeof(c), o.spi_in, false);
-		snprintf(out + n, len - n, "%s%s", orphans ? " " : (n ? " orphan [" : "orphan ["), c);
+		snprintf(out + n, len - n, "%s%s%s",
+			 orphans ? " " : n ? " " : "",
+			 orphans ? "" : "orphan [", c);
 		orphans = true;
 	}
 	if (orphans) {
