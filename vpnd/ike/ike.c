@@ -607,9 +607,97 @@ static bool ts_all_within(const struct ike_ts_payload *got,
 	return true;
 }
 
+/* Every address, protocol and port of its family. */
+static bool ts_is_any(const struct ike_ts *t)
+{
+	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff };
+	static const uint8_t zero[16];
+	size_t alen = ts_alen(t);
+
+	return !t->proto && !t->start_port && t->end_port == 0xffff &&
+	       !memcmp(t->start, zero, alen) && !memcmp(t->end, ones, alen);
+}
+
+/* The address range is one prefix: start and end agree on some leading
+ * bits, start has only zeros after them and end only ones. */
+static bool ts_is_prefix(const struct ike_ts *t)
+{
+	size_t alen = ts_alen(t), i = 0;
+
+	while (i < alen && t->start[i] == t->end[i])
+		i++;
+	if (i == alen)
+		return true;
+	/* the first differing byte: start 0..0, end 1..1 below its top
+	 * common bits */
+	{
+		uint8_t diff = t->start[i] ^ t->end[i];
+		uint8_t low = (uint8_t)(0xff >> __builtin_clz((unsigned)diff << 24));
+
+		if ((t->start[i] & low) || (t->end[i] & low) != low)
+			return false;
+	}
+	for (i++; i < alen; i++)
+		if (t->start[i] != 0 || t->end[i] != 0xff)
+			return false;
+	return true;
+}
+
+static bool ts_has_addr(const struct ike_ts *t, const struct ike_addr *a)
+{
+	size_t alen = ts_alen(t);
+
+	if ((t->type == IKE_TS_IPV4_ADDR_RANGE) != (a->family == AF_INET))
+		return false;
+	return memcmp(a->addr, t->start, alen) >= 0 &&
+	       memcmp(a->addr, t->end, alen) <= 0;
+}
+
+/* A remote selector we accept (see struct ike_conn's route_limit); logs
+ * why not. */
+static bool ts_remote_ok(const struct ike_sa *sa, const struct ike_ts *t)
+{
+	const struct ike_conn *conn = sa->conn;
+	const char *why = NULL;
+	char a[64], b[64];
+	bool inside = false;
+
+	if (ts_is_any(t))
+		return true;
+	for (unsigned int i = 0; i < conn->n_route_limit && !inside; i++)
+		inside = ts_within(t, &conn->route_limit[i]);
+	if (!inside)
+		why = "outside the connection's traffic selectors and routes";
+	else if (ts_has_addr(t, &sa->remote))
+		why = "it covers the peer's own address";
+	else if (t->type == IKE_TS_IPV6_ADDR_RANGE && !ts_is_prefix(t))
+		why = "an IPv6 range that is not one prefix";
+	if (!why)
+		return true;
+	inet_ntop(t->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6,
+		  t->start, a, sizeof(a));
+	inet_ntop(t->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6,
+		  t->end, b, sizeof(b));
+	SALOG(sa, LOG_WARNING,
+	      "peer's traffic selector %s-%s refused: %s", a, b, why);
+	return false;
+}
+
+/* Every remote selector of a Child SA acceptable. */
+static bool ts_remote_all_ok(const struct ike_sa *sa, const struct ike_ts *t,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!ts_remote_ok(sa, &t[i]))
+			return false;
+	return true;
+}
+
 /* The peer's TSi/TSr narrowed to our selectors (RFC 7296 2.9): TSr to our
- * local ones, TSi to our remote ones. False when either comes out
- * empty. */
+ * local ones, TSi to our remote ones. False when either comes out empty,
+ * or a remote one is not acceptable (ts_remote_ok). */
 static bool ts_narrow_request(const struct ike_sa *sa,
 			      const struct ike_msg *msg,
 			      struct ike_ts_payload *local,
@@ -623,7 +711,20 @@ static bool ts_narrow_request(const struct ike_sa *sa,
 	remote->nts = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
 					       conn->n_remote_ts, remote->ts)
 				   : 0;
-	return local->nts && remote->nts;
+	return local->nts && remote->nts &&
+	       ts_remote_all_ok(sa, remote->ts, remote->nts);
+}
+
+/* The responder's selectors (initiator side): within ours, and the remote
+ * ones acceptable. */
+static bool ts_response_ok(const struct ike_sa *sa, const struct ike_msg *msg)
+{
+	const struct ike_conn *conn = sa->conn;
+
+	return msg->has_tsi && msg->has_tsr &&
+	       ts_all_within(&msg->tsi, conn->local_ts, conn->n_local_ts) &&
+	       ts_all_within(&msg->tsr, conn->remote_ts, conn->n_remote_ts) &&
+	       ts_remote_all_ok(sa, msg->tsr.ts, msg->tsr.nts);
 }
 
 /* Our answer's selectors: TSi the peer's side (our remote selectors),
@@ -2050,9 +2151,7 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
 			     IKE_PROTO_ESP, true, 0, &c);
 	if (!chosen || msg->sa.nproposals != 1 || chosen->spi_size != 4 ||
-	    !msg->has_tsi || !msg->has_tsr ||
-	    !ts_all_within(&msg->tsi, conn->local_ts, conn->n_local_ts) ||
-	    !ts_all_within(&msg->tsr, conn->remote_ts, conn->n_remote_ts)) {
+	    !ts_response_ok(sa, msg)) {
 		SALOG(sa, LOG_WARNING,
 		      "Child SA failed: the peer answered with a proposal or traffic selectors we did not offer");
 		sa->pending_delete_ike = true;
@@ -2703,8 +2802,7 @@ static void child_rekey_handle_response(struct ike_sa *sa,
 	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
 			     IKE_PROTO_ESP, false,
 			     msg->has_ke ? msg->ke.group : 0, &c);
-	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
-	    !msg->has_tsr ||
+	if (!chosen || chosen->spi_size != 4 || !ts_response_ok(sa, msg) ||
 	    (c.has_dh &&
 	     (!sa->rk.dh || !msg->has_ke || c.dh != vpn_dh_group(sa->rk.dh) ||
 	      vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,

@@ -31,6 +31,7 @@
 #define IKE_NONCE_LEN 32
 #define IKE_CONN_MAX_TS 16
 #define IKE_CONN_MAX_PROPOSALS 16
+#define IKE_CONN_MAX_LIMIT 64
 #define IKE_KEEPALIVE_MS 20000 /* NAT keepalive interval */
 
 struct ike_addr {
@@ -84,6 +85,16 @@ struct ike_conn {
 	unsigned int n_local_ts;
 	struct ike_ts remote_ts[IKE_CONN_MAX_TS];
 	unsigned int n_remote_ts;
+	/*
+	 * Remote selectors narrower than "any" become routes on the host, so
+	 * the peer must not choose them freely (RFC 7296 2.9 would let it
+	 * narrow to anything inside ours): each one must lie within one of
+	 * these prefixes, must not cover the peer's own address, and (IPv6)
+	 * must be exactly one prefix; otherwise the Child SA is refused
+	 * (TS_UNACCEPTABLE). None: only "any" is accepted.
+	 */
+	struct ike_ts route_limit[IKE_CONN_MAX_LIMIT];
+	unsigned int n_route_limit;
 	void *host; /* the host's connection object */
 };
 

@@ -2158,6 +2158,12 @@ static void test_ts_narrowing(void **state)
 
 	ike_ts_from_prefix(&B.conn.local_ts[0], AF_INET, n2, 16);
 	ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET, n1, 16);
+	/* what the hosts allow as routes: A a 'route 10.2.0.0/16', B its
+	 * configured remote selector */
+	ike_ts_from_prefix(&A.conn.route_limit[0], AF_INET, n2, 16);
+	A.conn.n_route_limit = 1;
+	B.conn.route_limit[0] = B.conn.remote_ts[0];
+	B.conn.n_route_limit = 1;
 	establish();
 	assert_int_equal(newest_up(&A)->info.n_local_ts, 1);
 	assert_memory_equal(newest_up(&A)->info.local_ts[0].start, n1, 4);
@@ -2177,6 +2183,116 @@ static void test_ts_narrowing(void **state)
 	expect_settled(0, 0);
 	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "traffic selectors unacceptable"));
+}
+
+/* B narrows A's any-to-any to local selectors `b_local` (B's own side);
+ * A allows `limit` as routes. Returns after the exchange settled. */
+static void narrow_from_b(const uint8_t *b_local, unsigned int plen,
+			  const uint8_t *limit, unsigned int limit_len)
+{
+	uint8_t n1[4] = { 10, 1, 0, 0 };
+
+	ike_ts_from_prefix(&B.conn.local_ts[0], AF_INET, b_local, plen);
+	ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET, n1, 16);
+	B.conn.route_limit[0] = B.conn.remote_ts[0];
+	B.conn.n_route_limit = 1;
+	if (limit) {
+		ike_ts_from_prefix(&A.conn.route_limit[0], AF_INET, limit,
+				   limit_len);
+		A.conn.n_route_limit = 1;
+	}
+	initiate(&A);
+	pump();
+	run_for(2000);
+	settle();
+}
+
+/*
+ * A peer's narrowed selectors choose routes on the host: they are taken
+ * only inside what the connection allows (route_limit), never covering the
+ * peer's own address, IPv6 only as one prefix; anything else refuses the
+ * Child SA, on either side.
+ */
+static void test_ts_route_limit(void **state)
+{
+	uint8_t n2[4] = { 10, 2, 0, 0 }, ten[4] = { 10, 0, 0, 0 };
+	uint8_t half[4] = { 0, 0, 0, 0 }, peer_net[4] = { 192, 0, 2, 0 };
+	uint8_t any[4] = { 0 };
+
+	/* initiator: the responder narrows to 10.2/16, A allows nothing */
+	narrow_from_b(n2, 16, NULL, 0);
+	expect_settled(0, 0);
+	assert_int_equal(A.ups, 0); /* never installed on A (B's went) */
+	assert_non_null(strstr(A.log, "traffic selector 10.2.0.0-10.2.255.255 "
+				      "refused: outside the connection's"));
+	teardown(state);
+	setup(state);
+	/* the responder narrows to 0.0.0.0/1, A allows 10/8 only */
+	narrow_from_b(half, 1, ten, 8);
+	expect_settled(0, 0);
+	assert_non_null(strstr(A.log, "refused: outside"));
+	teardown(state);
+	setup(state);
+	/* inside what A allows (0/0 as a route limit) but covering B's own
+	 * address */
+	narrow_from_b(peer_net, 24, any, 0);
+	expect_settled(0, 0);
+	assert_non_null(strstr(A.log, "covers the peer's own address"));
+	teardown(state);
+	setup(state);
+	/* allowed: 10.2/16 inside A's 10/8 */
+	narrow_from_b(n2, 16, ten, 8);
+	expect_settled(1, 1);
+	assert_memory_equal(newest_up(&A)->info.remote_ts[0].start, n2, 4);
+	teardown(state);
+	setup(state);
+	/* responder: A proposes its 10.1/16, B (any-to-any) allows nothing:
+	 * TS_UNACCEPTABLE */
+	ike_ts_from_prefix(&A.conn.local_ts[0], AF_INET, (uint8_t[4]){ 10, 1 },
+			   16);
+	initiate(&A);
+	pump();
+	run_for(2000);
+	settle();
+	expect_settled(0, 0);
+	assert_non_null(strstr(B.log, "refused: outside"));
+	assert_non_null(strstr(B.log, "traffic selectors unacceptable"));
+}
+
+/* IPv6: a narrowed range that is not one prefix is refused. */
+static void test_ts_route_limit_v6(void **state)
+{
+	uint8_t any6[16] = { 0 }, pfx[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	for (int v6only = 0; v6only < 2; v6only++) {
+		A.conn.local_ts[0] = A.conn.local_ts[0];
+		ike_ts_from_prefix(&A.conn.local_ts[1], AF_INET6, any6, 0);
+		ike_ts_from_prefix(&A.conn.remote_ts[1], AF_INET6, any6, 0);
+		A.conn.n_local_ts = A.conn.n_remote_ts = 2;
+		ike_ts_from_prefix(&A.conn.route_limit[0], AF_INET6, pfx, 32);
+		A.conn.n_route_limit = 1;
+		B.conn.local_ts[0] = (struct ike_ts){ 0 };
+		ike_ts_from_prefix(&B.conn.local_ts[0], AF_INET6, pfx, 48);
+		if (!v6only)
+			/* 2001:db8::-2001:db8:1:0:0:0:0:ff: not a prefix */
+			B.conn.local_ts[0].end[5] = 0x01,
+			memset(B.conn.local_ts[0].end + 6, 0, 9),
+			B.conn.local_ts[0].end[15] = 0xff;
+		ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET6, any6, 0);
+		B.conn.n_local_ts = B.conn.n_remote_ts = 1;
+		initiate(&A);
+		pump();
+		run_for(2000);
+		settle();
+		if (!v6only) {
+			expect_settled(0, 0);
+			assert_non_null(strstr(A.log, "not one prefix"));
+		} else {
+			expect_settled(1, 1);
+		}
+		teardown(state);
+		setup(state);
+	}
 }
 
 /* NAT keepalives every 20 s on port 4500, from both sides. */
@@ -2503,6 +2619,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_volume_rekey, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ts_route_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ts_route_limit_v6, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ts_narrowing, setup,
 						teardown),
