@@ -2129,6 +2129,14 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 	id_str(msg->idr.type, msg->idr.data, msg->idr.len, ids, sizeof(ids));
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (initiator)", ids);
 
+	/* TS_UNACCEPTABLE first: such an answer has no SA payload either */
+	if (ike_msg_notify(msg, IKE_N_TS_UNACCEPTABLE)) {
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: the peer found our traffic selectors unacceptable");
+		sa->pending_delete_ike = true;
+		sa->reason = "traffic selectors unacceptable";
+		return;
+	}
 	if (ike_msg_notify(msg, IKE_N_NO_PROPOSAL_CHOSEN) || !msg->has_sa) {
 		char ours[1024];
 
@@ -2139,13 +2147,6 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		      ours);
 		sa->pending_delete_ike = true;
 		sa->reason = "no proposal chosen (Child SA)";
-		return;
-	}
-	if (ike_msg_notify(msg, IKE_N_TS_UNACCEPTABLE)) {
-		SALOG(sa, LOG_WARNING,
-		      "Child SA failed: the peer found our traffic selectors unacceptable");
-		sa->pending_delete_ike = true;
-		sa->reason = "traffic selectors unacceptable";
 		return;
 	}
 	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
