@@ -206,8 +206,24 @@ static void ts_any(struct ike_ts *ts, unsigned int *n)
 	*n = 2;
 }
 
+/* What a peer may narrow our remote selectors to (they become routes):
+ * inside a configured remote traffic selector or a 'route' prefix. */
+static void build_route_limit(const struct vpn_connection *conn,
+			      struct ike_conn *ic)
+{
+	for (unsigned int i = 0;
+	     i < conn->nts && ic->n_route_limit < IKE_CONN_MAX_LIMIT; i++)
+		ts_from_prefix(&ic->route_limit[ic->n_route_limit++],
+			       &conn->ts[i].remote);
+	for (unsigned int i = 0;
+	     i < conn->nroutes && ic->n_route_limit < IKE_CONN_MAX_LIMIT; i++)
+		ts_from_prefix(&ic->route_limit[ic->n_route_limit++],
+			       &conn->routes[i]);
+}
+
 static void build_ts(const struct vpn_connection *conn, struct ike_conn *ic)
 {
+	build_route_limit(conn, ic);
 	if (conn->nts == 0) {
 		ts_any(ic->local_ts, &ic->n_local_ts);
 		ts_any(ic->remote_ts, &ic->n_remote_ts);
@@ -423,7 +439,9 @@ void vpn_conn_clear(struct vpn_connection *conn)
 /* Events from the IKE host                                            */
 /* ------------------------------------------------------------------ */
 
-/* Responder: the connection for a datagram's addresses. */
+/* Responder: the connection for a datagram's addresses. A lookup only:
+ * an unauthenticated datagram changes nothing here (the SA keeps the
+ * addresses it was reached on). */
 static struct ike_conn *ev_find_conn(const struct ike_addr *local,
 				     const struct ike_addr *remote)
 {
@@ -437,7 +455,6 @@ static struct ike_conn *ev_find_conn(const struct ike_addr *local,
 		if (rt->conn->has_local &&
 		    !ike_addr_same_ip(&rt->ike.local, local))
 			continue;
-		rt->ike.local = *local;
 		return &rt->ike;
 	}
 	return NULL;

@@ -163,12 +163,14 @@ void vpn_ike_foreach_sa(struct ike_conn *ic, ike_sa_iter_cb cb, void *arg)
 		ike_foreach_sa(vpn_ike, foreach_cb, &c);
 }
 
+/* Half-open responder SAs do not count: an IKE_SA_INIT costs an attacker
+ * one spoofed datagram, and must not stop our own initiation. */
 static void has_sa_cb(struct ike_sa *sa, void *arg)
 {
 	struct ike_sa_status st;
 
 	ike_sa_get_status(sa, &st);
-	if (st.state != IKE_SA_DEAD)
+	if (st.state != IKE_SA_DEAD && st.state != IKE_SA_RESPONDED)
 		*(bool *)arg = true;
 }
 

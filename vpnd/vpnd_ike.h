@@ -40,7 +40,9 @@ void vpn_ike_conn_down(struct ike_conn *ic, bool silent);
 void vpn_ike_conn_probe(struct ike_conn *ic);
 /* ic is going away: the engine forgets it without sending anything. */
 void vpn_ike_conn_forget(struct ike_conn *ic);
-/* Has ic an IKE SA that is not dead (any state)? */
+/* Has ic an IKE SA of its own: one we initiated, or one the peer has
+ * authenticated (a half-open responder SA, made by one unauthenticated
+ * datagram, is not)? */
 bool vpn_ike_conn_has_sa(struct ike_conn *ic);
 /* Rekey the Child SA with this inbound SPI (volume lifetime). */
 void vpn_ike_rekey_child(uint32_t spi_in);

@@ -41,7 +41,11 @@ def vpnd_conf(ike=None, esp=None, psk=PSK, extra="", ike_life=None,
         use += "  ipsec-policy p-esp\n"
     return (f"vpn\n{pol} connection swan\n  local-address 192.0.2.1\n"
             f"  remote-address 192.0.2.2\n  pre-shared-key {psk}\n{use}"
-            f"  interface vpn0\n{extra} exit\nexit\n")
+            f"  interface vpn0\n"
+            # strongSwan narrows our remote selector to its address: a
+            # narrowed selector is taken only inside a route (or a
+            # traffic selector) of ours
+            f"  route 169.254.21.2/32\n{extra} exit\nexit\n")
 
 
 class Lab:

@@ -34,6 +34,24 @@
  * expiry. */
 #define IKE_REKEY_RETRY_MS 10000
 
+/* An IKE SA rekey refused with TEMPORARY_FAILURE is retried sooner. RFC
+ * 7296 2.25.2: a Child SA rekey and an IKE SA rekey that cross are both
+ * refused that way; with one delay for both they would be retried in the
+ * same instant and collide again, for ever. The IKE SA goes first; the
+ * Child SA, moved to the new IKE SA, follows at IKE_REKEY_RETRY_MS. */
+#define IKE_REKEY_COLLISION_RETRY_MS 5000
+
+/* An IKE_SA_INIT attempt follows at most this many INVALID_KE_PAYLOAD
+ * answers (they are unauthenticated: two groups back and forth would
+ * otherwise go on for ever), and at most one COOKIE. */
+#define IKE_MAX_KE_RETRIES 2
+
+/* After an IKE_SA_INIT response that refuses or cannot be used, the
+ * initiator waits this long for one that works before it gives up with
+ * the refusal as the reason: such a response is unauthenticated, and one
+ * forged by anyone who saw our request must not end the attempt. */
+#define IKE_INIT_REFUSAL_WAIT_MS 2000
+
 enum ike_req_kind {
 	REQ_NONE,
 	REQ_INIT,
@@ -54,6 +72,7 @@ struct ike_child {
 	uint64_t rekey_ms;  /* when we start a rekey (0: never) */
 	uint64_t expire_ms; /* hard expiry */
 	bool rekeyed;	    /* replaced; waiting for its DELETE */
+	uint8_t closing;    /* we delete it: 1 DELETE queued, 2 sent */
 };
 
 /* State of a CREATE_CHILD_SA exchange we started. */
@@ -87,6 +106,11 @@ struct ike_sa {
 	size_t init_req_len, init_resp_len;
 	uint8_t cookie[64];
 	size_t cookielen;
+	/* INVALID_KE_PAYLOAD answers followed in this attempt (bounded) */
+	unsigned int ke_retries;
+	/* why the last IKE_SA_INIT response could not be used (it is
+	 * unauthenticated: the attempt goes on a while, see init_unusable) */
+	const char *init_refusal;
 	struct ike_sa_keys keys;
 	struct ike_sk_dir sk_in, sk_out;
 
@@ -107,6 +131,9 @@ struct ike_sa {
 	uint8_t resp[IKE_MSG_MAX];
 	size_t resplen;
 	bool have_resp;
+	/* digest of the whole datagram that resp answers: only that very
+	 * datagram gets resp again (a retransmission) */
+	uint8_t resp_req_digest[VPN_SHA1_LEN];
 
 	/* child SA proposals sent in IKE_AUTH */
 	uint32_t auth_spi_in;
@@ -580,9 +607,97 @@ static bool ts_all_within(const struct ike_ts_payload *got,
 	return true;
 }
 
+/* Every address, protocol and port of its family. */
+static bool ts_is_any(const struct ike_ts *t)
+{
+	static const uint8_t ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff };
+	static const uint8_t zero[16];
+	size_t alen = ts_alen(t);
+
+	return !t->proto && !t->start_port && t->end_port == 0xffff &&
+	       !memcmp(t->start, zero, alen) && !memcmp(t->end, ones, alen);
+}
+
+/* The address range is one prefix: start and end agree on some leading
+ * bits, start has only zeros after them and end only ones. */
+static bool ts_is_prefix(const struct ike_ts *t)
+{
+	size_t alen = ts_alen(t), i = 0;
+
+	while (i < alen && t->start[i] == t->end[i])
+		i++;
+	if (i == alen)
+		return true;
+	/* the first differing byte: start 0..0, end 1..1 below its top
+	 * common bits */
+	{
+		uint8_t diff = t->start[i] ^ t->end[i];
+		uint8_t low = (uint8_t)(0xff >> __builtin_clz((unsigned)diff << 24));
+
+		if ((t->start[i] & low) || (t->end[i] & low) != low)
+			return false;
+	}
+	for (i++; i < alen; i++)
+		if (t->start[i] != 0 || t->end[i] != 0xff)
+			return false;
+	return true;
+}
+
+static bool ts_has_addr(const struct ike_ts *t, const struct ike_addr *a)
+{
+	size_t alen = ts_alen(t);
+
+	if ((t->type == IKE_TS_IPV4_ADDR_RANGE) != (a->family == AF_INET))
+		return false;
+	return memcmp(a->addr, t->start, alen) >= 0 &&
+	       memcmp(a->addr, t->end, alen) <= 0;
+}
+
+/* A remote selector we accept (see struct ike_conn's route_limit); logs
+ * why not. */
+static bool ts_remote_ok(const struct ike_sa *sa, const struct ike_ts *t)
+{
+	const struct ike_conn *conn = sa->conn;
+	const char *why = NULL;
+	char a[64], b[64];
+	bool inside = false;
+
+	if (ts_is_any(t))
+		return true;
+	for (unsigned int i = 0; i < conn->n_route_limit && !inside; i++)
+		inside = ts_within(t, &conn->route_limit[i]);
+	if (!inside)
+		why = "outside the connection's traffic selectors and routes";
+	else if (ts_has_addr(t, &sa->remote))
+		why = "it covers the peer's own address";
+	else if (t->type == IKE_TS_IPV6_ADDR_RANGE && !ts_is_prefix(t))
+		why = "an IPv6 range that is not one prefix";
+	if (!why)
+		return true;
+	inet_ntop(t->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6,
+		  t->start, a, sizeof(a));
+	inet_ntop(t->type == IKE_TS_IPV4_ADDR_RANGE ? AF_INET : AF_INET6,
+		  t->end, b, sizeof(b));
+	SALOG(sa, LOG_WARNING,
+	      "peer's traffic selector %s-%s refused: %s", a, b, why);
+	return false;
+}
+
+/* Every remote selector of a Child SA acceptable. */
+static bool ts_remote_all_ok(const struct ike_sa *sa, const struct ike_ts *t,
+			     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (!ts_remote_ok(sa, &t[i]))
+			return false;
+	return true;
+}
+
 /* The peer's TSi/TSr narrowed to our selectors (RFC 7296 2.9): TSr to our
- * local ones, TSi to our remote ones. False when either comes out
- * empty. */
+ * local ones, TSi to our remote ones. False when either comes out empty,
+ * or a remote one is not acceptable (ts_remote_ok). */
 static bool ts_narrow_request(const struct ike_sa *sa,
 			      const struct ike_msg *msg,
 			      struct ike_ts_payload *local,
@@ -596,7 +711,20 @@ static bool ts_narrow_request(const struct ike_sa *sa,
 	remote->nts = msg->has_tsi ? ts_narrow(&msg->tsi, conn->remote_ts,
 					       conn->n_remote_ts, remote->ts)
 				   : 0;
-	return local->nts && remote->nts;
+	return local->nts && remote->nts &&
+	       ts_remote_all_ok(sa, remote->ts, remote->nts);
+}
+
+/* The responder's selectors (initiator side): within ours, and the remote
+ * ones acceptable. */
+static bool ts_response_ok(const struct ike_sa *sa, const struct ike_msg *msg)
+{
+	const struct ike_conn *conn = sa->conn;
+
+	return msg->has_tsi && msg->has_tsr &&
+	       ts_all_within(&msg->tsi, conn->local_ts, conn->n_local_ts) &&
+	       ts_all_within(&msg->tsr, conn->remote_ts, conn->n_remote_ts) &&
+	       ts_remote_all_ok(sa, msg->tsr.ts, msg->tsr.nts);
 }
 
 /* Our answer's selectors: TSi the peer's side (our remote selectors),
@@ -1141,7 +1269,7 @@ static struct ike_child *child_current(struct ike_sa *sa)
 	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
 		struct ike_child *c = &sa->child[i];
 
-		if (c->used && !c->rekeyed &&
+		if (c->used && !c->rekeyed && !c->closing &&
 		    (!best || c->created_ms >= best->created_ms))
 			best = c;
 	}
@@ -1558,6 +1686,18 @@ static void init_handle_request(struct ike_engine *eng,
 
 static int auth_send_request(struct ike_sa *sa);
 
+/* Initiator: an IKE_SA_INIT response we cannot use. Keep waiting, up to
+ * IKE_INIT_REFUSAL_WAIT_MS more, for the real one; give up then with
+ * this reason (sa_tick_request). Nothing else of the SA changes. */
+static void init_unusable(struct ike_sa *sa, const char *reason)
+{
+	uint64_t until = now(sa->eng) + IKE_INIT_REFUSAL_WAIT_MS;
+
+	if (!sa->init_refusal && until < sa->req_giveup_ms)
+		sa->req_giveup_ms = until;
+	sa->init_refusal = reason;
+}
+
 /*
  * Initiator: an IKE_SA_INIT response that refuses. COOKIE and
  * INVALID_KE_PAYLOAD (for a group we offer) restart the exchange, other
@@ -1584,15 +1724,23 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 		if (!g || g == sa->ke_group ||
 		    !we_offer_dh(conn->ike_props, conn->n_ike_props, g)) {
 			SALOG(sa, LOG_WARNING,
-			      "IKE_SA_INIT failed: peer wants DH group %u, which we do not offer",
+			      "IKE_SA_INIT refused: peer wants DH group %u, which we do not offer",
 			      g);
-			sa_kill(sa, "no proposal chosen (DH group)");
+			init_unusable(sa, "no proposal chosen (DH group)");
+			return true;
+		}
+		if (sa->ke_retries >= IKE_MAX_KE_RETRIES) {
+			SALOG(sa, LOG_WARNING,
+			      "IKE_SA_INIT refused: peer asked for another DH group %u times",
+			      sa->ke_retries + 1);
+			init_unusable(sa, "no proposal chosen (DH group)");
 			return true;
 		}
 		SALOG(sa, LOG_INFO,
 		      "peer asked for DH group %u instead of %u; retrying", g,
 		      sa->ke_group);
 		sa->ke_group = g;
+		sa->ke_retries++;
 		init_send_request(sa);
 		return true;
 	}
@@ -1602,9 +1750,9 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
 			       sizeof(ours));
 		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: no proposal chosen: the peer accepted none of %s",
+		      "IKE_SA_INIT refused: no proposal chosen: the peer accepted none of %s",
 		      ours);
-		sa_kill(sa, "no proposal chosen");
+		init_unusable(sa, "no proposal chosen");
 		return true;
 	}
 	return false;
@@ -1620,17 +1768,16 @@ static bool init_response_choice(struct ike_sa *sa, const struct ike_msg *msg,
 
 	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg) ||
 	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0) {
-		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: malformed response");
-		sa_kill(sa, "malformed IKE_SA_INIT response");
+		SALOG(sa, LOG_WARNING, "IKE_SA_INIT: malformed response ignored");
+		init_unusable(sa, "malformed IKE_SA_INIT response");
 		return false;
 	}
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
 			     IKE_PROTO_IKE, false, msg->ke.group, c);
 	if (!chosen || c->dh != msg->ke.group || c->dh != sa->ke_group) {
 		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: the peer chose a proposal we did not offer");
-		sa_kill(sa, "invalid proposal in response");
+		      "IKE_SA_INIT: response with a proposal we did not offer ignored");
+		init_unusable(sa, "invalid proposal in response");
 		return false;
 	}
 	return true;
@@ -1647,17 +1794,17 @@ static void init_handle_response(struct ike_sa *sa, const uint8_t *buf,
 	if (init_response_refused(sa, msg) ||
 	    !init_response_choice(sa, msg, &c))
 		return;
+	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
+			  &girlen) < 0) {
+		SALOG(sa, LOG_WARNING,
+		      "IKE_SA_INIT: response with invalid key exchange data ignored");
+		init_unusable(sa, "invalid KE");
+		return;
+	}
 	sa->spi_r = msg->hdr.spi_r;
 	sa_set_transforms(sa, &c);
 	sa->nrlen = msg->nonce.len;
 	memcpy(sa->nr, msg->nonce.data, sa->nrlen);
-	if (vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
-			  &girlen) < 0) {
-		SALOG(sa, LOG_WARNING,
-		      "IKE_SA_INIT failed: invalid key exchange data from peer");
-		sa_kill(sa, "invalid KE");
-		return;
-	}
 	if (init_keys(sa, gir, girlen) < 0 ||
 	    !(sa->init_resp = msg_dup(buf, len, &sa->init_resp_len))) {
 		sa_kill(sa, "key derivation failed");
@@ -1982,6 +2129,14 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 	id_str(msg->idr.type, msg->idr.data, msg->idr.len, ids, sizeof(ids));
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (initiator)", ids);
 
+	/* TS_UNACCEPTABLE first: such an answer has no SA payload either */
+	if (ike_msg_notify(msg, IKE_N_TS_UNACCEPTABLE)) {
+		SALOG(sa, LOG_WARNING,
+		      "Child SA failed: the peer found our traffic selectors unacceptable");
+		sa->pending_delete_ike = true;
+		sa->reason = "traffic selectors unacceptable";
+		return;
+	}
 	if (ike_msg_notify(msg, IKE_N_NO_PROPOSAL_CHOSEN) || !msg->has_sa) {
 		char ours[1024];
 
@@ -1994,19 +2149,10 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		sa->reason = "no proposal chosen (Child SA)";
 		return;
 	}
-	if (ike_msg_notify(msg, IKE_N_TS_UNACCEPTABLE)) {
-		SALOG(sa, LOG_WARNING,
-		      "Child SA failed: the peer found our traffic selectors unacceptable");
-		sa->pending_delete_ike = true;
-		sa->reason = "traffic selectors unacceptable";
-		return;
-	}
 	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
 			     IKE_PROTO_ESP, true, 0, &c);
 	if (!chosen || msg->sa.nproposals != 1 || chosen->spi_size != 4 ||
-	    !msg->has_tsi || !msg->has_tsr ||
-	    !ts_all_within(&msg->tsi, conn->local_ts, conn->n_local_ts) ||
-	    !ts_all_within(&msg->tsr, conn->remote_ts, conn->n_remote_ts)) {
+	    !ts_response_ok(sa, msg)) {
 		SALOG(sa, LOG_WARNING,
 		      "Child SA failed: the peer answered with a proposal or traffic selectors we did not offer");
 		sa->pending_delete_ike = true;
@@ -2464,6 +2610,15 @@ static void child_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 			      NULL, 0);
 		return;
 	}
+	/* RFC 7296 2.25.1: a rekey of a Child SA we are closing gets
+	 * TEMPORARY_FAILURE (answered, it would outlive our DELETE). */
+	if (old->closing) {
+		SALOG(sa, LOG_INFO,
+		      "Child SA %08x rekey refused: we are deleting it",
+		      old->spi_in);
+		respond_error(sa, msg, IKE_N_TEMPORARY_FAILURE, NULL, 0);
+		return;
+	}
 	if (!ccsa_key_exchange(sa, msg, &ans))
 		return;
 	spi_in = sa->eng->ops.alloc_spi(sa->eng->host);
@@ -2648,8 +2803,7 @@ static void child_rekey_handle_response(struct ike_sa *sa,
 	chosen = prop_select(&msg->sa, conn->esp_props, conn->n_esp_props,
 			     IKE_PROTO_ESP, false,
 			     msg->has_ke ? msg->ke.group : 0, &c);
-	if (!chosen || chosen->spi_size != 4 || !msg->has_tsi ||
-	    !msg->has_tsr ||
+	if (!chosen || chosen->spi_size != 4 || !ts_response_ok(sa, msg) ||
 	    (c.has_dh &&
 	     (!sa->rk.dh || !msg->has_ke || c.dh != vpn_dh_group(sa->rk.dh) ||
 	      vpn_dh_shared(sa->rk.dh, msg->ke.data, msg->ke.len, gir,
@@ -2684,6 +2838,10 @@ static void ccsa_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		SALOG(sa, LOG_WARNING, "%s rekey refused by peer (notify %u)",
 		      kind == REQ_REKEY_IKE ? "IKE SA" : "Child SA", type);
 		rekey_retry_later(sa, kind);
+		if (kind == REQ_REKEY_IKE &&
+		    ike_msg_notify(msg, IKE_N_TEMPORARY_FAILURE))
+			sa->rekey_ms = now(sa->eng) +
+				       IKE_REKEY_COLLISION_RETRY_MS;
 		return;
 	}
 	if (kind == REQ_REKEY_IKE)
@@ -2715,6 +2873,23 @@ int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in)
 			sa->pending_rekey_child = true;
 			return 0;
 		}
+	}
+	return -1;
+}
+
+int ike_delete_child_spi(struct ike_engine *eng, uint32_t spi_in)
+{
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
+		struct ike_child *ch;
+
+		if (sa->state != IKE_SA_ESTABLISHED)
+			continue;
+		ch = child_by_spi_in(sa, spi_in);
+		if (!ch || ch->closing)
+			continue;
+		SALOG(sa, LOG_INFO, "deleting Child SA %08x", spi_in);
+		ch->closing = 1;
+		return 0;
 	}
 	return -1;
 }
@@ -2794,10 +2969,74 @@ static void handle_response(struct ike_sa *sa, struct ike_msg *msg)
 	}
 }
 
+/* Keys are derived once the IKE_SA_INIT exchange is complete: before that
+ * (our request sent, no answer yet) the SA has no SK to check anything
+ * with. */
+static bool sa_has_keys(const struct ike_sa *sa)
+{
+	return sa->state != IKE_SA_INIT_SENT && sa->state != IKE_SA_DEAD &&
+	       sa->sk_in.cipher;
+}
+
+/* The exchange our outstanding request belongs to. */
+static uint8_t req_exchange(enum ike_req_kind kind)
+{
+	switch (kind) {
+	case REQ_INIT:
+		return IKE_SA_INIT;
+	case REQ_AUTH:
+		return IKE_AUTH;
+	case REQ_REKEY_CHILD:
+	case REQ_REKEY_IKE:
+		return CREATE_CHILD_SA;
+	case REQ_DPD:
+	case REQ_DELETE_IKE:
+	case REQ_DELETE_CHILD:
+		return INFORMATIONAL;
+	case REQ_NONE:
+		break;
+	}
+	return 0;
+}
+
+static void digest_datagram(const uint8_t *buf, size_t len,
+			    uint8_t out[VPN_SHA1_LEN])
+{
+	struct iovec iov = { (void *)buf, len };
+
+	vpn_sha1(&iov, 1, out);
+}
+
+/*
+ * Message IDs before any cryptography (RFC 7296 2.3): a response must
+ * answer our outstanding request (same message ID and exchange); a
+ * request must be the next one. The previous request, datagram for
+ * datagram, gets our cached answer again, and nothing else does (no
+ * amplification by forged retransmissions). False: drop it.
+ */
+static bool msgid_acceptable(struct ike_sa *sa, const struct ike_msg *msg,
+			     const uint8_t *buf, size_t len)
+{
+	uint8_t digest[VPN_SHA1_LEN];
+
+	if (msg->hdr.flags & IKE_FLAG_RESPONSE)
+		return sa->req_kind != REQ_NONE &&
+		       msg->hdr.msgid == sa->msgid_out &&
+		       msg->hdr.exchange == req_exchange(sa->req_kind);
+	if (msg->hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
+		digest_datagram(buf, len, digest);
+		if (vpn_memeq(digest, sa->resp_req_digest, sizeof(digest)))
+			sa_send(sa, sa->resp, sa->resplen);
+		return false;
+	}
+	return msg->hdr.msgid == sa->msgid_in;
+}
+
 void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 	       const struct ike_addr *remote, uint8_t *buf, size_t len)
 {
 	static struct ike_msg msg; /* large; the engine is single-threaded */
+	uint8_t digest[VPN_SHA1_LEN];
 	struct ike_sa *sa;
 	bool response;
 	int err;
@@ -2829,26 +3068,18 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 
 	if (msg.hdr.exchange == IKE_SA_INIT) {
 		if (sa->state == IKE_SA_INIT_SENT && sa->req_kind == REQ_INIT &&
-		    msg.hdr.msgid == 0)
+		    msg.hdr.msgid == 0 && response)
 			init_handle_response(sa, buf, len, &msg);
 		sa_reap(eng);
 		return;
 	}
-
-	/* Message IDs before any cryptography (RFC 7296 2.3). */
-	if (response) {
-		if (sa->req_kind == REQ_NONE ||
-		    msg.hdr.msgid != sa->msgid_out)
-			return;
-	} else {
-		if (msg.hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
-			/* retransmitted request: same answer */
-			sa_send(sa, sa->resp, sa->resplen);
-			return;
-		}
-		if (msg.hdr.msgid != sa->msgid_in)
-			return;
-	}
+	/* An IKE SA without keys takes nothing but the IKE_SA_INIT response
+	 * it waits for: anything else could only be unauthenticated. */
+	if (!sa_has_keys(sa))
+		return;
+	if (!msgid_acceptable(sa, &msg, buf, len))
+		return;
+	digest_datagram(buf, len, digest);
 	if (!msg.has_sk || ike_sk_open(&sa->sk_in, buf, &msg) < 0) {
 		elog(eng, LOG_DEBUG,
 		     "dropped IKE message from %s: integrity check failed",
@@ -2865,6 +3096,8 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 		handle_response(sa, &msg);
 	} else {
 		sa->msgid_in++;
+		memcpy(sa->resp_req_digest, digest, sizeof(digest));
+		sa->have_resp = false; /* until this request is answered */
 		handle_request(sa, &msg);
 	}
 	sa_reap(eng);
@@ -2882,6 +3115,13 @@ static void sa_tick_request(struct ike_sa *sa, uint64_t t)
 	uint64_t step;
 	char a[64];
 
+	if (t >= sa->req_giveup_ms && sa->req_kind == REQ_INIT &&
+	    sa->init_refusal) {
+		SALOG(sa, LOG_WARNING, "IKE_SA_INIT failed: %s",
+		      sa->init_refusal);
+		sa_kill(sa, sa->init_refusal);
+		return;
+	}
 	if (t >= sa->req_giveup_ms) {
 		if (sa->req_kind == REQ_DPD)
 			SALOG(sa, LOG_WARNING,
@@ -2954,6 +3194,12 @@ static void sa_tick_established(struct ike_sa *sa, uint64_t t)
 			return;
 		}
 	}
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].used && sa->child[i].closing == 1) {
+			sa->child[i].closing = 2;
+			send_delete_child(sa, sa->child[i].spi_in);
+			return;
+		}
 	if (!sa->superseded &&
 	    (sa->pending_rekey_ike || (sa->rekey_ms && t >= sa->rekey_ms))) {
 		sa->pending_rekey_ike = false;

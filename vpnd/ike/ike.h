@@ -31,6 +31,7 @@
 #define IKE_NONCE_LEN 32
 #define IKE_CONN_MAX_TS 16
 #define IKE_CONN_MAX_PROPOSALS 16
+#define IKE_CONN_MAX_LIMIT 64
 #define IKE_KEEPALIVE_MS 20000 /* NAT keepalive interval */
 
 struct ike_addr {
@@ -84,6 +85,16 @@ struct ike_conn {
 	unsigned int n_local_ts;
 	struct ike_ts remote_ts[IKE_CONN_MAX_TS];
 	unsigned int n_remote_ts;
+	/*
+	 * Remote selectors narrower than "any" become routes on the host, so
+	 * the peer must not choose them freely (RFC 7296 2.9 would let it
+	 * narrow to anything inside ours): each one must lie within one of
+	 * these prefixes, must not cover the peer's own address, and (IPv6)
+	 * must be exactly one prefix; otherwise the Child SA is refused
+	 * (TS_UNACCEPTABLE). None: only "any" is accepted.
+	 */
+	struct ike_ts route_limit[IKE_CONN_MAX_LIMIT];
+	unsigned int n_route_limit;
 	void *host; /* the host's connection object */
 };
 
@@ -185,6 +196,11 @@ int ike_sa_rekey_child(struct ike_sa *sa);
  * (byte lifetimes: the host counts the bytes). */
 int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in);
 int ike_sa_rekey_ike(struct ike_sa *sa);
+/* Delete the Child SA whose inbound SPI is spi_in (operators): a DELETE
+ * goes to the peer when the IKE SA's window is free; the SA stays
+ * installed until the peer answers. -1: no such Child SA, or it is
+ * already being deleted. */
+int ike_delete_child_spi(struct ike_engine *eng, uint32_t spi_in);
 
 /* Introspection for show commands. */
 typedef void (*ike_sa_iter_cb)(struct ike_sa *sa, void *arg);

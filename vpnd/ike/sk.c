@@ -20,21 +20,31 @@ static size_t sk_icvlen(const struct ike_sk_dir *dir,
 	return ci->aead ? ci->icvlen : vpn_integ_icvlen(dir->integ_id);
 }
 
+/* Keys are in place: a cipher, and an integrity algorithm unless AEAD. */
+static bool sk_ready(const struct ike_sk_dir *dir)
+{
+	return dir->cipher &&
+	       (vpn_cipher_get_info(dir->cipher)->aead || dir->integ);
+}
+
 int ike_sk_seal(struct ike_sk_dir *dir, const struct ike_header *hdr,
 		const struct ike_buf *inner, uint8_t *out, size_t cap)
 {
-	const struct vpn_cipher_info *ci = vpn_cipher_get_info(dir->cipher);
-	size_t icvlen = sk_icvlen(dir, ci);
-	size_t block = ci->aead ? 1 : ci->blocksize;
-	size_t plain = inner->len + 1; /* payloads | pad length */
-	size_t padded = (plain + block - 1) / block * block;
-	size_t padlen = padded - plain;
+	const struct vpn_cipher_info *ci;
+	size_t icvlen;
+	size_t block, plain, padded, padlen;
 	struct ike_buf b;
 	uint8_t *body, *ct;
 	int msglen;
 
-	if (inner->overflow)
+	if (inner->overflow || !sk_ready(dir))
 		return -1;
+	ci = vpn_cipher_get_info(dir->cipher);
+	icvlen = sk_icvlen(dir, ci);
+	block = ci->aead ? 1 : ci->blocksize;
+	plain = inner->len + 1; /* payloads | pad length */
+	padded = (plain + block - 1) / block * block;
+	padlen = padded - plain;
 	ike_build_init(&b, out, cap, hdr);
 	body = ike_add_sk(&b, inner->first,
 			  ci->ivlen + padded + icvlen);
@@ -70,15 +80,19 @@ int ike_sk_seal(struct ike_sk_dir *dir, const struct ike_header *hdr,
 
 int ike_sk_open(struct ike_sk_dir *dir, uint8_t *buf, struct ike_msg *msg)
 {
-	const struct vpn_cipher_info *ci = vpn_cipher_get_info(dir->cipher);
-	size_t icvlen = sk_icvlen(dir, ci);
+	const struct vpn_cipher_info *ci;
+	size_t icvlen;
 	size_t hdr_end = msg->sk.offset + IKE_GENERIC_HDR_LEN;
 	uint8_t *body = buf + hdr_end;
 	size_t len = msg->sk.len;
 	uint8_t *iv, *ct, *icv;
 	size_t ctlen, padlen;
 
-	if (!msg->has_sk || len < ci->ivlen + icvlen + 1)
+	if (!msg->has_sk || !sk_ready(dir))
+		return -1;
+	ci = vpn_cipher_get_info(dir->cipher);
+	icvlen = sk_icvlen(dir, ci);
+	if (len < ci->ivlen + icvlen + 1)
 		return -1;
 	iv = body;
 	ct = body + ci->ivlen;

@@ -24,7 +24,8 @@ struct ike_sk_dir {
  * Build a complete protected message into out[0..cap): header `hdr`, then
  * an SK payload carrying the plaintext payload chain `inner` (built with
  * ike_build_inner; its first payload type in inner->first). Returns the
- * message length, or -1 if it does not fit or crypto fails.
+ * message length, or -1 if it does not fit, crypto fails or dir has no
+ * keys.
  */
 int ike_sk_seal(struct ike_sk_dir *dir, const struct ike_header *hdr,
 		const struct ike_buf *inner, uint8_t *out, size_t cap);
@@ -33,7 +34,8 @@ int ike_sk_seal(struct ike_sk_dir *dir, const struct ike_header *hdr,
  * Verify and decrypt the SK payload of a parsed message in place (buf is
  * msg->raw, writable), then parse the inner payloads into msg. Returns 0,
  * or -1 when the ICV does not verify or the padding or inner chain is
- * malformed (the message must then be dropped silently, RFC 7296 2.21.2).
+ * malformed, or dir has no keys (the message must then be dropped
+ * silently, RFC 7296 2.21.2).
  */
 int ike_sk_open(struct ike_sk_dir *dir, uint8_t *buf, struct ike_msg *msg);
 

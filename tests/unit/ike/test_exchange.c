@@ -40,6 +40,7 @@ struct dgram {
 	struct ike_addr src, dst;
 	size_t len;
 	uint8_t buf[IKE_MSG_MAX];
+	char desc[64]; /* dgram_describe(), made when it was sent */
 };
 
 struct child_rec {
@@ -143,6 +144,8 @@ static void order_nonces(struct peer *low, struct peer *high)
 	high->rand_prefix = 0x90;
 }
 
+static void dgram_describe(struct dgram *d);
+
 static void q_push(struct peer *to, const struct ike_addr *src,
 		   const struct ike_addr *dst, const uint8_t *buf, size_t len)
 {
@@ -161,6 +164,7 @@ static void q_push(struct peer *to, const struct ike_addr *src,
 	d->dst = *dst;
 	d->len = len;
 	memcpy(d->buf, buf, len);
+	dgram_describe(d);
 }
 
 static void h_send(void *host, const struct ike_addr *local,
@@ -789,9 +793,16 @@ static void test_no_proposal(void **state)
 		  ike_b);
 	initiate(&A);
 	pump();
+	/* The refusal is unauthenticated: A keeps waiting a while for a
+	 * response it can use (retransmitting; B refuses again), then
+	 * gives up with the refusal as the reason. */
+	run_for(1500);
+	only_sa(&A);
+	run_for(1000);
 	settle();
 	expect_settled(0, 0);
 	assert_int_equal(A.ups + B.ups, 0);
+	assert_string_equal(A.last_reason, "no proposal chosen");
 	assert_non_null(strstr(B.log, "no proposal chosen; peer offered "
 				      "aes256gcm16-prfsha256-x25519; we "
 				      "accept aes128-sha1-modp2048-prfsha1"));
@@ -1254,6 +1265,873 @@ static void test_rekey_ike_collision_b_low(void **state)
 	ike_collision(&B, &A);
 }
 
+/* ------------------------------------------------------------------ */
+/* Collisions message by message                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * As strongSwan's exchange suites do: the test starts the exchanges,
+ * then delivers one chosen datagram at a time and asserts, after every
+ * one, both peers' whole state and every datagram still in flight.
+ *
+ * A peer's state reads, for each of its live IKE SAs in the order the
+ * host saw them established, "ike<N> <state> [<Child SAs>]", N being the
+ * index of the host's record (ike_rec) of that SA. Child SAs are the
+ * installed ones the SA owns, in install order, each named by the counter
+ * part of its inbound SPI, with "r" when the side allocated it for an
+ * exchange it started itself (SPI_OWN_REKEY), and "*" on the SA's current
+ * one (ike_sa_get_status). E.g. "ike0 est [1 *2r]". A side without IKE
+ * SAs reads "-"; installed Child SAs no IKE SA owns read "orphan [...]".
+ *
+ * A datagram reads "A>B CCSA req ike0 #2": sender, receiver, exchange,
+ * request or response, which IKE SA (the index of the sender's record,
+ * "/" the receiver's when different, "-" for none, as when it was sent)
+ * and the message ID.
+ */
+static char step_ctx[128]; /* the last action, for failure messages */
+
+static const char *exch_str(uint8_t e)
+{
+	switch (e) {
+	case IKE_SA_INIT:
+		return "INIT";
+	case IKE_AUTH:
+		return "AUTH";
+	case CREATE_CHILD_SA:
+		return "CCSA";
+	case INFORMATIONAL:
+		return "INFO";
+	}
+	return "?";
+}
+
+static const char *state_str(enum ike_sa_state st)
+{
+	switch (st) {
+	case IKE_SA_INIT_SENT:
+		return "init";
+	case IKE_SA_AUTH_SENT:
+		return "auth";
+	case IKE_SA_RESPONDED:
+		return "half";
+	case IKE_SA_ESTABLISHED:
+		return "est";
+	case IKE_SA_DELETING:
+		return "del";
+	case IKE_SA_DEAD:
+		return "dead";
+	}
+	return "?";
+}
+
+static uint64_t be64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+/* Index of p's record of the IKE SA spi_i/spi_r, or -1. */
+static int ike_index(struct peer *p, uint64_t spi_i, uint64_t spi_r)
+{
+	const struct ike_rec *r = ike_rec_find(p, spi_i, spi_r);
+
+	return r ? (int)(r - p->ike) : -1;
+}
+
+static void ike_label(char *buf, size_t len, int i)
+{
+	if (i < 0)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%d", i);
+}
+
+static void dgram_describe(struct dgram *d)
+{
+	const uint8_t *h = d->buf;
+	struct peer *from = d->to->other;
+	uint64_t spi_i, spi_r;
+	char s[12], r[12], sa[32];
+	int si, ri;
+
+	if (d->len < 28) {
+		snprintf(d->desc, sizeof(d->desc), "%s>%s short", from->name,
+			 d->to->name);
+		return;
+	}
+	spi_i = be64(h);
+	spi_r = be64(h + 8);
+	si = ike_index(from, spi_i, spi_r);
+	ri = ike_index(d->to, spi_i, spi_r);
+	ike_label(s, sizeof(s), si);
+	ike_label(r, sizeof(r), ri);
+	if (si == ri)
+		snprintf(sa, sizeof(sa), "ike%s", s);
+	else
+		snprintf(sa, sizeof(sa), "ike%s/%s", s, r);
+	snprintf(d->desc, sizeof(d->desc), "%s>%s %s %s %s #%u", from->name,
+		 d->to->name, exch_str(h[18]),
+		 h[19] & IKE_FLAG_RESPONSE ? "resp" : "req", sa,
+		 (unsigned int)h[20] << 24 | h[21] << 16 | h[22] << 8 | h[23]);
+}
+
+struct live_sas {
+	struct ike_sa *sa[MAX_IKE];
+	bool shown[MAX_IKE];
+	unsigned int n;
+};
+
+static void live_cb(struct ike_sa *sa, void *arg)
+{
+	struct live_sas *l = arg;
+
+	assert_true(l->n < MAX_IKE);
+	l->sa[l->n++] = sa;
+}
+
+static void child_label(char *buf, size_t len, uint32_t spi, bool current)
+{
+	snprintf(buf, len, "%s%u%s", current ? "*" : "", spi & 0x00ffffffu,
+		 spi & SPI_OWN_REKEY ? "r" : "");
+}
+
+/* One live IKE SA and the Child SAs it owns, appended to out. */
+static void sa_describe(const struct peer *p, struct ike_sa *sa,
+			const char *name, char *out, size_t len)
+{
+	struct ike_sa_status st;
+	size_t n = strlen(out);
+
+	ike_sa_get_status(sa, &st);
+	n += snprintf(out + n, len - n, "%s%s %s [", n ? " " : "", name,
+		      state_str(st.state));
+	for (unsigned int i = 0, k = 0; i < p->nchild; i++) {
+		char c[16];
+
+		if (!p->child[i].up ||
+		    !ike_sa_has_child(sa, p->child[i].info.spi_in))
+			continue;
+		child_label(c, sizeof(c), p->child[i].info.spi_in,
+			    st.child_installed &&
+				    st.child_spi_in == p->child[i].info.spi_in);
+		n += snprintf(out + n, len - n, "%s%s", k++ ? " " : "", c);
+	}
+	snprintf(out + n, len - n, "]");
+}
+
+static void peer_describe(struct peer *p, char *out, size_t len)
+{
+	struct live_sas l = { 0 };
+	size_t n;
+	bool orphans = false;
+
+	out[0] = '\0';
+	ike_foreach_sa(p->eng, live_cb, &l);
+	for (unsigned int r = 0; r < p->nike; r++)
+		for (unsigned int i = 0; i < l.n; i++) {
+			struct ike_sa_status st;
+			char name[16];
+
+			ike_sa_get_status(l.sa[i], &st);
+			if (l.shown[i] || st.spi_i != p->ike[r].spi_i ||
+			    st.spi_r != p->ike[r].spi_r)
+				continue;
+			l.shown[i] = true;
+			snprintf(name, sizeof(name), "ike%u", r);
+			sa_describe(p, l.sa[i], name, out, len);
+		}
+	for (unsigned int i = 0; i < l.n; i++)
+		if (!l.shown[i])
+			sa_describe(p, l.sa[i], "ike-", out, len);
+	for (unsigned int i = 0; i < p->nchild; i++) {
+		struct owner_arg o = { p->child[i].info.spi_in, 0 };
+		char c[16];
+
+		if (!p->child[i].up)
+			continue;
+		ike_foreach_sa(p->eng, owner_cb, &o);
+		if (o.owners)
+			continue;
+		n = strlen(out);
+		child_label(c, sizeof(c), o.spi_in, false);
+		snprintf(out + n, len - n, "%s%s%s",
+			 orphans ? " " : n ? " " : "",
+			 orphans ? "" : "orphan [", c);
+		orphans = true;
+	}
+	if (orphans) {
+		n = strlen(out);
+		snprintf(out + n, len - n, "]");
+	}
+	if (!out[0])
+		snprintf(out, len, "-");
+}
+
+static void queue_describe(char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (unsigned int i = qhead; i != qtail; i++)
+		n += snprintf(out + n, len - n, "%s%s", i == qhead ? "" : ", ",
+			      queue[i % QLEN].desc);
+}
+
+/*
+ * After every action: x and y are exactly in the states xs and ys, and
+ * exactly the datagrams described by the format are in flight, in order
+ * ("" for none).
+ */
+static void check(struct peer *x, const char *xs, struct peer *y,
+		  const char *ys, const char *qfmt, ...)
+{
+	char got[1024], want[1024];
+	va_list ap;
+
+	peer_describe(x, got, sizeof(got));
+	if (strcmp(got, xs) != 0)
+		fail_msg("after %s: %s is \"%s\", expected \"%s\"", step_ctx,
+			 x->name, got, xs);
+	peer_describe(y, got, sizeof(got));
+	if (strcmp(got, ys) != 0)
+		fail_msg("after %s: %s is \"%s\", expected \"%s\"", step_ctx,
+			 y->name, got, ys);
+	va_start(ap, qfmt);
+	vsnprintf(want, sizeof(want), qfmt, ap);
+	va_end(ap);
+	queue_describe(got, sizeof(got));
+	if (strcmp(got, want) != 0)
+		fail_msg("after %s: in flight \"%s\", expected \"%s\"",
+			 step_ctx, got, want);
+}
+
+/* Deliver the first datagram in flight that reads as the format says
+ * (others stay queued, in order). */
+static void deliver(const char *fmt, ...)
+{
+	char want[96], q[1024];
+	struct dgram d;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	for (unsigned int i = qhead; i != qtail; i++) {
+		if (strcmp(queue[i % QLEN].desc, want) != 0)
+			continue;
+		d = queue[i % QLEN];
+		for (unsigned int k = i; k + 1 != qtail; k++)
+			queue[k % QLEN] = queue[(k + 1) % QLEN];
+		qtail--;
+		snprintf(step_ctx, sizeof(step_ctx), "delivering %s", want);
+		in_engine = d.to;
+		ike_input(d.to->eng, &d.dst, &d.src, d.buf, d.len);
+		in_engine = NULL;
+		return;
+	}
+	queue_describe(q, sizeof(q));
+	fail_msg("after %s: no \"%s\" in flight (in flight: \"%s\")",
+		 step_ctx, want, q);
+}
+
+/* p's timers run once, the clock standing still: queued work starts. */
+static void step_tick(struct peer *p)
+{
+	snprintf(step_ctx, sizeof(step_ctx), "%s's timers", p->name);
+	tick(p);
+}
+
+/* The message ID of p's next request on the first IKE SA (A started it:
+ * IKE_SA_INIT and IKE_AUTH took 0 and 1). */
+static unsigned int mid(const struct peer *p)
+{
+	return p == &A ? 2 : 0;
+}
+
+/*
+ * Child SA rekey collision (RFC 7296 2.8.1), message by message: both
+ * requests cross; `low`'s exchange completes first; the SA of `low`'s
+ * exchange holds the lowest nonce and is redundant: `low` deletes it,
+ * `high` deletes the old one.
+ */
+static void child_collision_steps(struct peer *low, struct peer *high)
+{
+	const char *L = low->name, *H = high->name;
+	unsigned int ml = mid(low), mh = mid(high);
+
+	order_nonces(low, high);
+	establish();
+	snprintf(step_ctx, sizeof(step_ctx), "establishing");
+	check(low, "ike0 est [*1]", high, "ike0 est [*1]", "");
+	assert_int_equal(ike_sa_rekey_child(only_sa(low)), 0);
+	assert_int_equal(ike_sa_rekey_child(only_sa(high)), 0);
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [*1]", high, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA req ike0 #%u", L, H, ml, H,
+	      L, mh);
+	/* each answers the other's: installs the new SA (3), the old one
+	 * stays until deleted */
+	deliver("%s>%s CCSA req ike0 #%u", L, H, ml);
+	check(low, "ike0 est [*1]", high, "ike0 est [1 *3]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, mh,
+	      H, L, ml);
+	deliver("%s>%s CCSA req ike0 #%u", H, L, mh);
+	check(low, "ike0 est [1 *3]", high, "ike0 est [1 *3]",
+	      "%s>%s CCSA resp ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, ml,
+	      L, H, mh);
+	/* low's own SA (2r) comes up redundant: high's (3) stays current */
+	deliver("%s>%s CCSA resp ike0 #%u", H, L, ml);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 *3]",
+	      "%s>%s CCSA resp ike0 #%u", L, H, mh);
+	/* high's own SA (2r) is kept; the one low's exchange made (3) goes */
+	deliver("%s>%s CCSA resp ike0 #%u", L, H, mh);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 3 *2r]", "");
+	/* low deletes its redundant SA, high the old one */
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 3 *2r]",
+	      "%s>%s INFO req ike0 #%u, %s>%s INFO req ike0 #%u", L, H,
+	      ml + 1, H, L, mh + 1);
+	deliver("%s>%s INFO req ike0 #%u", L, H, ml + 1);
+	check(low, "ike0 est [1 *3 2r]", high, "ike0 est [1 *2r]",
+	      "%s>%s INFO req ike0 #%u, %s>%s INFO resp ike0 #%u", H, L,
+	      mh + 1, H, L, ml + 1);
+	deliver("%s>%s INFO req ike0 #%u", H, L, mh + 1);
+	check(low, "ike0 est [*3 2r]", high, "ike0 est [1 *2r]",
+	      "%s>%s INFO resp ike0 #%u, %s>%s INFO resp ike0 #%u", H, L,
+	      ml + 1, L, H, mh + 1);
+	deliver("%s>%s INFO resp ike0 #%u", H, L, ml + 1);
+	check(low, "ike0 est [*3]", high, "ike0 est [1 *2r]",
+	      "%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	deliver("%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	check(low, "ike0 est [*3]", high, "ike0 est [*2r]", "");
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	expect_child_from(high, true);
+	expect_child_from(low, false);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+	assert_int_equal(A.ups + B.ups, 6);
+	assert_int_equal(A.downs + B.downs, 4);
+}
+
+static void test_rekey_child_collision_steps_a_low(void **state)
+{
+	child_collision_steps(&A, &B);
+}
+
+static void test_rekey_child_collision_steps_b_low(void **state)
+{
+	child_collision_steps(&B, &A);
+}
+
+/*
+ * IKE SA rekey collision (RFC 7296 2.8.2), message by message: both
+ * requests cross, `low`'s exchange completes first. Each side ends up
+ * with three IKE SAs: the old one (ike0), the one it made answering
+ * (ike1) and its own (ike2). `high`'s exchange's SA is kept: low's ike1,
+ * high's ike2, which take the Child SA; low deletes its redundant ike2,
+ * high the old ike0.
+ */
+static void ike_collision_steps(struct peer *low, struct peer *high)
+{
+	const char *L = low->name, *H = high->name;
+	unsigned int ml = mid(low), mh = mid(high);
+	struct ike_sa_status kl, kh;
+
+	order_nonces(low, high);
+	establish();
+	assert_int_equal(ike_sa_rekey_ike(only_sa(low)), 0);
+	assert_int_equal(ike_sa_rekey_ike(only_sa(high)), 0);
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [*1]", high, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA req ike0 #%u", L, H, ml, H,
+	      L, mh);
+	/* answering makes a new IKE SA, which takes the Child SA */
+	deliver("%s>%s CCSA req ike0 #%u", L, H, ml);
+	check(low, "ike0 est [*1]", high, "ike0 est [] ike1 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, mh,
+	      H, L, ml);
+	deliver("%s>%s CCSA req ike0 #%u", H, L, mh);
+	check(low, "ike0 est [] ike1 est [*1]", high,
+	      "ike0 est [] ike1 est [*1]",
+	      "%s>%s CCSA resp ike0 #%u, %s>%s CCSA resp ike0 #%u", H, L, ml,
+	      L, H, mh);
+	/* low's own new SA is redundant: the Child SA stays in ike1 */
+	deliver("%s>%s CCSA resp ike0 #%u", H, L, ml);
+	check(low, "ike0 est [] ike1 est [*1] ike2 est []", high,
+	      "ike0 est [] ike1 est [*1]", "%s>%s CCSA resp ike0 #%u", L, H,
+	      mh);
+	/* high's own is kept: the Child SA moves there */
+	deliver("%s>%s CCSA resp ike0 #%u", L, H, mh);
+	check(low, "ike0 est [] ike1 est [*1] ike2 est []", high,
+	      "ike0 est [] ike1 est [] ike2 est [*1]", "");
+	step_tick(low);
+	step_tick(high);
+	check(low, "ike0 est [] ike1 est [*1] ike2 del []", high,
+	      "ike0 del [] ike1 est [] ike2 est [*1]",
+	      "%s>%s INFO req ike2/1 #0, %s>%s INFO req ike0 #%u", L, H, H,
+	      L, mh + 1);
+	deliver("%s>%s INFO req ike2/1 #0", L, H);
+	check(low, "ike0 est [] ike1 est [*1] ike2 del []", high,
+	      "ike0 del [] ike2 est [*1]",
+	      "%s>%s INFO req ike0 #%u, %s>%s INFO resp ike1/2 #0", H, L,
+	      mh + 1, H, L);
+	deliver("%s>%s INFO req ike0 #%u", H, L, mh + 1);
+	check(low, "ike1 est [*1] ike2 del []", high,
+	      "ike0 del [] ike2 est [*1]",
+	      "%s>%s INFO resp ike1/2 #0, %s>%s INFO resp ike0 #%u", H, L, L,
+	      H, mh + 1);
+	deliver("%s>%s INFO resp ike1/2 #0", H, L);
+	check(low, "ike1 est [*1]", high, "ike0 del [] ike2 est [*1]",
+	      "%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	deliver("%s>%s INFO resp ike0 #%u", L, H, mh + 1);
+	check(low, "ike1 est [*1]", high, "ike2 est [*1]", "");
+	/* the same SA on both sides, high its initiator; it works */
+	kl = sa_status(only_sa(low));
+	kh = sa_status(only_sa(high));
+	assert_true(kl.spi_i == kh.spi_i && kl.spi_r == kh.spi_r);
+	assert_true(low->ike[1].spi_i == kl.spi_i);
+	expect_ike_initiator(high, true);
+	assert_int_equal(A.ups + B.ups, 2);
+	assert_int_equal(A.downs + B.downs, 0);
+	assert_int_equal(ike_sa_rekey_child(only_sa(low)), 0);
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+}
+
+static void test_rekey_ike_collision_steps_a_low(void **state)
+{
+	ike_collision_steps(&A, &B);
+}
+
+static void test_rekey_ike_collision_steps_b_low(void **state)
+{
+	ike_collision_steps(&B, &A);
+}
+
+/*
+ * `xc` rekeys the Child SA while `yi` rekeys the IKE SA (RFC 7296
+ * 2.25.2: a request to rekey a Child SA while rekeying the IKE SA gets
+ * TEMPORARY_FAILURE; vpnd answers an IKE SA rekey while it rekeys a
+ * Child SA the same way, as strongSwan does). Both are refused, nothing
+ * changes; both are retried later and complete. No nonces decide
+ * anything here.
+ */
+static void child_vs_ike_steps(struct peer *xc, struct peer *yi)
+{
+	const char *X = xc->name, *Y = yi->name;
+	unsigned int mx = mid(xc), my = mid(yi);
+	struct ike_sa_status now_x, now_y;
+
+	assert_int_equal(ike_sa_rekey_child(only_sa(xc)), 0);
+	assert_int_equal(ike_sa_rekey_ike(only_sa(yi)), 0);
+	step_tick(xc);
+	step_tick(yi);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA req ike0 #%u", X, Y, mx, Y,
+	      X, my);
+	deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X, my,
+	      Y, X, mx);
+	deliver("%s>%s CCSA req ike0 #%u", Y, X, my);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA resp ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X, mx,
+	      X, Y, my);
+	deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]",
+	      "%s>%s CCSA resp ike0 #%u", X, Y, my);
+	deliver("%s>%s CCSA resp ike0 #%u", X, Y, my);
+	check(xc, "ike0 est [*1]", yi, "ike0 est [*1]", "");
+	assert_non_null(strstr(xc->log, "Child SA rekey refused by peer "
+					"(notify 43)"));
+	assert_non_null(strstr(yi->log, "IKE SA rekey refused by peer "
+					"(notify 43)"));
+	assert_int_equal(A.ups + B.ups, 2);
+	assert_int_equal(A.downs + B.downs, 0);
+	assert_int_equal(A.nike + B.nike, 2);
+	/* no lockstep: the IKE SA rekey is retried first, 5 s on, alone */
+	run_for(4900);
+	assert_int_equal(ike_ups(&A) + ike_ups(&B), 2);
+	run_for(200);
+	assert_int_equal(ike_ups(&A), 2);
+	assert_int_equal(ike_ups(&B), 2);
+	assert_int_equal(A.ups + B.ups, 2);
+	/* the Child SA, now under the new IKE SA, 10 s on */
+	run_for(4800);
+	assert_int_equal(A.ups + B.ups, 2);
+	run_for(200);
+	assert_int_equal(A.ups + B.ups, 4);
+	settle();
+	assert_null(strstr(A.log, "simultaneous"));
+	assert_null(strstr(B.log, "simultaneous"));
+	assert_int_equal(log_count(xc, "rekeying Child SA"), 2);
+	assert_int_equal(log_count(yi, "rekeying IKE SA"), 2);
+	expect_settled(1, 1);
+	check_mirrored();
+	now_x = sa_status(only_sa(xc));
+	now_y = sa_status(only_sa(yi));
+	assert_true(now_x.spi_i == now_y.spi_i && now_x.spi_r == now_y.spi_r);
+	assert_int_equal(ike_ups(&A), 2);
+	assert_int_equal(ike_ups(&B), 2);
+	assert_int_equal(A.ups, 2);
+	assert_int_equal(B.ups, 2);
+	expect_child_from(xc, true);
+	expect_ike_initiator(yi, true);
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+}
+
+static void test_rekey_child_vs_ike_a_child(void **state)
+{
+	establish();
+	child_vs_ike_steps(&A, &B);
+}
+
+static void test_rekey_child_vs_ike_b_child(void **state)
+{
+	establish();
+	child_vs_ike_steps(&B, &A);
+}
+
+/*
+ * `x` rekeys the IKE SA while `y` deletes it (the connection goes down:
+ * one DELETE, y forgets the SA at once). RFC 7296 2.25.2: a request to
+ * close an IKE SA being rekeyed is answered as usual and the rekey is
+ * forgotten. `late_delete`: y answers the rekey first, then deletes
+ * both the old and the new IKE SA, which x learns of only then.
+ */
+static void ike_vs_delete_steps(struct peer *x, struct peer *y,
+				bool late_delete)
+{
+	const char *X = x->name, *Y = y->name;
+	unsigned int mx = mid(x), my = mid(y);
+
+	establish();
+	assert_int_equal(ike_sa_rekey_ike(only_sa(x)), 0);
+	step_tick(x);
+	check(x, "ike0 est [*1]", y, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u", X, Y, mx);
+	if (!late_delete) {
+		snprintf(step_ctx, sizeof(step_ctx), "%s closing", Y);
+		ike_conn_down(y->eng, &y->conn, false);
+		check(x, "ike0 est [*1]", y, "-",
+		      "%s>%s CCSA req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y,
+		      mx, Y, X, my);
+		/* y knows the SA no more: the rekey is dropped */
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "-", "%s>%s INFO req ike0 #%u",
+		      Y, X, my);
+		/* x answers the DELETE and forgets its rekey */
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "-", y, "-", "%s>%s INFO resp ike0 #%u", X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		check(x, "-", y, "-", "");
+	} else {
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [] ike1 est [*1]",
+		      "%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		snprintf(step_ctx, sizeof(step_ctx), "%s closing", Y);
+		ike_conn_down(y->eng, &y->conn, false);
+		check(x, "ike0 est [*1]", y, "-",
+		      "%s>%s CCSA resp ike0 #%u, %s>%s INFO req ike1/- #0, "
+		      "%s>%s INFO req ike0 #%u",
+		      Y, X, mx, Y, X, Y, X, my);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		check(x, "ike0 est [] ike1 est [*1]", y, "-",
+		      "%s>%s INFO req ike1/- #0, %s>%s INFO req ike0 #%u", Y, X,
+		      Y, X, my);
+		deliver("%s>%s INFO req ike1/- #0", Y, X);
+		check(x, "ike0 est []", y, "-",
+		      "%s>%s INFO req ike0 #%u, %s>%s INFO resp ike1 #0", Y, X,
+		      my, X, Y);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "-", y, "-",
+		      "%s>%s INFO resp ike1 #0, %s>%s INFO resp ike0 #%u", X, Y,
+		      X, Y, my);
+		deliver("%s>%s INFO resp ike1 #0", X, Y);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		check(x, "-", y, "-", "");
+	}
+	settle();
+	expect_settled(0, 0);
+	assert_int_equal(x->downs, 1);
+	assert_int_equal(y->downs, 1);
+	assert_int_equal(x->ups, 1);
+	assert_int_equal(y->ups, 1);
+	assert_string_equal(x->last_reason, "deleted by peer");
+	assert_string_equal(y->last_reason, "connection closed");
+	for (unsigned int i = 0; i < x->nike; i++)
+		assert_true(x->ike[i].down_seq > 0);
+	for (unsigned int i = 0; i < y->nike; i++)
+		assert_true(y->ike[i].down_seq > 0);
+}
+
+static void test_rekey_ike_vs_delete_a_rekeys(void **state)
+{
+	ike_vs_delete_steps(&A, &B, false);
+}
+
+static void test_rekey_ike_vs_delete_b_rekeys(void **state)
+{
+	ike_vs_delete_steps(&B, &A, false);
+}
+
+static void test_rekey_ike_vs_late_delete_a_rekeys(void **state)
+{
+	ike_vs_delete_steps(&A, &B, true);
+}
+
+static void test_rekey_ike_vs_late_delete_b_rekeys(void **state)
+{
+	ike_vs_delete_steps(&B, &A, true);
+}
+
+/*
+ * `x` rekeys (the Child SA, or with `ike` the IKE SA) while `y` sends a
+ * liveness check (an empty INFORMATIONAL); the requests cross. Each is
+ * answered as usual, the rekey completes, and the message IDs stay in
+ * step: afterwards both sides' next requests carry the next IDs and are
+ * answered.
+ */
+static void rekey_vs_dpd_steps(struct peer *x, struct peer *y, bool ike)
+{
+	const char *X = x->name, *Y = y->name;
+	unsigned int mx = mid(x), my = mid(y);
+
+	establish();
+	if (ike)
+		assert_int_equal(ike_sa_rekey_ike(only_sa(x)), 0);
+	else
+		assert_int_equal(ike_sa_rekey_child(only_sa(x)), 0);
+	step_tick(x);
+	snprintf(step_ctx, sizeof(step_ctx), "%s probing", Y);
+	ike_conn_probe(y->eng, &y->conn);
+	check(x, "ike0 est [*1]", y, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y, mx, Y,
+	      X, my);
+	/* x answers the liveness check while its rekey is out */
+	deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+	check(x, "ike0 est [*1]", y, "ike0 est [*1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s INFO resp ike0 #%u", X, Y, mx,
+	      X, Y, my);
+	/* y answers the rekey while its liveness check is out */
+	deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+	check(x, "ike0 est [*1]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]",
+	      "%s>%s INFO resp ike0 #%u, %s>%s CCSA resp ike0 #%u", X, Y, my,
+	      Y, X, mx);
+	deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+	check(x, "ike0 est [*1]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]",
+	      "%s>%s CCSA resp ike0 #%u", Y, X, mx);
+	deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+	check(x, ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2r]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]", "");
+	/* x deletes the old SA, with its next message ID */
+	step_tick(x);
+	check(x, ike ? "ike0 del [] ike1 est [*1]" : "ike0 est [1 *2r]", y,
+	      ike ? "ike0 est [] ike1 est [*1]" : "ike0 est [1 *2]",
+	      "%s>%s INFO req ike0 #%u", X, Y, mx + 1);
+	deliver("%s>%s INFO req ike0 #%u", X, Y, mx + 1);
+	check(x, ike ? "ike0 del [] ike1 est [*1]" : "ike0 est [1 *2r]", y,
+	      ike ? "ike1 est [*1]" : "ike0 est [*2]",
+	      "%s>%s INFO resp ike0 #%u", Y, X, mx + 1);
+	deliver("%s>%s INFO resp ike0 #%u", Y, X, mx + 1);
+	check(x, ike ? "ike1 est [*1]" : "ike0 est [*2r]", y,
+	      ike ? "ike1 est [*1]" : "ike0 est [*2]", "");
+	/* the next requests both ways: next message IDs, answered */
+	snprintf(step_ctx, sizeof(step_ctx), "both probing");
+	ike_conn_probe(x->eng, &x->conn);
+	ike_conn_probe(y->eng, &y->conn);
+	if (ike) {
+		check(x, "ike1 est [*1]", y, "ike1 est [*1]",
+		      "%s>%s INFO req ike1 #0, %s>%s INFO req ike1 #0", X, Y, Y,
+		      X);
+		deliver("%s>%s INFO req ike1 #0", X, Y);
+		deliver("%s>%s INFO req ike1 #0", Y, X);
+		check(x, "ike1 est [*1]", y, "ike1 est [*1]",
+		      "%s>%s INFO resp ike1 #0, %s>%s INFO resp ike1 #0", Y, X,
+		      X, Y);
+		deliver("%s>%s INFO resp ike1 #0", Y, X);
+		deliver("%s>%s INFO resp ike1 #0", X, Y);
+	} else {
+		check(x, "ike0 est [*2r]", y, "ike0 est [*2]",
+		      "%s>%s INFO req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y,
+		      mx + 2, Y, X, my + 1);
+		deliver("%s>%s INFO req ike0 #%u", X, Y, mx + 2);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my + 1);
+		check(x, "ike0 est [*2r]", y, "ike0 est [*2]",
+		      "%s>%s INFO resp ike0 #%u, %s>%s INFO resp ike0 #%u", Y,
+		      X, mx + 2, X, Y, my + 1);
+		deliver("%s>%s INFO resp ike0 #%u", Y, X, mx + 2);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my + 1);
+	}
+	check(x, ike ? "ike1 est [*1]" : "ike0 est [*2r]", y,
+	      ike ? "ike1 est [*1]" : "ike0 est [*2]", "");
+	settle();
+	expect_settled(1, 1);
+	check_mirrored();
+	check_make_before_break(&A);
+	check_make_before_break(&B);
+	assert_null(strstr(A.log, "dead"));
+	assert_null(strstr(B.log, "dead"));
+	assert_null(strstr(A.log, "unreachable"));
+	assert_null(strstr(B.log, "unreachable"));
+}
+
+static void test_rekey_child_vs_dpd_a_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&A, &B, false);
+}
+
+static void test_rekey_child_vs_dpd_b_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&B, &A, false);
+}
+
+static void test_rekey_ike_vs_dpd_a_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&A, &B, true);
+}
+
+static void test_rekey_ike_vs_dpd_b_rekeys(void **state)
+{
+	rekey_vs_dpd_steps(&B, &A, true);
+}
+
+/*
+ * `x` rekeys the Child SA while `y` deletes it (RFC 7296 2.25.1), as
+ * strongSwan's child_rekey suite does:
+ *  0: the requests cross: y refuses the rekey with TEMPORARY_FAILURE (it
+ *     is closing that SA), x answers the DELETE as usual;
+ *  1: the same, but the DELETE reaches x only after the refusal (x has
+ *     scheduled a retry, which then finds nothing to rekey);
+ *  2: the rekey reaches y only after the DELETE exchange is over: it is
+ *     answered with CHILD_SA_NOT_FOUND.
+ * Every time: the Child SA goes on both sides, once, no new one comes up,
+ * the IKE SA stays, and no rekey is tried again.
+ */
+static void child_vs_delete_steps(struct peer *x, struct peer *y,
+				  int variant)
+{
+	const char *X = x->name, *Y = y->name;
+	unsigned int mx = mid(x), my = mid(y);
+
+	establish();
+	assert_int_equal(ike_sa_rekey_child(only_sa(x)), 0);
+	assert_int_equal(ike_delete_child_spi(y->eng,
+					      newest_up(y)->info.spi_in),
+			 0);
+	assert_int_equal(ike_delete_child_spi(y->eng,
+					      newest_up(y)->info.spi_in),
+			 -1);
+	step_tick(x);
+	step_tick(y);
+	/* the SA y deletes is no longer its current one */
+	check(x, "ike0 est [*1]", y, "ike0 est [1]",
+	      "%s>%s CCSA req ike0 #%u, %s>%s INFO req ike0 #%u", X, Y, mx, Y,
+	      X, my);
+	switch (variant) {
+	case 0:
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [1]",
+		      "%s>%s INFO req ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X,
+		      my, Y, X, mx);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s CCSA resp ike0 #%u, %s>%s INFO resp ike0 #%u", Y,
+		      X, mx, X, Y, my);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s INFO resp ike0 #%u", X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		break;
+	case 1:
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [1]",
+		      "%s>%s INFO req ike0 #%u, %s>%s CCSA resp ike0 #%u", Y, X,
+		      my, Y, X, mx);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		check(x, "ike0 est [*1]", y, "ike0 est [1]",
+		      "%s>%s INFO req ike0 #%u", Y, X, my);
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s INFO resp ike0 #%u", X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		break;
+	case 2:
+		deliver("%s>%s INFO req ike0 #%u", Y, X, my);
+		check(x, "ike0 est []", y, "ike0 est [1]",
+		      "%s>%s CCSA req ike0 #%u, %s>%s INFO resp ike0 #%u", X, Y,
+		      mx, X, Y, my);
+		deliver("%s>%s INFO resp ike0 #%u", X, Y, my);
+		check(x, "ike0 est []", y, "ike0 est []",
+		      "%s>%s CCSA req ike0 #%u", X, Y, mx);
+		deliver("%s>%s CCSA req ike0 #%u", X, Y, mx);
+		check(x, "ike0 est []", y, "ike0 est []",
+		      "%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		deliver("%s>%s CCSA resp ike0 #%u", Y, X, mx);
+		break;
+	}
+	check(x, "ike0 est []", y, "ike0 est []", "");
+	assert_non_null(strstr(x->log, variant == 2
+					       ? "Child SA rekey refused by peer "
+						 "(notify 44)"
+					       : "Child SA rekey refused by peer "
+						 "(notify 43)"));
+	if (variant != 2)
+		assert_non_null(strstr(y->log, "rekey refused: we are "
+						"deleting it"));
+	/* nothing more: no retry, no Child SA; the IKE SA lives on */
+	run_for(25000);
+	settle();
+	expect_settled(1, 0);
+	assert_int_equal(log_count(x, "rekeying Child SA"), 1);
+	assert_int_equal(x->ups, 1);
+	assert_int_equal(y->ups, 1);
+	assert_int_equal(x->downs, 1);
+	assert_int_equal(y->downs, 1);
+}
+
+static void test_rekey_child_vs_delete_a_rekeys(void **state)
+{
+	child_vs_delete_steps(&A, &B, 0);
+}
+
+static void test_rekey_child_vs_delete_b_rekeys(void **state)
+{
+	child_vs_delete_steps(&B, &A, 0);
+}
+
+static void test_rekey_child_vs_late_delete_a_rekeys(void **state)
+{
+	child_vs_delete_steps(&A, &B, 1);
+}
+
+static void test_rekey_child_vs_late_delete_b_rekeys(void **state)
+{
+	child_vs_delete_steps(&B, &A, 1);
+}
+
+static void test_rekey_child_late_vs_delete_a_rekeys(void **state)
+{
+	child_vs_delete_steps(&A, &B, 2);
+}
+
+static void test_rekey_child_late_vs_delete_b_rekeys(void **state)
+{
+	child_vs_delete_steps(&B, &A, 2);
+}
+
 static void test_modes(void **state)
 {
 	struct sa_census c = { 0 };
@@ -1280,6 +2158,12 @@ static void test_ts_narrowing(void **state)
 
 	ike_ts_from_prefix(&B.conn.local_ts[0], AF_INET, n2, 16);
 	ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET, n1, 16);
+	/* what the hosts allow as routes: A a 'route 10.2.0.0/16', B its
+	 * configured remote selector */
+	ike_ts_from_prefix(&A.conn.route_limit[0], AF_INET, n2, 16);
+	A.conn.n_route_limit = 1;
+	B.conn.route_limit[0] = B.conn.remote_ts[0];
+	B.conn.n_route_limit = 1;
 	establish();
 	assert_int_equal(newest_up(&A)->info.n_local_ts, 1);
 	assert_memory_equal(newest_up(&A)->info.local_ts[0].start, n1, 4);
@@ -1299,6 +2183,116 @@ static void test_ts_narrowing(void **state)
 	expect_settled(0, 0);
 	assert_int_equal(A.ups + B.ups, 0);
 	assert_non_null(strstr(B.log, "traffic selectors unacceptable"));
+}
+
+/* B narrows A's any-to-any to local selectors `b_local` (B's own side);
+ * A allows `limit` as routes. Returns after the exchange settled. */
+static void narrow_from_b(const uint8_t *b_local, unsigned int plen,
+			  const uint8_t *limit, unsigned int limit_len)
+{
+	uint8_t n1[4] = { 10, 1, 0, 0 };
+
+	ike_ts_from_prefix(&B.conn.local_ts[0], AF_INET, b_local, plen);
+	ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET, n1, 16);
+	B.conn.route_limit[0] = B.conn.remote_ts[0];
+	B.conn.n_route_limit = 1;
+	if (limit) {
+		ike_ts_from_prefix(&A.conn.route_limit[0], AF_INET, limit,
+				   limit_len);
+		A.conn.n_route_limit = 1;
+	}
+	initiate(&A);
+	pump();
+	run_for(2000);
+	settle();
+}
+
+/*
+ * A peer's narrowed selectors choose routes on the host: they are taken
+ * only inside what the connection allows (route_limit), never covering the
+ * peer's own address, IPv6 only as one prefix; anything else refuses the
+ * Child SA, on either side.
+ */
+static void test_ts_route_limit(void **state)
+{
+	uint8_t n2[4] = { 10, 2, 0, 0 }, ten[4] = { 10, 0, 0, 0 };
+	uint8_t half[4] = { 0, 0, 0, 0 }, peer_net[4] = { 192, 0, 2, 0 };
+	uint8_t any[4] = { 0 };
+
+	/* initiator: the responder narrows to 10.2/16, A allows nothing */
+	narrow_from_b(n2, 16, NULL, 0);
+	expect_settled(0, 0);
+	assert_int_equal(A.ups, 0); /* never installed on A (B's went) */
+	assert_non_null(strstr(A.log, "traffic selector 10.2.0.0-10.2.255.255 "
+				      "refused: outside the connection's"));
+	teardown(state);
+	setup(state);
+	/* the responder narrows to 0.0.0.0/1, A allows 10/8 only */
+	narrow_from_b(half, 1, ten, 8);
+	expect_settled(0, 0);
+	assert_non_null(strstr(A.log, "refused: outside"));
+	teardown(state);
+	setup(state);
+	/* inside what A allows (0/0 as a route limit) but covering B's own
+	 * address */
+	narrow_from_b(peer_net, 24, any, 0);
+	expect_settled(0, 0);
+	assert_non_null(strstr(A.log, "covers the peer's own address"));
+	teardown(state);
+	setup(state);
+	/* allowed: 10.2/16 inside A's 10/8 */
+	narrow_from_b(n2, 16, ten, 8);
+	expect_settled(1, 1);
+	assert_memory_equal(newest_up(&A)->info.remote_ts[0].start, n2, 4);
+	teardown(state);
+	setup(state);
+	/* responder: A proposes its 10.1/16, B (any-to-any) allows nothing:
+	 * TS_UNACCEPTABLE */
+	ike_ts_from_prefix(&A.conn.local_ts[0], AF_INET, (uint8_t[4]){ 10, 1 },
+			   16);
+	initiate(&A);
+	pump();
+	run_for(2000);
+	settle();
+	expect_settled(0, 0);
+	assert_non_null(strstr(B.log, "refused: outside"));
+	assert_non_null(strstr(B.log, "traffic selectors unacceptable"));
+}
+
+/* IPv6: a narrowed range that is not one prefix is refused. */
+static void test_ts_route_limit_v6(void **state)
+{
+	uint8_t any6[16] = { 0 }, pfx[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+
+	for (int v6only = 0; v6only < 2; v6only++) {
+		A.conn.local_ts[0] = A.conn.local_ts[0];
+		ike_ts_from_prefix(&A.conn.local_ts[1], AF_INET6, any6, 0);
+		ike_ts_from_prefix(&A.conn.remote_ts[1], AF_INET6, any6, 0);
+		A.conn.n_local_ts = A.conn.n_remote_ts = 2;
+		ike_ts_from_prefix(&A.conn.route_limit[0], AF_INET6, pfx, 32);
+		A.conn.n_route_limit = 1;
+		B.conn.local_ts[0] = (struct ike_ts){ 0 };
+		ike_ts_from_prefix(&B.conn.local_ts[0], AF_INET6, pfx, 48);
+		if (!v6only)
+			/* 2001:db8::-2001:db8:1:0:0:0:0:ff: not a prefix */
+			B.conn.local_ts[0].end[5] = 0x01,
+			memset(B.conn.local_ts[0].end + 6, 0, 9),
+			B.conn.local_ts[0].end[15] = 0xff;
+		ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET6, any6, 0);
+		B.conn.n_local_ts = B.conn.n_remote_ts = 1;
+		initiate(&A);
+		pump();
+		run_for(2000);
+		settle();
+		if (!v6only) {
+			expect_settled(0, 0);
+			assert_non_null(strstr(A.log, "not one prefix"));
+		} else {
+			expect_settled(1, 1);
+		}
+		teardown(state);
+		setup(state);
+	}
 }
 
 /* NAT keepalives every 20 s on port 4500, from both sides. */
@@ -1575,6 +2569,46 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey_ike_collision_b_low,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_collision_steps_a_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_collision_steps_b_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_collision_steps_a_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_collision_steps_b_low, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_ike_a_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_ike_b_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_late_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_late_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_dpd_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_dpd_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_dpd_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_ike_vs_dpd_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_late_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_vs_late_delete_b_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_late_vs_delete_a_rekeys, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_rekey_child_late_vs_delete_b_rekeys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_responder_chooses_subset,
 						setup, teardown),
@@ -1585,6 +2619,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_volume_rekey, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ts_route_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ts_route_limit_v6, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ts_narrowing, setup,
 						teardown),
