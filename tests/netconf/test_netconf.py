@@ -539,3 +539,48 @@ def test_bad_requests(lab, m):
     assert "<vpn" not in data, data
     assert r.alive("vpnd")
     assert names(cfg_xml(m), "connection") == ["base"]
+
+
+def test_pre_shared_key_write_only(lab, m):
+    """The pre-shared key is write-only (RFC 9061: nacm:default-deny-all):
+    set over NETCONF and over the CLI, it is in no get-config (running,
+    candidate) nor get reply; an edit of it still takes effect."""
+    import json
+    r, _ = lab
+    nc_psk, cli_psk, cand_psk = ("wo-secret-nc-7f3a", "wo-secret-cli-91bd",
+                                 "wo-secret-cand-c0de")
+    m.edit_config(target="running", config=vpn_config(
+        "<connection><name>base</name>"
+        f"<pre-shared-key>{nc_psk}</pre-shared-key></connection>"))
+    res = r.configure("vpnd", ["vpn", "connection cli-psk",
+                               "remote-address 203.0.113.9",
+                               f"pre-shared-key {cli_psk}", "exit", "exit"])
+    assert all(st == 0 for st, _ in res), res
+    # an uncommitted candidate edit of a key is not shown either
+    m.edit_config(target="candidate", config=vpn_config(
+        "<connection><name>cli-psk</name>"
+        f"<pre-shared-key>{cand_psk}</pre-shared-key></connection>"))
+    replies = {
+        "get-config running": m.get_config("running").data_xml,
+        "get-config candidate": m.get_config("candidate").data_xml,
+        "get": m.get().data_xml,
+        "get report-all": m.get(with_defaults="report-all").data_xml,
+        "get-config filtered": m.get_config("running", filter=(
+            "subtree", f'<vpn xmlns="{NS}"><connection><name>base</name>'
+            "<pre-shared-key/></connection></vpn>")).data_xml,
+    }
+    for what, text in replies.items():
+        for psk in (nc_psk, cli_psk, cand_psk, "base-secret-1"):
+            assert psk not in text, f"{what} returns a pre-shared key"
+        assert "pre-shared-key" not in text, f"{what} has a pre-shared-key"
+    # the rest of the connection is still there
+    assert names(cfg_xml(m), "connection") == ["base", "cli-psk"]
+    # the keys are set: NETCONF's edit, the CLI's, and the candidate's
+    # once committed
+    m.commit()
+    j = json.loads(r.cmd("vpnd", "show vpn connection json"))
+    for name in ("base", "cli-psk"):
+        assert j["connections"][name]["preSharedKeySet"] is True, name
+    run = running_cli(r)
+    assert f"pre-shared-key {nc_psk}" in run
+    assert f"pre-shared-key {cand_psk}" in run
