@@ -7,7 +7,7 @@
  *
  * ARGS is a comma-separated list of
  *   port=N                 listening port (default 830)
- *   address=ADDR           listening address (default ::, then 0.0.0.0)
+ *   address=ADDR           listening address (default 127.0.0.1)
  *   host-key=FILE          SSH host private key (default
  *                          /etc/frr/netconf/ssh_host_key)
  *   authorized-keys=FILE   public keys allowed in, OpenSSH format

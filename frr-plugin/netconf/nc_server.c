@@ -1041,18 +1041,12 @@ int nc_srv_prepare(void)
 		nc_log_err("cannot set up the SSH endpoint");
 		return -1;
 	}
-	addr = nc_cfg.address[0] ? nc_cfg.address : "::";
+	/* Loopback unless address= says otherwise: a management interface
+	 * is opened on purpose, not by default. */
+	addr = nc_cfg.address[0] ? nc_cfg.address : "127.0.0.1";
 	if (listen_on(addr) < 0) {
-		if (nc_cfg.address[0]) {
-			nc_log_err("cannot listen on [%s]:%u", addr,
-				   nc_cfg.port);
-			return -1;
-		}
-		addr = "0.0.0.0";
-		if (listen_on(addr) < 0) {
-			nc_log_err("cannot listen on port %u", nc_cfg.port);
-			return -1;
-		}
+		nc_log_err("cannot listen on [%s]:%u", addr, nc_cfg.port);
+		return -1;
 	}
 	ps = nc_ps_new();
 	nc_log_info("listening on [%s]:%u (SSH, public keys from %s)", addr,

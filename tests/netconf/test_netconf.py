@@ -584,3 +584,14 @@ def test_pre_shared_key_write_only(lab, m):
     run = running_cli(r)
     assert f"pre-shared-key {nc_psk}" in run
     assert f"pre-shared-key {cand_psk}" in run
+
+
+def test_listens_on_loopback_by_default(lab):
+    """Without address= the server listens on 127.0.0.1 only, and says so."""
+    r, _ = lab
+    log = open(r.log_path("vpnd")).read()
+    assert f"listening on [127.0.0.1]:{nclib.PORT}" in log, log[-2000:]
+    socks = r.exec(["ss", "-Hltn", f"sport = :{nclib.PORT}"])
+    assert socks.split() and all(
+        line.split()[3] == f"127.0.0.1:{nclib.PORT}"
+        for line in socks.splitlines() if line.strip()), socks
