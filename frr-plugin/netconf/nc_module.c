@@ -28,6 +28,8 @@
 #include "module.h"
 #include "thread.h"
 
+#include "privs.h"
+
 #include "netconf.h"
 
 struct nc_config nc_cfg = {
@@ -38,6 +40,8 @@ struct nc_config nc_cfg = {
 };
 
 static struct thread_master *main_tm;
+/* The user the daemon runs as (-u, default frr); -1 until known. */
+static uid_t daemon_uid = (uid_t)-1;
 static struct frr_pthread *fpt;
 static _Atomic bool stopping;
 
@@ -248,9 +252,81 @@ static int nc_parse_args(const char *args)
 	return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* Key files                                                           */
+/* ------------------------------------------------------------------ */
+
+int nc_key_file_check(int fd, const char *path, char *why, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, len, "%s: %s", path, safe_strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s is not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != daemon_uid) {
+		snprintf(why, len,
+			 "%s is owned by uid %u, not by root or the daemon's user (uid %d)",
+			 path, (unsigned int)st.st_uid, (int)daemon_uid);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, len,
+			 "%s is writable by %s (mode %04o): chmod go-w %s",
+			 path,
+			 (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH)
+				 ? "group and others"
+			 : (st.st_mode & S_IWGRP) ? "group"
+						  : "others",
+			 (unsigned int)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open and check one key file at load time (as root, before privileges
+ * are dropped). */
+static int key_file_ok(const char *what, const char *path)
+{
+	char why[512];
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "%s: %s", path,
+			 safe_strerror(errno));
+		ret = -1;
+	} else {
+		ret = nc_key_file_check(fd, path, why, sizeof(why));
+		close(fd);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "netconf: refusing to start: %s: %s\n", what,
+			why);
+		zlog_err("netconf: refusing to start: %s: %s", what, why);
+	}
+	return ret;
+}
+
 static int nc_module_init(void)
 {
+	struct zprivs_ids_t ids;
+	int bad = 0;
+
 	if (nc_parse_args(THIS_MODULE->load_args) < 0)
+		return -1;
+	/* zprivs_preinit ran before modules load: the user is known. */
+	zprivs_get_ids(&ids);
+	daemon_uid = ids.uid_normal;
+	if (key_file_ok("host-key", nc_cfg.hostkey) < 0)
+		bad = -1;
+	if (key_file_ok("authorized-keys", nc_cfg.authkeys) < 0)
+		bad = -1;
+	if (bad)
 		return -1;
 	hook_register(frr_late_init, nc_late_init);
 	/* Serve once the configuration file has been read. */

@@ -850,13 +850,19 @@ static int hostkey_clb(const char *name, void *user_data, char **privkey_path,
 static int pubkey_auth_clb(const struct nc_session *session, ssh_key key,
 			   void *user_data)
 {
-	FILE *f = fopen(nc_cfg.authkeys, "r");
-	char line[8192];
+	FILE *f = fopen(nc_cfg.authkeys, "re");
+	char line[8192], why[512];
 	int ret = 1;
 
 	if (!f) {
 		nc_log_err("cannot read the authorized keys %s: %s",
 			   nc_cfg.authkeys, strerror(errno));
+		return 1;
+	}
+	/* The file may have changed since the start: check it again. */
+	if (nc_key_file_check(fileno(f), nc_cfg.authkeys, why, sizeof(why))) {
+		nc_log_err("authorized keys refused: %s", why);
+		fclose(f);
 		return 1;
 	}
 	while (ret && fgets(line, sizeof(line), f)) {

@@ -146,6 +146,14 @@ void nc_ds_run(struct nc_job *job);
 void nc_error_set(struct nc_error *err, int tag, const char *path,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * The host key and the authorized-keys file: a regular file, owned by root
+ * or the daemon's user, not writable by group or others. Checked with
+ * fstat on fd (already open), so the file checked is the file read.
+ * 0, or -1 with the reason in why.
+ */
+int nc_key_file_check(int fd, const char *path, char *why, size_t len);
+
 /* Run a job on FRR's main pthread and wait for it (nc_module.c). */
 void nc_job_run_main(struct nc_job *job);
 /* The daemon is stopping: the server thread must return. */

@@ -595,3 +595,45 @@ def test_listens_on_loopback_by_default(lab):
     assert socks.split() and all(
         line.split()[3] == f"127.0.0.1:{nclib.PORT}"
         for line in socks.splitlines() if line.strip()), socks
+
+
+@pytest.mark.parametrize("what,spoil,reason", [
+    ("authorized-keys", lambda k: os.chmod(k.authorized, 0o664),
+     "is writable by group (mode 0664)"),
+    ("host-key", lambda k: os.chmod(k.host, 0o602),
+     "is writable by others (mode 0602)"),
+    ("host-key", lambda k: os.chown(k.host, 65534, 65534),
+     "is owned by uid 65534, not by root or the daemon's user"),
+])
+def test_insecure_key_file_refused(what, spoil, reason):
+    """A key file that others could change stops vpnd at start-up with the
+    reason (stderr and log); nothing listens. Fixed, vpnd starts."""
+    with Topo("ncperm") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        spoil(keys)
+        with pytest.raises(RuntimeError) as ei:
+            r.start("vpnd", BASE_CONF, extra=["-M", keys.module_arg(2831)])
+        msg = str(ei.value)
+        assert f"refusing to start: {what}:" in msg and reason in msg, msg
+        log = open(r.log_path("vpnd")).read()
+        assert f"refusing to start: {what}:" in log and reason in log, log
+        assert not r.alive("vpnd")
+        assert ":2831" not in r.exec(["ss", "-Hltn"])
+        # the normal case: a key file mode 0644 root or 0600 frr
+        os.chmod(keys.authorized, 0o644)
+        os.chmod(keys.host, 0o600)
+        frr = nclib.pwd.getpwnam("frr")
+        os.chown(keys.host, frr.pw_uid, frr.pw_gid)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2831)
+        with nclib.connect(r, keys, port=2831) as s:
+            assert names(cfg_xml(s), "connection") == ["base"]
+        # checked again at each login: spoiled later, logins are refused
+        os.chmod(keys.authorized, 0o666)
+        with pytest.raises(Exception):
+            nclib.connect(r, keys, port=2831, timeout=10).close_session()
+        assert "authorized keys refused" in open(r.log_path("vpnd")).read()
+        os.chmod(keys.authorized, 0o644)
+        with nclib.connect(r, keys, port=2831) as s:
+            assert names(cfg_xml(s), "connection") == ["base"]
