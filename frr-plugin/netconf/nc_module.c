@@ -312,13 +312,26 @@ static int key_file_ok(const char *what, const char *path)
 	return ret;
 }
 
+/*
+ * The module cannot load: stop here. Returning an error from init is not
+ * an option with FRR 8.4: frrmod_load() dlclose()s the module, then reads
+ * its frr_module struct (now unmapped) and vpnd dies of SIGSEGV instead
+ * of exiting with the message.
+ */
+static void __attribute__((noreturn)) nc_load_failed(void)
+{
+	fprintf(stderr, "netconf: module not loaded, vpnd stops\n");
+	zlog_err("netconf: module not loaded, vpnd stops");
+	exit(1);
+}
+
 static int nc_module_init(void)
 {
 	struct zprivs_ids_t ids;
 	int bad = 0;
 
 	if (nc_parse_args(THIS_MODULE->load_args) < 0)
-		return -1;
+		nc_load_failed();
 	/* zprivs_preinit ran before modules load: the user is known. */
 	zprivs_get_ids(&ids);
 	daemon_uid = ids.uid_normal;
@@ -327,7 +340,7 @@ static int nc_module_init(void)
 	if (key_file_ok("authorized-keys", nc_cfg.authkeys) < 0)
 		bad = -1;
 	if (bad)
-		return -1;
+		nc_load_failed();
 	hook_register(frr_late_init, nc_late_init);
 	/* Serve once the configuration file has been read. */
 	hook_register(frr_config_post, nc_start);
