@@ -12,6 +12,8 @@
  *                          /etc/frr/netconf/ssh_host_key)
  *   authorized-keys=FILE   public keys allowed in, OpenSSH format
  *                          (default /etc/frr/netconf/authorized_keys)
+ *   max-sessions=N         concurrent sessions (default 10); a connection
+ *                          beyond it is closed before the SSH handshake
  *
  * The server runs in its own pthread; every northbound operation is a job
  * run on the main pthread (nc_job_run_main), as FRR's gRPC module does.
@@ -37,12 +39,13 @@ struct nc_config nc_cfg = {
 	.port = 830,
 	.hostkey = "/etc/frr/netconf/ssh_host_key",
 	.authkeys = "/etc/frr/netconf/authorized_keys",
+	.max_sessions = 10,
 };
 
 static struct thread_master *main_tm;
 /* The user the daemon runs as (-u, default frr); -1 until known. */
 static uid_t daemon_uid = (uid_t)-1;
-static struct frr_pthread *fpt;
+static struct frr_pthread *fpt, *fpt_accept;
 static _Atomic bool stopping;
 
 /* ------------------------------------------------------------------ */
@@ -147,6 +150,15 @@ static void *nc_pthread_start(void *arg)
 	return NULL;
 }
 
+static void *nc_accept_pthread_start(void *arg)
+{
+	struct frr_pthread *p = arg;
+
+	frr_pthread_set_name(p);
+	nc_srv_accept_loop();
+	return NULL;
+}
+
 static int nc_pthread_stop(struct frr_pthread *p, void **result)
 {
 	stopping = true;
@@ -158,6 +170,12 @@ static int nc_fini(void)
 {
 	if (!fpt)
 		return 0;
+	/* The accepting thread first: it hands sessions to the other. */
+	if (fpt_accept) {
+		frr_pthread_stop(fpt_accept, NULL);
+		frr_pthread_destroy(fpt_accept);
+		fpt_accept = NULL;
+	}
 	frr_pthread_stop(fpt, NULL);
 	frr_pthread_destroy(fpt);
 	fpt = NULL;
@@ -187,6 +205,15 @@ static int nc_start(struct thread_master *tm)
 			 safe_strerror(errno));
 		frr_pthread_destroy(fpt);
 		fpt = NULL;
+		return 0;
+	}
+	attr.start = nc_accept_pthread_start;
+	fpt_accept = frr_pthread_new(&attr, "NETCONF accept", "nc-accept");
+	if (frr_pthread_run(fpt_accept, NULL) < 0) {
+		zlog_err("netconf: cannot start the accepting pthread: %s",
+			 safe_strerror(errno));
+		frr_pthread_destroy(fpt_accept);
+		fpt_accept = NULL;
 	}
 	return 0;
 }
@@ -232,6 +259,16 @@ static int nc_parse_args(const char *args)
 				ret = -1;
 			}
 			nc_cfg.port = p;
+		} else if (!strcmp(tok, "max-sessions")) {
+			char *end;
+			unsigned long m = strtoul(val, &end, 10);
+
+			if (!*val || *end || m == 0 || m > 1000) {
+				fprintf(stderr,
+					"netconf: max-sessions: 1 to 1000\n");
+				ret = -1;
+			}
+			nc_cfg.max_sessions = m;
 		} else if (!strcmp(tok, "address") &&
 			   n < sizeof(nc_cfg.address)) {
 			strlcpy(nc_cfg.address, val, sizeof(nc_cfg.address));
@@ -243,7 +280,7 @@ static int nc_parse_args(const char *args)
 			strlcpy(nc_cfg.authkeys, val, sizeof(nc_cfg.authkeys));
 		} else {
 			fprintf(stderr,
-				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys)\n",
+				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys, max-sessions)\n",
 				tok);
 			ret = -1;
 		}

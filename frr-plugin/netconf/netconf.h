@@ -33,6 +33,7 @@ struct nc_config {
 	uint16_t port;
 	char hostkey[256];
 	char authkeys[256];
+	uint16_t max_sessions; /* concurrent sessions, handshakes included */
 };
 extern struct nc_config nc_cfg;
 
@@ -162,6 +163,9 @@ bool nc_stopping(void);
 /* The server thread (nc_server.c). */
 int nc_srv_prepare(void); /* main pthread, before the thread starts */
 void nc_srv_loop(void);	  /* the thread's body; returns when stopping */
+/* The accepting thread's body: TCP accept, the session limit, the SSH
+ * handshake and hello; finished sessions go to the polling thread. */
+void nc_srv_accept_loop(void);
 void nc_srv_cleanup(void);
 
 /* Logging from either thread. */

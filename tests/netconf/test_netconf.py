@@ -639,3 +639,69 @@ def test_insecure_key_file_refused(what, spoil, reason):
         os.chmod(keys.authorized, 0o644)
         with nclib.connect(r, keys, port=2831) as s:
             assert names(cfg_xml(s), "connection") == ["base"]
+
+
+def test_stalled_handshake_does_not_block(lab, m):
+    """A client that opens TCP and sends nothing (the SSH handshake waits
+    for it) does not delay an existing session's RPCs."""
+    r, keys = lab
+    m.get_config("running")
+    raw = nclib.ns_socket(r.ns)
+    try:
+        time.sleep(0.3)  # the server has taken it and waits for its banner
+        for _ in range(3):
+            t0 = time.monotonic()
+            root = cfg_xml(m)
+            took = time.monotonic() - t0
+            assert names(root, "connection") == ["base"]
+            assert took < 1.0, \
+                f"get-config took {took:.2f}s behind a stalled handshake"
+    finally:
+        raw.close()
+    # the stalled connection gone, a new session gets in at once
+    t0 = time.monotonic()
+    with nclib.connect(r, keys, timeout=10) as s2:
+        assert names(cfg_xml(s2), "connection") == ["base"]
+    assert time.monotonic() - t0 < 5
+
+
+def try_connect(r, keys, port):
+    try:
+        return nclib.connect(r, keys, port=port, timeout=5)
+    except Exception:
+        return None
+
+
+def test_max_sessions():
+    """max-sessions=2: a third connection is closed before the SSH
+    handshake (no banner), logged once per burst; once a session ends, a
+    new one gets in."""
+    with Topo("ncmax") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2832,
+                         extra="max-sessions=2")
+        s1 = nclib.connect(r, keys, port=2832)
+        s2 = nclib.connect(r, keys, port=2832)
+        for _ in range(3):
+            sock = nclib.ns_socket(r.ns, port=2832, timeout=5)
+            try:
+                data = sock.recv(100)
+            except ConnectionResetError:
+                data = b""
+            finally:
+                sock.close()
+            assert data == b"", f"a third connection got {data!r}"
+        log = open(r.log_path("vpnd")).read()
+        assert log.count("session limit (max-sessions=2) reached") == 1, log
+        # the two sessions still work
+        assert names(cfg_xml(s1), "connection") == ["base"]
+        s2.close_session()
+        s3 = wait_for(lambda: try_connect(r, keys, 2832), 10,
+                      "a session after one ended")
+        assert names(cfg_xml(s3), "connection") == ["base"]
+        log = open(r.log_path("vpnd")).read()
+        assert "3 connections closed at the session limit" in log, log
+        s3.close_session()
+        s1.close_session()
