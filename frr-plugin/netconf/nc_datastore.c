@@ -474,13 +474,61 @@ static uint32_t wd_flag(enum nc_wd wd)
 	return LYD_PRINT_WD_EXPLICIT;
 }
 
-static char *print_tree(const struct lyd_node *tree, enum nc_wd wd)
+/*
+ * Secrets are write-only over NETCONF (RFC 9061 marks keys
+ * nacm:default-deny-all): every tree this module prints goes through
+ * here, on a copy, never on the live configuration.
+ */
+static const char *const nc_secret_xpaths[] = {
+	"/vpnd:vpn/connection/pre-shared-key",
+};
+
+static void strip_secrets(struct lyd_node *tree)
+{
+	for (size_t i = 0; tree && i < array_size(nc_secret_xpaths); i++) {
+		struct ly_set *set = NULL;
+
+		if (lyd_find_xpath(tree, nc_secret_xpaths[i], &set) !=
+		    LY_SUCCESS)
+			continue;
+		for (uint32_t j = 0; j < set->count; j++)
+			lyd_free_tree(set->dnodes[j]);
+		ly_set_free(set, NULL);
+	}
+}
+
+/* tree is a copy the caller owns: secrets are removed from it. */
+static char *print_copy(struct lyd_node *tree, enum nc_wd wd)
 {
 	char *xml = NULL;
 
+	if (tree)
+		tree = lyd_first_sibling(tree);
+	strip_secrets(tree);
+	if (tree)
+		tree = lyd_first_sibling(tree);
 	if (tree && lyd_print_mem(&xml, tree, LYD_XML,
 				  LYD_PRINT_WITHSIBLINGS | wd_flag(wd)))
 		xml = NULL;
+	return xml;
+}
+
+/* Print a tree the caller keeps (running, a candidate): a copy of it. */
+static char *print_tree(const struct lyd_node *tree, enum nc_wd wd)
+{
+	struct lyd_node *copy = NULL;
+	char *xml;
+
+	if (!tree)
+		return NULL;
+	if (lyd_dup_siblings(lyd_first_sibling(tree), NULL,
+			     LYD_DUP_RECURSIVE | LYD_DUP_WITH_FLAGS,
+			     &copy) != LY_SUCCESS) {
+		lyd_free_all(copy);
+		return NULL;
+	}
+	xml = print_copy(copy, wd);
+	lyd_free_all(copy);
 	return xml;
 }
 
@@ -541,7 +589,7 @@ static char *get_all(enum nc_wd wd)
 	}
 	if (tree)
 		tree = lyd_first_sibling(tree);
-	xml = print_tree(tree, wd);
+	xml = print_copy(tree, wd);
 	lyd_free_all(tree);
 	return xml;
 }

@@ -7,11 +7,13 @@
  *
  * ARGS is a comma-separated list of
  *   port=N                 listening port (default 830)
- *   address=ADDR           listening address (default ::, then 0.0.0.0)
+ *   address=ADDR           listening address (default 127.0.0.1)
  *   host-key=FILE          SSH host private key (default
  *                          /etc/frr/netconf/ssh_host_key)
  *   authorized-keys=FILE   public keys allowed in, OpenSSH format
  *                          (default /etc/frr/netconf/authorized_keys)
+ *   max-sessions=N         concurrent sessions (default 10); a connection
+ *                          beyond it is closed before the SSH handshake
  *
  * The server runs in its own pthread; every northbound operation is a job
  * run on the main pthread (nc_job_run_main), as FRR's gRPC module does.
@@ -28,6 +30,8 @@
 #include "module.h"
 #include "thread.h"
 
+#include "privs.h"
+
 #include "netconf.h"
 
 struct nc_config nc_cfg = {
@@ -35,10 +39,13 @@ struct nc_config nc_cfg = {
 	.port = 830,
 	.hostkey = "/etc/frr/netconf/ssh_host_key",
 	.authkeys = "/etc/frr/netconf/authorized_keys",
+	.max_sessions = 10,
 };
 
 static struct thread_master *main_tm;
-static struct frr_pthread *fpt;
+/* The user the daemon runs as (-u, default frr); -1 until known. */
+static uid_t daemon_uid = (uid_t)-1;
+static struct frr_pthread *fpt, *fpt_accept;
 static _Atomic bool stopping;
 
 /* ------------------------------------------------------------------ */
@@ -143,6 +150,15 @@ static void *nc_pthread_start(void *arg)
 	return NULL;
 }
 
+static void *nc_accept_pthread_start(void *arg)
+{
+	struct frr_pthread *p = arg;
+
+	frr_pthread_set_name(p);
+	nc_srv_accept_loop();
+	return NULL;
+}
+
 static int nc_pthread_stop(struct frr_pthread *p, void **result)
 {
 	stopping = true;
@@ -154,6 +170,12 @@ static int nc_fini(void)
 {
 	if (!fpt)
 		return 0;
+	/* The accepting thread first: it hands sessions to the other. */
+	if (fpt_accept) {
+		frr_pthread_stop(fpt_accept, NULL);
+		frr_pthread_destroy(fpt_accept);
+		fpt_accept = NULL;
+	}
 	frr_pthread_stop(fpt, NULL);
 	frr_pthread_destroy(fpt);
 	fpt = NULL;
@@ -183,6 +205,15 @@ static int nc_start(struct thread_master *tm)
 			 safe_strerror(errno));
 		frr_pthread_destroy(fpt);
 		fpt = NULL;
+		return 0;
+	}
+	attr.start = nc_accept_pthread_start;
+	fpt_accept = frr_pthread_new(&attr, "NETCONF accept", "nc-accept");
+	if (frr_pthread_run(fpt_accept, NULL) < 0) {
+		zlog_err("netconf: cannot start the accepting pthread: %s",
+			 safe_strerror(errno));
+		frr_pthread_destroy(fpt_accept);
+		fpt_accept = NULL;
 	}
 	return 0;
 }
@@ -228,6 +259,16 @@ static int nc_parse_args(const char *args)
 				ret = -1;
 			}
 			nc_cfg.port = p;
+		} else if (!strcmp(tok, "max-sessions")) {
+			char *end;
+			unsigned long m = strtoul(val, &end, 10);
+
+			if (!*val || *end || m == 0 || m > 1000) {
+				fprintf(stderr,
+					"netconf: max-sessions: 1 to 1000\n");
+				ret = -1;
+			}
+			nc_cfg.max_sessions = m;
 		} else if (!strcmp(tok, "address") &&
 			   n < sizeof(nc_cfg.address)) {
 			strlcpy(nc_cfg.address, val, sizeof(nc_cfg.address));
@@ -239,7 +280,7 @@ static int nc_parse_args(const char *args)
 			strlcpy(nc_cfg.authkeys, val, sizeof(nc_cfg.authkeys));
 		} else {
 			fprintf(stderr,
-				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys)\n",
+				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys, max-sessions)\n",
 				tok);
 			ret = -1;
 		}
@@ -248,10 +289,95 @@ static int nc_parse_args(const char *args)
 	return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* Key files                                                           */
+/* ------------------------------------------------------------------ */
+
+int nc_key_file_check(int fd, const char *path, char *why, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(why, len, "%s: %s", path, safe_strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s is not a regular file", path);
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != daemon_uid) {
+		snprintf(why, len,
+			 "%s is owned by uid %u, not by root or the daemon's user (uid %d)",
+			 path, (unsigned int)st.st_uid, (int)daemon_uid);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(why, len,
+			 "%s is writable by %s (mode %04o): chmod go-w %s",
+			 path,
+			 (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH)
+				 ? "group and others"
+			 : (st.st_mode & S_IWGRP) ? "group"
+						  : "others",
+			 (unsigned int)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open and check one key file at load time (as root, before privileges
+ * are dropped). */
+static int key_file_ok(const char *what, const char *path)
+{
+	char why[512];
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "%s: %s", path,
+			 safe_strerror(errno));
+		ret = -1;
+	} else {
+		ret = nc_key_file_check(fd, path, why, sizeof(why));
+		close(fd);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "netconf: refusing to start: %s: %s\n", what,
+			why);
+		zlog_err("netconf: refusing to start: %s: %s", what, why);
+	}
+	return ret;
+}
+
+/*
+ * The module cannot load: stop here. Returning an error from init is not
+ * an option with FRR 8.4: frrmod_load() dlclose()s the module, then reads
+ * its frr_module struct (now unmapped) and vpnd dies of SIGSEGV instead
+ * of exiting with the message.
+ */
+static void __attribute__((noreturn)) nc_load_failed(void)
+{
+	fprintf(stderr, "netconf: module not loaded, vpnd stops\n");
+	zlog_err("netconf: module not loaded, vpnd stops");
+	exit(1);
+}
+
 static int nc_module_init(void)
 {
+	struct zprivs_ids_t ids;
+	int bad = 0;
+
 	if (nc_parse_args(THIS_MODULE->load_args) < 0)
-		return -1;
+		nc_load_failed();
+	/* zprivs_preinit ran before modules load: the user is known. */
+	zprivs_get_ids(&ids);
+	daemon_uid = ids.uid_normal;
+	if (key_file_ok("host-key", nc_cfg.hostkey) < 0)
+		bad = -1;
+	if (key_file_ok("authorized-keys", nc_cfg.authkeys) < 0)
+		bad = -1;
+	if (bad)
+		nc_load_failed();
 	hook_register(frr_late_init, nc_late_init);
 	/* Serve once the configuration file has been read. */
 	hook_register(frr_config_post, nc_start);

@@ -29,7 +29,13 @@
 #define ENDPT "main"
 
 static struct ly_ctx *nc_ctx;
+/* The sessions being served. libnetconf2 locks it: the accepting thread
+ * adds sessions while the polling thread polls. */
 static struct nc_pollsession *ps;
+/* libnetconf2's listening socket (found after it binds), for the session
+ * limit: a connection beyond it is accepted and closed here, before the
+ * SSH handshake. */
+static int listen_fd = -1;
 
 /* ------------------------------------------------------------------ */
 /* Errors and replies                                                  */
@@ -850,13 +856,19 @@ static int hostkey_clb(const char *name, void *user_data, char **privkey_path,
 static int pubkey_auth_clb(const struct nc_session *session, ssh_key key,
 			   void *user_data)
 {
-	FILE *f = fopen(nc_cfg.authkeys, "r");
-	char line[8192];
+	FILE *f = fopen(nc_cfg.authkeys, "re");
+	char line[8192], why[512];
 	int ret = 1;
 
 	if (!f) {
 		nc_log_err("cannot read the authorized keys %s: %s",
 			   nc_cfg.authkeys, strerror(errno));
+		return 1;
+	}
+	/* The file may have changed since the start: check it again. */
+	if (nc_key_file_check(fileno(f), nc_cfg.authkeys, why, sizeof(why))) {
+		nc_log_err("authorized keys refused: %s", why);
+		fclose(f);
 		return 1;
 	}
 	while (ret && fgets(line, sizeof(line), f)) {
@@ -1001,6 +1013,43 @@ static int listen_on(const char *address)
 	return ret;
 }
 
+/* libnetconf2 2.0 binds in nc_server_endpt_set_port and does not say
+ * with which descriptor: the listening TCP socket on our port is it. */
+static int find_listen_fd(uint16_t port)
+{
+	struct rlimit rl;
+	int max = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = rl.rlim_cur;
+	for (int fd = 0; fd < max; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int acc = 0, type = 0;
+		socklen_t ol = sizeof(acc);
+		uint16_t p;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) < 0 ||
+		    !acc)
+			continue;
+		ol = sizeof(type);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
+		    type != SOCK_STREAM)
+			continue;
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET)
+			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+		else
+			continue;
+		if (p == port)
+			return fd;
+	}
+	return -1;
+}
+
 int nc_srv_prepare(void)
 {
 	struct lysc_node *gs;
@@ -1041,22 +1090,19 @@ int nc_srv_prepare(void)
 		nc_log_err("cannot set up the SSH endpoint");
 		return -1;
 	}
-	addr = nc_cfg.address[0] ? nc_cfg.address : "::";
+	/* Loopback unless address= says otherwise: a management interface
+	 * is opened on purpose, not by default. */
+	addr = nc_cfg.address[0] ? nc_cfg.address : "127.0.0.1";
 	if (listen_on(addr) < 0) {
-		if (nc_cfg.address[0]) {
-			nc_log_err("cannot listen on [%s]:%u", addr,
-				   nc_cfg.port);
-			return -1;
-		}
-		addr = "0.0.0.0";
-		if (listen_on(addr) < 0) {
-			nc_log_err("cannot listen on port %u", nc_cfg.port);
-			return -1;
-		}
+		nc_log_err("cannot listen on [%s]:%u", addr, nc_cfg.port);
+		return -1;
 	}
 	ps = nc_ps_new();
-	nc_log_info("listening on [%s]:%u (SSH, public keys from %s)", addr,
-		    nc_cfg.port, nc_cfg.authkeys);
+	listen_fd = find_listen_fd(nc_cfg.port);
+	if (listen_fd < 0)
+		nc_log_err("cannot find the listening socket: max-sessions is not enforced");
+	nc_log_info("listening on [%s]:%u (SSH, public keys from %s, at most %u sessions)",
+		    addr, nc_cfg.port, nc_cfg.authkeys, nc_cfg.max_sessions);
 	return 0;
 }
 
@@ -1085,28 +1131,89 @@ static void sweep(void)
 	}
 }
 
+/*
+ * The polling thread: requests of the sessions in ps. It never accepts,
+ * so a client that stalls in its SSH handshake delays nobody's RPCs.
+ */
 void nc_srv_loop(void)
 {
 	while (!nc_stopping()) {
 		struct nc_session *s = NULL;
-		NC_MSG_TYPE msg;
 		int r;
 
-		msg = nc_accept(nc_ps_session_count(ps) ? 0 : 100, &s);
-		if (msg == NC_MSG_HELLO) {
-			nc_log_info("session %u: user %s from %s",
-				    nc_session_get_id(s),
-				    nc_session_get_username(s),
-				    nc_session_get_host(s));
-			nc_ps_add_session(ps, s);
-		}
-		if (!nc_ps_session_count(ps))
+		if (!nc_ps_session_count(ps)) {
+			usleep(20 * 1000);
 			continue;
-		s = NULL;
+		}
 		r = nc_ps_poll(ps, 100, &s);
 		if (r & (NC_PSPOLL_SESSION_TERM | NC_PSPOLL_SESSION_ERROR) && s)
 			session_end(s);
 		sweep();
+	}
+}
+
+/* A connection beyond max-sessions: accepted and closed at once, before
+ * any SSH byte. Logged once per burst: the first refusal, then how many
+ * when a connection is taken again. */
+static unsigned int refused;
+
+static void refuse_one(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int fd;
+
+	fd = accept4(listen_fd, (struct sockaddr *)&ss, &len,
+		     SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+			  host, sizeof(host));
+	else if (ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+			  host, sizeof(host));
+	close(fd);
+	if (!refused++)
+		nc_log_err("session limit (max-sessions=%u) reached: closing new connections (first from %s)",
+			   nc_cfg.max_sessions, host);
+}
+
+void nc_srv_accept_loop(void)
+{
+	while (!nc_stopping()) {
+		struct nc_session *s = NULL;
+		NC_MSG_TYPE msg;
+
+		if (listen_fd >= 0) {
+			struct pollfd pfd = { .fd = listen_fd,
+					      .events = POLLIN };
+
+			if (poll(&pfd, 1, 100) <= 0 ||
+			    !(pfd.revents & POLLIN))
+				continue;
+			/* Sessions being served, plus this one. */
+			if (nc_ps_session_count(ps) >= nc_cfg.max_sessions) {
+				refuse_one();
+				continue;
+			}
+		}
+		msg = nc_accept(listen_fd >= 0 ? 0 : 100, &s);
+		if (msg != NC_MSG_HELLO)
+			continue;
+		if (refused) {
+			nc_log_info("%u connection%s closed at the session limit",
+				    refused, refused == 1 ? "" : "s");
+			refused = 0;
+		}
+		nc_log_info("session %u: user %s from %s",
+			    nc_session_get_id(s), nc_session_get_username(s),
+			    nc_session_get_host(s));
+		if (nc_stopping() || nc_ps_add_session(ps, s)) {
+			nc_session_free(s, NULL);
+			continue;
+		}
 	}
 }
 

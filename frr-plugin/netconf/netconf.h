@@ -33,6 +33,7 @@ struct nc_config {
 	uint16_t port;
 	char hostkey[256];
 	char authkeys[256];
+	uint16_t max_sessions; /* concurrent sessions, handshakes included */
 };
 extern struct nc_config nc_cfg;
 
@@ -146,6 +147,14 @@ void nc_ds_run(struct nc_job *job);
 void nc_error_set(struct nc_error *err, int tag, const char *path,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * The host key and the authorized-keys file: a regular file, owned by root
+ * or the daemon's user, not writable by group or others. Checked with
+ * fstat on fd (already open), so the file checked is the file read.
+ * 0, or -1 with the reason in why.
+ */
+int nc_key_file_check(int fd, const char *path, char *why, size_t len);
+
 /* Run a job on FRR's main pthread and wait for it (nc_module.c). */
 void nc_job_run_main(struct nc_job *job);
 /* The daemon is stopping: the server thread must return. */
@@ -154,6 +163,9 @@ bool nc_stopping(void);
 /* The server thread (nc_server.c). */
 int nc_srv_prepare(void); /* main pthread, before the thread starts */
 void nc_srv_loop(void);	  /* the thread's body; returns when stopping */
+/* The accepting thread's body: TCP accept, the session limit, the SSH
+ * handshake and hello; finished sessions go to the polling thread. */
+void nc_srv_accept_loop(void);
 void nc_srv_cleanup(void);
 
 /* Logging from either thread. */

@@ -61,16 +61,19 @@ class Keys:
         os.chown(self.host, frr.pw_uid, frr.pw_gid)
         os.chmod(self.authorized, 0o644)
 
-    def module_arg(self, port=PORT, address=None):
+    def module_arg(self, port=PORT, address=None, extra=""):
         arg = (f"{MODULE}:port={port},host-key={self.host},"
                f"authorized-keys={self.authorized}")
         if address:
             arg += f",address={address}"
+        if extra:
+            arg += "," + extra
         return arg
 
 
-def start_vpnd(router, keys, conf="", port=PORT):
-    router.start("vpnd", conf, extra=["-M", keys.module_arg(port)])
+def start_vpnd(router, keys, conf="", port=PORT, extra=""):
+    router.start("vpnd", conf,
+                 extra=["-M", keys.module_arg(port, extra=extra)])
     wait_for(lambda: "listening on" in open(router.log_path("vpnd")).read(),
              10, "the NETCONF server to listen")
 

@@ -539,3 +539,169 @@ def test_bad_requests(lab, m):
     assert "<vpn" not in data, data
     assert r.alive("vpnd")
     assert names(cfg_xml(m), "connection") == ["base"]
+
+
+def test_pre_shared_key_write_only(lab, m):
+    """The pre-shared key is write-only (RFC 9061: nacm:default-deny-all):
+    set over NETCONF and over the CLI, it is in no get-config (running,
+    candidate) nor get reply; an edit of it still takes effect."""
+    import json
+    r, _ = lab
+    nc_psk, cli_psk, cand_psk = ("wo-secret-nc-7f3a", "wo-secret-cli-91bd",
+                                 "wo-secret-cand-c0de")
+    m.edit_config(target="running", config=vpn_config(
+        "<connection><name>base</name>"
+        f"<pre-shared-key>{nc_psk}</pre-shared-key></connection>"))
+    res = r.configure("vpnd", ["vpn", "connection cli-psk",
+                               "remote-address 203.0.113.9",
+                               f"pre-shared-key {cli_psk}", "exit", "exit"])
+    assert all(st == 0 for st, _ in res), res
+    # an uncommitted candidate edit of a key is not shown either
+    m.edit_config(target="candidate", config=vpn_config(
+        "<connection><name>cli-psk</name>"
+        f"<pre-shared-key>{cand_psk}</pre-shared-key></connection>"))
+    replies = {
+        "get-config running": m.get_config("running").data_xml,
+        "get-config candidate": m.get_config("candidate").data_xml,
+        "get": m.get().data_xml,
+        "get report-all": m.get(with_defaults="report-all").data_xml,
+        "get-config filtered": m.get_config("running", filter=(
+            "subtree", f'<vpn xmlns="{NS}"><connection><name>base</name>'
+            "<pre-shared-key/></connection></vpn>")).data_xml,
+    }
+    for what, text in replies.items():
+        for psk in (nc_psk, cli_psk, cand_psk, "base-secret-1"):
+            assert psk not in text, f"{what} returns a pre-shared key"
+        assert "pre-shared-key" not in text, f"{what} has a pre-shared-key"
+    # the rest of the connection is still there
+    assert names(cfg_xml(m), "connection") == ["base", "cli-psk"]
+    # the keys are set: NETCONF's edit, the CLI's, and the candidate's
+    # once committed
+    m.commit()
+    j = json.loads(r.cmd("vpnd", "show vpn connection json"))
+    for name in ("base", "cli-psk"):
+        assert j["connections"][name]["preSharedKeySet"] is True, name
+    run = running_cli(r)
+    assert f"pre-shared-key {nc_psk}" in run
+    assert f"pre-shared-key {cand_psk}" in run
+
+
+def test_listens_on_loopback_by_default(lab):
+    """Without address= the server listens on 127.0.0.1 only, and says so."""
+    r, _ = lab
+    log = open(r.log_path("vpnd")).read()
+    assert f"listening on [127.0.0.1]:{nclib.PORT}" in log, log[-2000:]
+    socks = r.exec(["ss", "-Hltn", f"sport = :{nclib.PORT}"])
+    assert socks.split() and all(
+        line.split()[3] == f"127.0.0.1:{nclib.PORT}"
+        for line in socks.splitlines() if line.strip()), socks
+
+
+@pytest.mark.parametrize("what,spoil,reason", [
+    ("authorized-keys", lambda k: os.chmod(k.authorized, 0o664),
+     "is writable by group (mode 0664)"),
+    ("host-key", lambda k: os.chmod(k.host, 0o602),
+     "is writable by others (mode 0602)"),
+    ("host-key", lambda k: os.chown(k.host, 65534, 65534),
+     "is owned by uid 65534, not by root or the daemon's user"),
+])
+def test_insecure_key_file_refused(what, spoil, reason):
+    """A key file that others could change stops vpnd at start-up with the
+    reason (stderr and log); nothing listens. Fixed, vpnd starts."""
+    with Topo("ncperm") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        spoil(keys)
+        with pytest.raises(RuntimeError) as ei:
+            r.start("vpnd", BASE_CONF, extra=["-M", keys.module_arg(2831)])
+        msg = str(ei.value)
+        assert f"refusing to start: {what}:" in msg and reason in msg, msg
+        # exit status 1, not a crash in FRR's module loader
+        assert "failed (1)" in msg and "module not loaded" in msg, msg
+        log = open(r.log_path("vpnd")).read()
+        assert f"refusing to start: {what}:" in log and reason in log, log
+        assert not r.alive("vpnd")
+        assert ":2831" not in r.exec(["ss", "-Hltn"])
+        # the normal case: a key file mode 0644 root or 0600 frr
+        os.chmod(keys.authorized, 0o644)
+        os.chmod(keys.host, 0o600)
+        frr = nclib.pwd.getpwnam("frr")
+        os.chown(keys.host, frr.pw_uid, frr.pw_gid)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2831)
+        with nclib.connect(r, keys, port=2831) as s:
+            assert names(cfg_xml(s), "connection") == ["base"]
+        # checked again at each login: spoiled later, logins are refused
+        os.chmod(keys.authorized, 0o666)
+        with pytest.raises(Exception):
+            nclib.connect(r, keys, port=2831, timeout=10).close_session()
+        assert "authorized keys refused" in open(r.log_path("vpnd")).read()
+        os.chmod(keys.authorized, 0o644)
+        with nclib.connect(r, keys, port=2831) as s:
+            assert names(cfg_xml(s), "connection") == ["base"]
+
+
+def test_stalled_handshake_does_not_block(lab, m):
+    """A client that opens TCP and sends nothing (the SSH handshake waits
+    for it) does not delay an existing session's RPCs."""
+    r, keys = lab
+    m.get_config("running")
+    raw = nclib.ns_socket(r.ns)
+    try:
+        time.sleep(0.3)  # the server has taken it and waits for its banner
+        for _ in range(3):
+            t0 = time.monotonic()
+            root = cfg_xml(m)
+            took = time.monotonic() - t0
+            assert names(root, "connection") == ["base"]
+            assert took < 1.0, \
+                f"get-config took {took:.2f}s behind a stalled handshake"
+    finally:
+        raw.close()
+    # the stalled connection gone, a new session gets in at once
+    t0 = time.monotonic()
+    with nclib.connect(r, keys, timeout=10) as s2:
+        assert names(cfg_xml(s2), "connection") == ["base"]
+    assert time.monotonic() - t0 < 5
+
+
+def try_connect(r, keys, port):
+    try:
+        return nclib.connect(r, keys, port=port, timeout=5)
+    except Exception:
+        return None
+
+
+def test_max_sessions():
+    """max-sessions=2: a third connection is closed before the SSH
+    handshake (no banner), logged once per burst; once a session ends, a
+    new one gets in."""
+    with Topo("ncmax") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2832,
+                         extra="max-sessions=2")
+        s1 = nclib.connect(r, keys, port=2832)
+        s2 = nclib.connect(r, keys, port=2832)
+        for _ in range(3):
+            sock = nclib.ns_socket(r.ns, port=2832, timeout=5)
+            try:
+                data = sock.recv(100)
+            except ConnectionResetError:
+                data = b""
+            finally:
+                sock.close()
+            assert data == b"", f"a third connection got {data!r}"
+        log = open(r.log_path("vpnd")).read()
+        assert log.count("session limit (max-sessions=2) reached") == 1, log
+        # the two sessions still work
+        assert names(cfg_xml(s1), "connection") == ["base"]
+        s2.close_session()
+        s3 = wait_for(lambda: try_connect(r, keys, 2832), 10,
+                      "a session after one ended")
+        assert names(cfg_xml(s3), "connection") == ["base"]
+        log = open(r.log_path("vpnd")).read()
+        assert "3 connections closed at the session limit" in log, log
+        s3.close_session()
+        s1.close_session()
