@@ -257,6 +257,20 @@ DEFPY_YANG(vpn_ike_lifetime, vpn_ike_lifetime_cmd,
 	return nb_cli_apply_changes(vty, NULL);
 }
 
+/* Two leaves of one container set together: the first is modified (NULL:
+ * back to its default); the second too, or, without a value and with
+ * `destroy_unset`, removed. */
+static int set_pair(struct vty *vty, const char *a, const char *a_val,
+		    const char *b, const char *b_val, bool destroy_unset)
+{
+	nb_cli_enqueue_change(vty, a, NB_OP_MODIFY, a_val);
+	nb_cli_enqueue_change(vty, b,
+			      !b_val && destroy_unset ? NB_OP_DESTROY
+						      : NB_OP_MODIFY,
+			      b_val);
+	return nb_cli_apply_changes(vty, NULL);
+}
+
 DEFPY_YANG(vpn_ipsec_lifetime, vpn_ipsec_lifetime_cmd,
 	   "lifetime (2-604800)$seconds [kilobytes (0-4294967295)$kb]",
 	   "Child SA lifetime\n"
@@ -264,11 +278,8 @@ DEFPY_YANG(vpn_ipsec_lifetime, vpn_ipsec_lifetime_cmd,
 	   "Volume lifetime\n"
 	   "Kilobytes, 0 for no volume limit (default 102400000)\n")
 {
-	nb_cli_enqueue_change(vty, "./lifetime/seconds", NB_OP_MODIFY,
-			      seconds_str);
-	nb_cli_enqueue_change(vty, "./lifetime/kilobytes", NB_OP_MODIFY,
-			      kb_str);
-	return nb_cli_apply_changes(vty, NULL);
+	return set_pair(vty, "./lifetime/seconds", seconds_str,
+			"./lifetime/kilobytes", kb_str, false);
 }
 
 DEFPY_YANG(no_vpn_ipsec_lifetime, no_vpn_ipsec_lifetime_cmd,
@@ -279,9 +290,8 @@ DEFPY_YANG(no_vpn_ipsec_lifetime, no_vpn_ipsec_lifetime_cmd,
 	   "Volume lifetime\n"
 	   "Kilobytes\n")
 {
-	nb_cli_enqueue_change(vty, "./lifetime/seconds", NB_OP_MODIFY, NULL);
-	nb_cli_enqueue_change(vty, "./lifetime/kilobytes", NB_OP_MODIFY, NULL);
-	return nb_cli_apply_changes(vty, NULL);
+	return set_pair(vty, "./lifetime/seconds", NULL,
+			"./lifetime/kilobytes", NULL, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -458,15 +468,8 @@ DEFPY_YANG(vpn_conn_dpd, vpn_conn_dpd_cmd,
 	   "Time without answer before the peer is declared dead\n"
 	   "Seconds (default 45, or 3 intervals if longer)\n")
 {
-	nb_cli_enqueue_change(vty, "./dpd/interval", NB_OP_MODIFY,
-			      interval_str);
-	if (timeout_str)
-		nb_cli_enqueue_change(vty, "./dpd/timeout", NB_OP_MODIFY,
-				      timeout_str);
-	else
-		nb_cli_enqueue_change(vty, "./dpd/timeout", NB_OP_DESTROY,
-				      NULL);
-	return nb_cli_apply_changes(vty, NULL);
+	return set_pair(vty, "./dpd/interval", interval_str, "./dpd/timeout",
+			timeout_str, true);
 }
 
 DEFPY_YANG(no_vpn_conn_dpd, no_vpn_conn_dpd_cmd,
@@ -478,9 +481,8 @@ DEFPY_YANG(no_vpn_conn_dpd, no_vpn_conn_dpd_cmd,
 	   "Time without answer before the peer is declared dead\n"
 	   "Seconds\n")
 {
-	nb_cli_enqueue_change(vty, "./dpd/interval", NB_OP_MODIFY, NULL);
-	nb_cli_enqueue_change(vty, "./dpd/timeout", NB_OP_DESTROY, NULL);
-	return nb_cli_apply_changes(vty, NULL);
+	return set_pair(vty, "./dpd/interval", NULL, "./dpd/timeout", NULL,
+			true);
 }
 
 DEFPY_YANG(vpn_conn_mode, vpn_conn_mode_cmd,
