@@ -582,6 +582,13 @@ static void splice(struct peer *p, const uint8_t *b, size_t len)
 	if (ike_parse_header(d.buf, d.len, &h) == IKE_PARSE_OK &&
 	    (sa = fuzz_ike_find(p->eng, &h)) &&
 	    fuzz_ike_open_in(sa, d.buf, d.len, &h, &pt, &ptlen, &first) == 0) {
+		if (debug) {
+			fprintf(stderr, "splice: plaintext (first %u):", first);
+			for (size_t k = 0; k < ptlen; k++)
+				fprintf(stderr, "%s%02x", k % 32 ? "" : "\n  ",
+					pt[k]);
+			fprintf(stderr, "\n");
+		}
 		n = edit(inner, sizeof(inner), pt, ptlen, off, del, b + 4,
 			 len - 4);
 		if (b[0] & 1)

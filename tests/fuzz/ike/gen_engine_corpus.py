@@ -179,6 +179,17 @@ seeds["engine_raw_init_request"] = sel(3) + raw(
     B_, hdr(0x0102030405060708, 0, SA, IKE_SA_INIT, 0x08, 0,
             chain((SA, proposal(1, 1, b"", IKE_GCM)), KE_X25519,
                   NONCE32)[1]), port=0)
+seeds["engine_raw_init_request_mismatch"] = sel(3) + raw(
+    B_, hdr(0x0102030405060709, 0, SA, IKE_SA_INIT, 0x08, 0,
+            chain((SA, proposal(1, 1, b"", [(1, 3), (2, 2), (3, 2),
+                                            (4, 14)])),
+                  (KE, struct.pack(">HH", 14, 0) + bytes(256)),
+                  NONCE32)[1]), port=0)
+seeds["engine_raw_init_request_wrong_ke"] = sel(3) + raw(
+    B_, hdr(0x010203040506070a, 0, SA, IKE_SA_INIT, 0x08, 0,
+            chain((SA, proposal(1, 1, b"", IKE_GCM + [(4, 19)])),
+                  (KE, struct.pack(">HH", 19, 0) + bytes(64)),
+                  NONCE32)[1]), port=0)
 seeds["engine_raw_sk_garbage"] = sel(3) + stamped(
     B_, hdr(0, 0, 46, INFORMATIONAL, 0x08, 0,
             bytes([41, 0, 0, 52]) + bytes(48)))
@@ -196,6 +207,15 @@ seeds["engine_k_auth_splice_ts"] = sel(2, **K) + splice(
     B_, ins=before((TSI, ts(NET, ANY)), IDI), first=TSI) + deliver(8)
 seeds["engine_k_auth_splice_first"] = sel(2, algs=1, **K) + splice(
     B_, first=TSI) + deliver(8)
+# A's IKE_AUTH plaintext (algorithm set 0): IDi at 0, IDr 12, AUTH 24,
+# N(INITIAL_CONTACT) 64, SA 72 (first transform ID at 94), TSi 108
+# (first selector at 116), TSr 148 (at 156).
+seeds["engine_k_auth_splice_child_cbc"] = sel(2, **K) + splice(
+    B_, off=94, dele=2, ins=b"\x00\x0c") + deliver(8)
+seeds["engine_k_auth_splice_tsi_tcp"] = sel(2, **K) + splice(
+    B_, off=117, dele=1, ins=b"\x06") + deliver(8)
+seeds["engine_k_auth_splice_tsr_narrow"] = sel(2, **K) + splice(
+    B_, off=164, dele=8, ins=bytes([10, 1, 2, 0, 10, 1, 2, 255])) + deliver(8)
 seeds["engine_k_auth_resp_splice"] = sel(2, **K) + deliver(1) + splice(
     A_, off=40, dele=8, ins=bytes(8))
 seeds["engine_k_half_open_auth"] = sel(1, **K) + sealed(
@@ -231,6 +251,11 @@ for name, t in (("a", A_), ("b", B_)):
         t, INFORMATIONAL, f, (0, b""), delta=-1)
 seeds["engine_k_rekey_child_resp"] = sel(4, **K) + sealed(
     A_, 0, 0x20, CCSA_RESP)
+for nt in (14, 43, 38, 17):
+    seeds[f"engine_k_rekey_child_refused_{nt}"] = sel(4, **K) + sealed(
+        A_, 0, 0x20, chain(notify(nt, b"\x00\x1f" if nt == 17 else b"")))
+    seeds[f"engine_k_rekey_ike_refused_{nt}"] = sel(5, **K) + sealed(
+        A_, 0, 0x20, chain(notify(nt, b"\x00\x13" if nt == 17 else b"")))
 seeds["engine_k_rekey_child_splice"] = sel(4, algs=1, **K) + splice(
     B_) + deliver(8)
 seeds["engine_k_rekey_child_collide"] = sel(4, **K) + oper(B_, 0) + tick(
