@@ -26,6 +26,7 @@
  *     bits 5-6  algorithms: 0 AES-GCM/x25519, 1 AES-CBC+SHA-256/ecp256
  *               with PFS, 2 ChaCha20-Poly1305/x25519 with ESN,
  *               3 3DES+SHA-1/x25519 against a second offer
+ *     bit 7     IPv6 underlay (else IPv4)
  *
  *   then records: a control byte c, then what it takes:
  *     bit 0     target engine (0 A, 1 B); hostile datagrams come from the
@@ -283,13 +284,14 @@ static void prop(const char *s, enum vpn_proposal_kind kind,
 static void conn_init(struct ike_conn *c, const char *lip, const char *rip,
 		      const struct algs *a, bool second)
 {
-	uint8_t any[4] = { 0 }, net[4] = { 10, 1, 0, 0 };
+	uint8_t any[16] = { 0 }, net[4] = { 10, 1, 0, 0 };
+	int af = strchr(lip, ':') ? AF_INET6 : AF_INET;
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "fuzz");
-	c->local.family = c->remote.family = AF_INET;
-	inet_pton(AF_INET, lip, c->local.addr);
-	inet_pton(AF_INET, rip, c->remote.addr);
+	c->local.family = c->remote.family = af;
+	inet_pton(af, lip, c->local.addr);
+	inet_pton(af, rip, c->remote.addr);
 	ike_id_from_addr(&c->local, &c->local_id_type, c->local_id,
 			 &c->local_id_len);
 	ike_id_from_addr(&c->remote, &c->remote_id_type, c->remote_id,
@@ -307,8 +309,10 @@ static void conn_init(struct ike_conn *c, const char *lip, const char *rip,
 	ike_ts_from_prefix(&c->local_ts[0], AF_INET, any, 0);
 	ike_ts_from_prefix(&c->local_ts[1], AF_INET, net, 16);
 	ike_ts_from_prefix(&c->remote_ts[0], AF_INET, any, 0);
-	c->n_local_ts = 2;
-	c->n_remote_ts = 1;
+	ike_ts_from_prefix(&c->local_ts[2], AF_INET6, any, 0);
+	ike_ts_from_prefix(&c->remote_ts[1], AF_INET6, any, 0);
+	c->n_local_ts = 3;
+	c->n_remote_ts = 2;
 }
 
 static void deliver_dgram(struct dgram *d)
@@ -358,8 +362,13 @@ static void setup(uint8_t sel)
 	B.other = &A;
 	A.next_spi = 0xa0000001;
 	B.next_spi = 0xb0000001;
-	conn_init(&A.conn, "192.0.2.1", "192.0.2.2", a, false);
-	conn_init(&B.conn, "192.0.2.2", "192.0.2.1", a, true);
+	if (sel & 0x80) {
+		conn_init(&A.conn, "2001:db8::1", "2001:db8::2", a, false);
+		conn_init(&B.conn, "2001:db8::2", "2001:db8::1", a, true);
+	} else {
+		conn_init(&A.conn, "192.0.2.1", "192.0.2.2", a, false);
+		conn_init(&B.conn, "192.0.2.2", "192.0.2.1", a, true);
+	}
 	A.eng = ike_engine_new(&ops, &A);
 	B.eng = ike_engine_new(&ops, &B);
 	CHECK(A.eng && B.eng);
@@ -622,10 +631,6 @@ static void splice(struct peer *p, const uint8_t *b, size_t len)
 
 static void operator(struct peer *p, struct ike_sa *sa, int op)
 {
-	struct ike_sa_status st;
-
-	if (sa)
-		ike_sa_get_status(sa, &st);
 	switch (op % 6) {
 	case 0:
 		if (sa)

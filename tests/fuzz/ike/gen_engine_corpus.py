@@ -132,8 +132,8 @@ def tick(step):
     return deliver(1, tick=step)
 
 
-def sel(state, known=False, cookie=False, algs=0):
-    return bytes([state | known << 3 | cookie << 4 | algs << 5])
+def sel(state, known=False, cookie=False, algs=0, v6=False):
+    return bytes([state | known << 3 | cookie << 4 | algs << 5 | v6 << 7])
 
 
 def hdr(spi_i, spi_r, first, exch, flags, msgid, body):
@@ -160,6 +160,7 @@ seeds = {}
 for s in range(8):
     for algs in range(4):
         seeds[f"engine_s{s}_a{algs}_settle"] = sel(s, algs=algs) + deliver(8)
+    seeds[f"engine_s{s}_v6_settle"] = sel(s, v6=True) + deliver(8)
     seeds[f"engine_s{s}_cookie_settle"] = sel(s, cookie=True) + deliver(8)
     seeds[f"engine_s{s}_timers"] = (sel(s) + tick(1) + tick(2) + tick(3) +
                                     deliver(8) + tick(3) + tick(3))
@@ -209,13 +210,13 @@ seeds["engine_k_auth_splice_first"] = sel(2, algs=1, **K) + splice(
     B_, first=TSI) + deliver(8)
 # A's IKE_AUTH plaintext (algorithm set 0): IDi at 0, IDr 12, AUTH 24,
 # N(INITIAL_CONTACT) 64, SA 72 (first transform ID at 94), TSi 108
-# (first selector at 116), TSr 148 (at 156).
+# (first selector at 116), TSr 188 (first selector at 196).
 seeds["engine_k_auth_splice_child_cbc"] = sel(2, **K) + splice(
     B_, off=94, dele=2, ins=b"\x00\x0c") + deliver(8)
 seeds["engine_k_auth_splice_tsi_tcp"] = sel(2, **K) + splice(
     B_, off=117, dele=1, ins=b"\x06") + deliver(8)
 seeds["engine_k_auth_splice_tsr_narrow"] = sel(2, **K) + splice(
-    B_, off=164, dele=8, ins=bytes([10, 1, 2, 0, 10, 1, 2, 255])) + deliver(8)
+    B_, off=204, dele=8, ins=bytes([10, 1, 2, 0, 10, 1, 2, 255])) + deliver(8)
 seeds["engine_k_auth_resp_splice"] = sel(2, **K) + deliver(1) + splice(
     A_, off=40, dele=8, ins=bytes(8))
 seeds["engine_k_half_open_auth"] = sel(1, **K) + sealed(
@@ -249,6 +250,13 @@ for name, t in (("a", A_), ("b", B_)):
     seeds[f"engine_k_msgid_ahead_{name}"] = sel(3, **K) + sealed(
         t, INFORMATIONAL, f, (0, b""), delta=1) + sealed(
         t, INFORMATIONAL, f, (0, b""), delta=-1)
+seeds["engine_k_v6_ccsa_child"] = sel(3, v6=True, **K) + sealed(
+    B_, CREATE_CHILD_SA, 0x08, chain(
+        sa_esp(), NONCE32,
+        (TSI, struct.pack(">B3x", 1) + struct.pack(">BBHHH", 8, 0, 40, 0, 65535)
+         + bytes(16) + b"\xff" * 16),
+        (TSR, struct.pack(">B3x", 1) + struct.pack(">BBHHH", 8, 6, 40, 179, 179)
+         + bytes([0x20, 1, 0xd, 0xb8] + [0] * 12) + bytes([0x20, 1, 0xd, 0xb8] + [0xff] * 12)))) + deliver(8)
 seeds["engine_k_rekey_child_resp"] = sel(4, **K) + sealed(
     A_, 0, 0x20, CCSA_RESP)
 for nt in (14, 43, 38, 17):
