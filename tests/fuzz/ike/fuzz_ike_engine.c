@@ -54,7 +54,8 @@
  *       6    drop the first queued datagram
  *       7    operator: a byte: 0 rekey a Child SA, 1 rekey the IKE SA,
  *            2 liveness check, 3 connection down silently, 4 down with
- *            DELETE, 5 initiate
+ *            DELETE, 5 initiate, 6 volume lifetime of the SA's Child SA
+ *            reached, 7 connection forgotten
  *     bit 7     which of the target's IKE SAs (0: first, 1: second)
  */
 #include <stdint.h>
@@ -631,7 +632,7 @@ static void splice(struct peer *p, const uint8_t *b, size_t len)
 
 static void operator(struct peer *p, struct ike_sa *sa, int op)
 {
-	switch (op % 6) {
+	switch (op % 8) {
 	case 0:
 		if (sa)
 			ike_sa_rekey_child(sa);
@@ -651,6 +652,17 @@ static void operator(struct peer *p, struct ike_sa *sa, int op)
 		break;
 	case 5:
 		ike_initiate(p->eng, &p->conn);
+		break;
+	case 6: /* the host counted the Child SA's volume lifetime */
+		if (sa) {
+			struct ike_sa_status st;
+
+			ike_sa_get_status(sa, &st);
+			ike_rekey_child_spi(p->eng, st.child_spi_in);
+		}
+		break;
+	case 7:
+		ike_conn_forget(p->eng, &p->conn);
 		break;
 	}
 }
