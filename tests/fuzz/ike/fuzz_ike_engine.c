@@ -35,7 +35,9 @@
  *     bits 2-3  clock step before the record, then both engines tick:
  *               0 none, 1 +500 ms, 2 +5 s, 3 +60 s
  *     bits 4-6  operation:
- *       0-3  datagram: 2 length bytes (big-endian, clipped), then
+ *       0-3  datagram (3: from another address than the peer's, a
+ *            stranger or the peer behind a new NAT mapping): 2 length
+ *            bytes (big-endian, clipped), then
  *            the bytes. Raw mode: the datagram as is. Known-key mode:
  *            exchange (0: the one expected), flags, message ID delta
  *            (signed, to the ID the target SA expects), first inner
@@ -451,6 +453,10 @@ static const uint8_t *chunk(struct in *in, size_t *len)
 	return b;
 }
 
+/* Hostile datagrams come from the target's peer, or (op 3) from another
+ * address: a third party, or the peer behind a new NAT mapping. */
+static bool from_stranger;
+
 /* ike_input() on a heap copy of exactly len bytes (ASan sees overreads). */
 static void inject(struct peer *p, uint16_t port, const uint8_t *buf,
 		   size_t len)
@@ -460,6 +466,8 @@ static void inject(struct peer *p, uint16_t port, const uint8_t *buf,
 
 	CHECK(copy);
 	memcpy(copy, buf, len);
+	if (from_stranger)
+		from.addr[ike_addr_len(&from) - 1] ^= 0x80;
 	from.port = to.port = port;
 	ike_input(p->eng, &to, &from, copy, len);
 	free(copy);
@@ -687,6 +695,7 @@ static void record(struct in *in, bool known_key)
 		ike_tick(B.eng);
 	}
 	sa = nth(p, c >> 7);
+	from_stranger = ((c >> 4) & 7) == 3;
 	switch ((c >> 4) & 7) {
 	case 0:
 	case 1:

@@ -191,6 +191,8 @@ seeds["engine_raw_init_request_wrong_ke"] = sel(3) + raw(
             chain((SA, proposal(1, 1, b"", IKE_GCM + [(4, 19)])),
                   (KE, struct.pack(">HH", 19, 0) + bytes(64)),
                   NONCE32)[1]), port=0)
+seeds["engine_raw_init_request_stranger"] = sel(3) + ctl(
+    B_, 3, port=0) + seeds["engine_raw_init_request"][2:]
 seeds["engine_raw_sk_garbage"] = sel(3) + stamped(
     B_, hdr(0, 0, 46, INFORMATIONAL, 0x08, 0,
             bytes([41, 0, 0, 52]) + bytes(48)))
@@ -257,6 +259,8 @@ seeds["engine_k_v6_ccsa_child"] = sel(3, v6=True, **K) + sealed(
          + bytes(16) + b"\xff" * 16),
         (TSR, struct.pack(">B3x", 1) + struct.pack(">BBHHH", 8, 6, 40, 179, 179)
          + bytes([0x20, 1, 0xd, 0xb8] + [0] * 12) + bytes([0x20, 1, 0xd, 0xb8] + [0xff] * 12)))) + deliver(8)
+seeds["engine_k_nat_moved"] = sel(3, **K) + ctl(B_, 3) + sealed(
+    B_, INFORMATIONAL, 0x08, (0, b""))[1:] + oper(B_, 2) + deliver(8)
 seeds["engine_k_rekey_child_resp"] = sel(4, **K) + sealed(
     A_, 0, 0x20, CCSA_RESP)
 for nt in (14, 43, 38, 17):
