@@ -9,8 +9,9 @@
 
 kernel-libipsec has one interface (ipsec0) for every SA, so strongSwan's
 traffic selectors name what may cross: 169.254.21.0/30 plus the site
-prefixes. vpnd offers any-to-any, narrows to them and routes the remote
-selectors into vpn-b through zebra; BGP runs over the tunnel on both
+prefixes. vpnd names the same selectors (it takes a peer's narrowed
+selectors only inside its own traffic selectors or route prefixes) and
+routes the remote selectors into vpn-b through zebra; BGP runs over the tunnel on both
 sides. The vpnd-to-vpnd variant gives site B's vpnd the same narrow
 selectors (configs/strongswan-two-site/site-b-vpnd).
 

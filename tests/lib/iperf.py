@@ -13,9 +13,10 @@ import subprocess
 from topo import wait_for
 
 # Bounds used by the rekey-under-load tests (see assert_no_stall and
-# assert_retransmits for what they mean). A stall of a second or more, or a
-# drop of traffic for one interval, falls under STALL_FRACTION; TCP's own
-# cwnd probing does not.
+# assert_retransmits for what they mean). A stall: traffic nearly stopped
+# (under STALL_FRACTION of the median interval) for STALL_INTERVALS
+# intervals in a row, that is a second or more; one short dip (TCP's cwnd
+# probing, strongSwan's user-space receiver dropping a burst) is not.
 INTERVAL = 0.5
 # The rekey tests pace the sender well below what vpnd carries on this
 # machine (some 400-500 Mbit/s through one tunnel on 2 CPUs): at full speed
@@ -24,7 +25,8 @@ INTERVAL = 0.5
 # median and retransmits hundreds to thousands of segments); paced, every
 # interval carries the rate and a loss is the path's.
 RATE = "100M"
-STALL_FRACTION = 0.25
+STALL_FRACTION = 0.10
+STALL_INTERVALS = 2
 RETRANS_FACTOR = 3
 RETRANS_SLACK = 25
 
@@ -72,16 +74,22 @@ def transfer(client, server, addr, seconds, port=5201, interval=INTERVAL,
         srv.wait()
 
 
-def assert_no_stall(res, fraction=STALL_FRACTION, what="transfer"):
-    """Every interval carried at least `fraction` of the median interval's
-    bytes: traffic never stopped or nearly stopped for an interval."""
+def assert_no_stall(res, fraction=STALL_FRACTION, run=STALL_INTERVALS,
+                    what="transfer"):
+    """No `run` consecutive intervals carried less than `fraction` of the
+    median interval's bytes: traffic never stopped, or nearly stopped, for
+    run x INTERVAL seconds (the longest gap stays under that)."""
     assert len(res.bytes) >= 4, f"{what}: too few intervals: {res}"
     med = statistics.median(res.bytes)
     low = [(i, b) for i, b in enumerate(res.bytes) if b < fraction * med]
-    assert not low, \
-        f"{what}: stall: intervals (index, bytes) {low} carried less than " \
-        f"{fraction:.0%} of the median {med:.0f} bytes per {INTERVAL}s " \
-        f"interval; all: {res.bytes}"
+    streak = longest = 0
+    for i, b in enumerate(res.bytes):
+        streak = streak + 1 if b < fraction * med else 0
+        longest = max(longest, streak)
+    assert longest < run, \
+        f"{what}: stall: {longest} intervals in a row (of {INTERVAL}s) " \
+        f"carried less than {fraction:.0%} of the median {med:.0f} bytes " \
+        f"per interval: (index, bytes) {low}; all: {res.bytes}"
 
 
 def assert_retransmits(res, base, factor=RETRANS_FACTOR,

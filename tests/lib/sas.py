@@ -22,6 +22,8 @@ so that a test can assert what was negotiated on both sides.
 import json
 import threading
 
+from topo import wait_for
+
 
 def sa_list(r):
     """`show vpn sa json` of router r: its list of IKE SAs."""
@@ -306,8 +308,17 @@ def assert_no_tunnel(r, conn, error=None, ifname=None):
     not established, lastError containing `error` (if given), carrier
     down (in vpnd's state and on the interface), no established IKE SA
     and no Child SA in `show vpn sa json`. Returns the connection JSON."""
-    st = conn_state(r, conn)
     what = f"{r.name} {conn}"
+    if error is not None:
+        # an unauthenticated refusal (IKE_SA_INIT) ends the attempt only
+        # after vpnd has waited a little for a usable answer: the reason
+        # arrives within seconds
+        try:
+            wait_for(lambda: error in conn_state(r, conn)["lastError"], 10,
+                     f"{what}: lastError {error!r}")
+        except TimeoutError:
+            pass  # the assertion below says what there is
+    st = conn_state(r, conn)
     assert st["state"] in ("idle", "connecting"), \
         f"{what}: state {st['state']!r} after a failure, expected idle " \
         f"or connecting: {st}"
