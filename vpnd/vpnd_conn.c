@@ -613,7 +613,6 @@ void vpn_conn_get_oper(const struct vpn_connection *conn,
 		return;
 	o->state = rt->state;
 	o->carrier = rt->carrier;
-	o->nchildren = rt->nchildren;
 }
 
 struct vpn_tunnel *vpn_conn_tunnel(const struct vpn_connection *conn)

@@ -45,7 +45,6 @@ struct vpn_conn_oper {
 	enum vpn_conn_state state; /* shutdown and incomplete from conn */
 	const char *last_error;	   /* "" when none */
 	bool carrier;		   /* the tunnel interface's carrier */
-	unsigned int nchildren;	   /* installed Child SAs */
 };
 void vpn_conn_get_oper(const struct vpn_connection *conn,
 		       struct vpn_conn_oper *o);
