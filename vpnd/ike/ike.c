@@ -160,7 +160,8 @@ struct ike_engine {
 	struct ike_ops ops;
 	void *host;
 	struct ike_sa *sas;
-	unsigned int cookie_threshold;
+	struct ike_dos_config dos;
+	struct ike_stats stats;
 	unsigned int retx_base_ms, retx_tries;
 	uint8_t cookie_secret[32];
 };
@@ -809,16 +810,46 @@ struct ike_engine *ike_engine_new(const struct ike_ops *ops, void *host)
 		return NULL;
 	eng->ops = *ops;
 	eng->host = host;
-	eng->cookie_threshold = 64;
+	ike_dos_defaults(&eng->dos);
 	eng->retx_base_ms = 1000;
 	eng->retx_tries = 5;
 	vpn_random(eng->cookie_secret, sizeof(eng->cookie_secret));
 	return eng;
 }
 
+void ike_dos_defaults(struct ike_dos_config *cfg)
+{
+	*cfg = (struct ike_dos_config){
+		.cookie_threshold = IKE_DOS_COOKIE_THRESHOLD,
+		.cookie_threshold_ip = IKE_DOS_COOKIE_THRESHOLD_IP,
+		.block_threshold = IKE_DOS_BLOCK_THRESHOLD,
+		.half_open_limit = IKE_DOS_HALF_OPEN_LIMIT,
+		.peer_sa_limit = IKE_DOS_PEER_SA_LIMIT,
+		.cookie_lifetime_s = IKE_DOS_COOKIE_LIFETIME,
+		.max_packet = IKE_DOS_MAX_PACKET,
+	};
+}
+
+void ike_engine_set_dos(struct ike_engine *eng,
+			const struct ike_dos_config *cfg)
+{
+	eng->dos = *cfg;
+}
+
+void ike_engine_get_dos(const struct ike_engine *eng,
+			struct ike_dos_config *cfg)
+{
+	*cfg = eng->dos;
+}
+
 void ike_engine_set_cookie_threshold(struct ike_engine *eng, unsigned int n)
 {
-	eng->cookie_threshold = n;
+	eng->dos.cookie_threshold = n;
+}
+
+void ike_engine_get_stats(const struct ike_engine *eng, struct ike_stats *st)
+{
+	*st = eng->stats;
 }
 
 void ike_engine_set_retransmit(struct ike_engine *eng, unsigned int base_ms,
@@ -1508,7 +1539,7 @@ static bool init_ask_cookie(struct ike_engine *eng,
 	const struct ike_notify *cn;
 	uint8_t want[20];
 
-	if (half_open_count(eng) < eng->cookie_threshold)
+	if (half_open_count(eng) < eng->dos.cookie_threshold)
 		return false;
 	cn = ike_msg_notify(msg, IKE_N_COOKIE);
 	cookie_make(eng, msg, remote, want);

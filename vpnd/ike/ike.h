@@ -159,10 +159,71 @@ struct ike_engine;
 struct ike_engine *ike_engine_new(const struct ike_ops *ops, void *host);
 void ike_engine_free(struct ike_engine *eng);
 
-/* Half-open IKE SAs above which IKE_SA_INIT requests must carry a COOKIE
- * (RFC 7296 2.6). Default 64; 0 asks for cookies always. */
+/*
+ * Defences against unauthenticated load (RFC 7296 2.6, RFC 8019), with
+ * strongSwan's defaults. "Half-open" is a responder IKE SA that answered
+ * an IKE_SA_INIT and waits for IKE_AUTH. The checks on an IKE_SA_INIT
+ * request, in order: a COOKIE is asked for (statelessly) when the
+ * half-open SAs in all reach cookie_threshold or those from the request's
+ * address reach cookie_threshold_ip, unless the request returns a valid
+ * one; then it is dropped when the address has block_threshold half-open
+ * SAs, when half_open_limit are half-open in all, or when the address
+ * already has peer_sa_limit IKE SAs past half-open.
+ */
+struct ike_dos_config {
+	unsigned int cookie_threshold;	  /* 30; 0: cookies always */
+	unsigned int cookie_threshold_ip; /* 3; 0: cookies always */
+	unsigned int block_threshold;	  /* 5; 0: no limit */
+	unsigned int half_open_limit;	  /* 1000; 0: no limit */
+	unsigned int peer_sa_limit;	  /* 8; 0: no limit */
+	unsigned int cookie_lifetime_s;	  /* 120: the secret's rotation;
+					   * the previous one stays valid */
+	unsigned int max_packet;	  /* 10000: larger datagrams dropped
+					   * before anything is read */
+};
+#define IKE_DOS_COOKIE_THRESHOLD 30
+#define IKE_DOS_COOKIE_THRESHOLD_IP 3
+#define IKE_DOS_BLOCK_THRESHOLD 5
+#define IKE_DOS_HALF_OPEN_LIMIT 1000
+#define IKE_DOS_PEER_SA_LIMIT 8
+#define IKE_DOS_COOKIE_LIFETIME 120
+#define IKE_DOS_MAX_PACKET 10000
+
+void ike_dos_defaults(struct ike_dos_config *cfg);
+void ike_engine_set_dos(struct ike_engine *eng,
+			const struct ike_dos_config *cfg);
+void ike_engine_get_dos(const struct ike_engine *eng,
+			struct ike_dos_config *cfg);
+/* Shorthand: cfg.cookie_threshold = n (tests). */
 void ike_engine_set_cookie_threshold(struct ike_engine *eng,
 				     unsigned int n);
+
+/* What the engine saw and did with unauthenticated input (counters since
+ * start, except the two gauges). */
+struct ike_stats {
+	uint64_t ike_sas;	 /* gauge: IKE SAs, every state */
+	uint64_t half_open;	 /* gauge: half-open responder SAs */
+	uint64_t rx;		 /* datagrams given to the engine */
+	uint64_t drop_too_large; /* above max_packet */
+	uint64_t drop_malformed; /* header or payloads unparsable */
+	uint64_t drop_unknown_spi;
+	uint64_t drop_unexpected; /* wrong state, exchange or message ID,
+				   * or a pre-key message to an SA */
+	uint64_t drop_integrity;  /* SK checksum or decryption failed */
+	uint64_t drop_no_connection; /* IKE_SA_INIT, no connection */
+	uint64_t cookies_sent;
+	uint64_t cookies_invalid; /* a COOKIE that was not ours (or old) */
+	uint64_t drop_blocked;	  /* block_threshold from one address */
+	uint64_t drop_half_open_limit;
+	uint64_t drop_peer_sa_limit;
+	uint64_t half_open_expired;
+	uint64_t no_proposal_chosen; /* answered NO_PROPOSAL_CHOSEN */
+	uint64_t invalid_ke_sent;    /* answered INVALID_KE_PAYLOAD */
+	uint64_t retransmits_answered; /* cached answer sent again */
+	uint64_t log_suppressed;   /* unauthenticated log lines not written */
+};
+void ike_engine_get_stats(const struct ike_engine *eng,
+			  struct ike_stats *st);
 /* Retransmission: first timeout (ms), doubling, and number of
  * retransmissions before giving up. Defaults: 1000 ms, 5. */
 void ike_engine_set_retransmit(struct ike_engine *eng, unsigned int base_ms,
