@@ -29,13 +29,31 @@
 #define ENDPT "main"
 
 static struct ly_ctx *nc_ctx;
-/* The sessions being served. libnetconf2 locks it: the accepting thread
- * adds sessions while the polling thread polls. */
+/* The sessions being served. libnetconf2 locks it: the accepting threads
+ * add sessions while the polling thread polls. */
 static struct nc_pollsession *ps;
 /* libnetconf2's listening socket (found after it binds), for the session
  * limit: a connection beyond it is accepted and closed here, before the
  * SSH handshake. */
 static int listen_fd = -1;
+/*
+ * The sessions counted against max-sessions: those in their handshake and
+ * those being served. Taken (under the gate) before nc_accept(), given
+ * back when the handshake fails or the session ends; the count of
+ * nc_ps_session_count() alone would let handshakes in parallel pass it.
+ */
+static _Atomic unsigned int nsessions;
+/*
+ * The accepting threads take turns at the listening socket: the one in
+ * the gate polls it, refuses a connection beyond max-sessions or takes a
+ * slot, and accepts the TCP connection (in nc_accept()); it leaves the
+ * gate once the connection is accepted, before the SSH handshake, so that
+ * another thread accepts the next client while this one's handshake goes
+ * on. Without the gate, two threads woken by one connection would both
+ * decide on it: one refusing it at the limit for the slot the other took.
+ */
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local bool gate_held;
 
 /* ------------------------------------------------------------------ */
 /* Errors and replies                                                  */
@@ -843,9 +861,24 @@ static struct nc_server_reply *rpc_clb(struct lyd_node *rpc,
 /* SSH authentication                                                  */
 /* ------------------------------------------------------------------ */
 
+static void gate_leave(void)
+{
+	if (!gate_held)
+		return;
+	gate_held = false;
+	pthread_mutex_unlock(&gate);
+}
+
+/*
+ * libnetconf2 2.0 asks for the host key in nc_accept(), on the accepting
+ * thread, right after it accepted the TCP connection (and left its
+ * bind_lock) and before the first SSH byte: the moment this thread's turn
+ * at the listening socket is over.
+ */
 static int hostkey_clb(const char *name, void *user_data, char **privkey_path,
 		       char **privkey_data, NC_SSH_KEY_TYPE *privkey_type)
 {
+	gate_leave();
 	*privkey_path = strdup(nc_cfg.hostkey);
 	*privkey_data = NULL;
 	return 0;
@@ -1110,11 +1143,15 @@ static void session_end(struct nc_session *s)
 {
 	struct nc_job job = { .type = J_SESSION_END,
 			      .sid = nc_session_get_id(s) };
+	const char *u = nc_session_get_username(s);
+	char user[128];
 
-	nc_log_info("session %u (%s) ended", job.sid,
-		    nc_session_get_username(s));
+	strlcpy(user, u ? u : "?", sizeof(user));
 	nc_ps_del_session(ps, s);
 	nc_session_free(s, NULL);
+	/* Logged once its place under max-sessions is free again. */
+	nsessions--;
+	nc_log_info("session %u (%s) ended", job.sid, user);
 	nc_job_run_main(&job);
 }
 
@@ -1154,7 +1191,7 @@ void nc_srv_loop(void)
 
 /* A connection beyond max-sessions: accepted and closed at once, before
  * any SSH byte. Logged once per burst: the first refusal, then how many
- * when a connection is taken again. */
+ * when a connection is taken again. Only the thread in the gate counts. */
 static unsigned int refused;
 
 static void refuse_one(void)
@@ -1180,39 +1217,66 @@ static void refuse_one(void)
 			   nc_cfg.max_sessions, host);
 }
 
+/*
+ * A turn in the gate: wait up to 100 ms for a connection and refuse it at
+ * the limit, or take a slot for it. True: a slot is taken and the gate
+ * still held, for nc_accept() to accept the connection.
+ */
+static bool gate_turn(void)
+{
+	struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+
+	pthread_mutex_lock(&gate);
+	gate_held = true;
+	if (nc_stopping()) {
+		gate_leave();
+		return false;
+	}
+	/* Without the socket, nc_accept() waits itself (and no limit). */
+	if (listen_fd >= 0 &&
+	    (poll(&pfd, 1, 100) <= 0 || !(pfd.revents & POLLIN))) {
+		gate_leave();
+		return false;
+	}
+	/* Only the gate adds to nsessions: it cannot grow past the check. */
+	if (listen_fd >= 0 && nsessions >= nc_cfg.max_sessions) {
+		refuse_one();
+		gate_leave();
+		return false;
+	}
+	nsessions++;
+	if (refused) {
+		nc_log_info("%u connection%s closed at the session limit",
+			    refused, refused == 1 ? "" : "s");
+		refused = 0;
+	}
+	return true;
+}
+
 void nc_srv_accept_loop(void)
 {
 	while (!nc_stopping()) {
 		struct nc_session *s = NULL;
 		NC_MSG_TYPE msg;
 
-		if (listen_fd >= 0) {
-			struct pollfd pfd = { .fd = listen_fd,
-					      .events = POLLIN };
-
-			if (poll(&pfd, 1, 100) <= 0 ||
-			    !(pfd.revents & POLLIN))
-				continue;
-			/* Sessions being served, plus this one. */
-			if (nc_ps_session_count(ps) >= nc_cfg.max_sessions) {
-				refuse_one();
-				continue;
-			}
-		}
-		msg = nc_accept(listen_fd >= 0 ? 0 : 100, &s);
-		if (msg != NC_MSG_HELLO)
+		if (!gate_turn())
 			continue;
-		if (refused) {
-			nc_log_info("%u connection%s closed at the session limit",
-				    refused, refused == 1 ? "" : "s");
-			refused = 0;
+		/* The TCP accept, then (out of the gate: hostkey_clb) the SSH
+		 * handshake, authentication and <hello>. */
+		msg = nc_accept(listen_fd >= 0 ? 0 : 100, &s);
+		/* Still held if nc_accept() returned before asking for the
+		 * host key (no connection taken). */
+		gate_leave();
+		if (msg != NC_MSG_HELLO) {
+			nsessions--;
+			continue;
 		}
 		nc_log_info("session %u: user %s from %s",
 			    nc_session_get_id(s), nc_session_get_username(s),
 			    nc_session_get_host(s));
 		if (nc_stopping() || nc_ps_add_session(ps, s)) {
 			nc_session_free(s, NULL);
-			continue;
+			nsessions--;
 		}
 	}
 }

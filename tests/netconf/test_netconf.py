@@ -90,6 +90,22 @@ def rpc_error(fn, *args, **kw):
     return ei.value
 
 
+def stall(ns, port=nclib.PORT):
+    """A raw TCP connection that sends nothing, once a server thread has
+    taken it into its SSH handshake (the server's banner came)."""
+    sock = nclib.ns_socket(ns, port=port)
+    sock.settimeout(2)
+    try:
+        banner = sock.recv(100)
+    except OSError:
+        banner = b""
+    if not banner.startswith(b"SSH-2.0-"):
+        sock.close()
+        raise AssertionError(f"no SSH banner within 2 s on a new "
+                             f"connection behind stalled ones: {banner!r}")
+    return sock
+
+
 @pytest.fixture(scope="module")
 def lab():
     with Topo("nc") as topo:
@@ -665,6 +681,34 @@ def test_stalled_handshake_does_not_block(lab, m):
     assert time.monotonic() - t0 < 5
 
 
+@pytest.mark.parametrize("stalled", [1, 3])
+def test_stalled_handshakes_do_not_block_logins(lab, m, stalled):
+    """Raw TCP clients that send nothing hold a handshake each (fewer of
+    them than the 4 accepting threads): a new login and its get-config
+    take under 2 s, and the open session's RPCs stay under 1 s."""
+    r, keys = lab
+    m.get_config("running")
+    raws = []
+    try:
+        for _ in range(stalled):
+            raws.append(stall(r.ns))
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert names(cfg_xml(m), "connection") == ["base"]
+            took = time.monotonic() - t0
+            assert took < 1.0, \
+                f"get-config took {took:.2f}s behind {stalled} stalled"
+        t0 = time.monotonic()
+        with nclib.connect(r, keys, timeout=10) as s2:
+            assert names(cfg_xml(s2), "connection") == ["base"]
+            took = time.monotonic() - t0
+        assert took < 2.0, \
+            f"a new login took {took:.2f}s behind {stalled} stalled"
+    finally:
+        for raw in raws:
+            raw.close()
+
+
 def try_connect(r, keys, port):
     try:
         return nclib.connect(r, keys, port=port, timeout=5)
@@ -697,7 +741,12 @@ def test_max_sessions():
         assert log.count("session limit (max-sessions=2) reached") == 1, log
         # the two sessions still work
         assert names(cfg_xml(s1), "connection") == ["base"]
+        sid = s2.session_id
         s2.close_session()
+        # the reply comes before the server ends the session: a connection
+        # made meanwhile would be one more refusal
+        wait_for(lambda: f"session {sid} ({nclib.USER}) ended" in
+                 open(r.log_path("vpnd")).read(), 10, "the session to end")
         s3 = wait_for(lambda: try_connect(r, keys, 2832), 10,
                       "a session after one ended")
         assert names(cfg_xml(s3), "connection") == ["base"]
@@ -705,3 +754,26 @@ def test_max_sessions():
         assert "3 connections closed at the session limit" in log, log
         s3.close_session()
         s1.close_session()
+        wait_for(lambda: open(r.log_path("vpnd")).read().count(
+            ") ended") == 3, 10, "the three sessions to end")
+        # sessions in their handshake count: two stalled clients take both
+        raws = [stall(r.ns, port=2832) for _ in range(2)]
+        try:
+            sock = nclib.ns_socket(r.ns, port=2832, timeout=5)
+            try:
+                data = sock.recv(100)
+            except ConnectionResetError:
+                data = b""
+            finally:
+                sock.close()
+            assert data == b"", f"a third connection got {data!r}"
+            # logged once more (a new burst), after the close
+            wait_for(lambda: open(r.log_path("vpnd")).read().count(
+                "session limit (max-sessions=2) reached") == 2, 5,
+                "the new burst to be logged")
+        finally:
+            for raw in raws:
+                raw.close()
+        s4 = wait_for(lambda: try_connect(r, keys, 2832), 10,
+                      "a session after the stalled clients left")
+        s4.close_session()
