@@ -27,6 +27,10 @@
 #include "netconf.h"
 
 #define ENDPT "main"
+/* Seconds a client has for each step of its login: libnetconf2's SSH
+ * authentication (30 s by default) and <hello> (60 s). Its key exchange
+ * and channel opening have a fixed 10 s each. */
+#define HANDSHAKE_TIMEOUT 10
 
 static struct ly_ctx *nc_ctx;
 /* The sessions being served. libnetconf2 locks it: the accepting threads
@@ -1116,10 +1120,13 @@ int nc_srv_prepare(void)
 	if (access(nc_cfg.hostkey, R_OK) != 0)
 		nc_log_err("host key %s is not readable by the daemon's user: %s",
 			   nc_cfg.hostkey, strerror(errno));
+	/* A stalled client holds an accepting thread: not for long. */
+	nc_server_set_hello_timeout(HANDSHAKE_TIMEOUT);
 	if (nc_server_add_endpt(ENDPT, NC_TI_LIBSSH) ||
 	    nc_server_ssh_endpt_add_hostkey(ENDPT, "hostkey", -1) ||
 	    nc_server_ssh_endpt_set_auth_methods(ENDPT,
-						 NC_SSH_AUTH_PUBLICKEY)) {
+						 NC_SSH_AUTH_PUBLICKEY) ||
+	    nc_server_ssh_endpt_set_auth_timeout(ENDPT, HANDSHAKE_TIMEOUT)) {
 		nc_log_err("cannot set up the SSH endpoint");
 		return -1;
 	}

@@ -106,6 +106,18 @@ def stall(ns, port=nclib.PORT):
     return sock
 
 
+def closed_after(sock, t0, limit=20):
+    """Seconds from t0 until the server closed sock (it sends nothing
+    more than its banner)."""
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except (ConnectionResetError, TimeoutError, OSError):
+        pass
+    return time.monotonic() - t0
+
+
 @pytest.fixture(scope="module")
 def lab():
     with Topo("nc") as topo:
@@ -707,6 +719,40 @@ def test_stalled_handshakes_do_not_block_logins(lab, m, stalled):
     finally:
         for raw in raws:
             raw.close()
+
+
+def test_stalled_handshakes_time_out():
+    """accept-threads=2, both held: one client sends nothing (libnetconf2's
+    10 s key exchange timeout), one finishes the key exchange and never
+    authenticates (vpnd's 10 s authentication timeout; libnetconf2's
+    default is 30 s). The server drops both within 15 s, and a login that
+    waited behind them then gets in."""
+    import paramiko
+    with Topo("nctmo") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2833,
+                         extra="accept-threads=2")
+        t0 = time.monotonic()
+        raw = stall(r.ns, port=2833)
+        t = paramiko.Transport(nclib.ns_socket(r.ns, port=2833))
+        try:
+            t.start_client(timeout=5)  # key exchange done, no auth
+            with nclib.connect(r, keys, port=2833, timeout=30) as s:
+                assert names(cfg_xml(s), "connection") == ["base"]
+                took = time.monotonic() - t0
+            print(f"login behind two stalled handshakes: {took:.2f}s")
+            assert took < 15, f"a login waited {took:.2f}s"
+            took = closed_after(raw, t0)
+            assert took < 15, f"a silent client kept for {took:.2f}s"
+            wait_for(lambda: not t.is_active(), max(0.1, 15 - (time.monotonic() - t0)),
+                     "the server to drop the unauthenticated client")
+        finally:
+            raw.close()
+            t.close()
+        log = open(r.log_path("vpnd")).read()
+        assert "failed to authenticate for too long" in log, log[-3000:]
 
 
 def try_connect(r, keys, port):
