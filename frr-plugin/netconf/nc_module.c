@@ -177,7 +177,11 @@ static int nc_fini(void)
 {
 	if (!fpt)
 		return 0;
-	/* The accepting threads first: they hand sessions to the other. */
+	/* The accepting threads first: they hand sessions to the other. A
+	 * thread in a handshake returns when it ends: end them now rather
+	 * than at their timeouts. */
+	stopping = true;
+	nc_srv_abort_handshakes();
 	for (unsigned int i = 0; i < n_accept; i++) {
 		frr_pthread_stop(fpt_accept[i], NULL);
 		frr_pthread_destroy(fpt_accept[i]);

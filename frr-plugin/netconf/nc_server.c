@@ -1050,41 +1050,71 @@ static int listen_on(const char *address)
 	return ret;
 }
 
+/* The local port of TCP socket fd, or -1 (not a TCP socket). */
+static int tcp_port(int fd, bool *listening)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int acc = 0, type = 0;
+	socklen_t ol = sizeof(acc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) < 0)
+		return -1;
+	ol = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
+	    type != SOCK_STREAM)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	*listening = acc;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+static int max_fd(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		return rl.rlim_cur;
+	return 1024;
+}
+
 /* libnetconf2 2.0 binds in nc_server_endpt_set_port and does not say
  * with which descriptor: the listening TCP socket on our port is it. */
 static int find_listen_fd(uint16_t port)
 {
-	struct rlimit rl;
-	int max = 1024;
+	for (int fd = 0, max = max_fd(); fd < max; fd++) {
+		bool listening;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		max = rl.rlim_cur;
-	for (int fd = 0; fd < max; fd++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int acc = 0, type = 0;
-		socklen_t ol = sizeof(acc);
-		uint16_t p;
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) < 0 ||
-		    !acc)
-			continue;
-		ol = sizeof(type);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
-		    type != SOCK_STREAM)
-			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-			continue;
-		if (ss.ss_family == AF_INET)
-			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		else
-			continue;
-		if (p == port)
+		if (tcp_port(fd, &listening) == port && listening)
 			return fd;
 	}
 	return -1;
+}
+
+/*
+ * libnetconf2 does not say which descriptors it accepted either: they are
+ * the connected TCP sockets on our port. shutdown(SHUT_RD) makes their
+ * next read return 0, so a handshake fails at once (instead of at its
+ * timeout) and its thread can be joined; the descriptor stays
+ * libnetconf2's to close. A served session sees its client gone, as it
+ * is about to be. In the gate, with nc_stopping() true: no thread accepts
+ * a connection after the scan.
+ */
+void nc_srv_abort_handshakes(void)
+{
+	pthread_mutex_lock(&gate);
+	for (int fd = 0, max = max_fd(); fd < max; fd++) {
+		bool listening;
+
+		if (tcp_port(fd, &listening) == nc_cfg.port && !listening)
+			shutdown(fd, SHUT_RD);
+	}
+	pthread_mutex_unlock(&gate);
 }
 
 int nc_srv_prepare(void)

@@ -169,6 +169,9 @@ void nc_srv_loop(void);	  /* the thread's body; returns when stopping */
  * limit, the SSH handshake and hello; finished sessions go to the polling
  * thread. */
 void nc_srv_accept_loop(void);
+/* Stopping: end the handshakes in progress (main pthread, before the
+ * accepting threads are joined). */
+void nc_srv_abort_handshakes(void);
 void nc_srv_cleanup(void);
 
 /* Logging from either thread. */
