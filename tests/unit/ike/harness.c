@@ -42,6 +42,16 @@ void h_failf(const char *fmt, ...)
 /* Random bytes                                                        */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The system's (unit tests) or splitmix64 from a fixed seed (the fuzzer:
+ * same input, same SPIs, nonces and IVs). With h_order_nonces() each
+ * buffer a peer's engine draws begins with that peer's prefix byte and a
+ * counter of its draws (big-endian). Nonces then compare by peer first,
+ * and within one peer by when they were drawn: rekey collisions (RFC 7296
+ * 2.8.1, 2.8.2: the SA created with the lowest of the four nonces is
+ * redundant) have one known outcome.
+ */
+
 #define RNG_SEED 0x76706e642d66757aULL
 
 static enum h_rng rng_kind;
