@@ -180,6 +180,8 @@ void h_queue_clear(void)
 static void q_push(struct peer *to, const struct ike_addr *src,
 		   const struct ike_addr *dst, const uint8_t *buf, size_t len)
 {
+	unsigned int limit = cfg.qlimit && cfg.qlimit < H_QLEN ? cfg.qlimit
+							       : H_QLEN;
 	struct dgram *d;
 
 	if (h_drop_next) {
@@ -188,7 +190,7 @@ static void q_push(struct peer *to, const struct ike_addr *src,
 	}
 	if (h_lose_all || to->unreachable)
 		return;
-	if (h_queue_len() >= (cfg.qlimit ? cfg.qlimit : H_QLEN)) {
+	if (h_queue_len() >= limit) {
 		if (cfg.qfull_lost)
 			return;
 		h_failf("datagram queue full: %u in flight", h_queue_len());

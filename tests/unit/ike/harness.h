@@ -99,9 +99,9 @@ struct h_config {
 	struct h_conn conn;	    /* both peers' */
 	const char *addr_a, *addr_b; /* NULL: 192.0.2.1, 192.0.2.2 */
 	enum h_find find;	    /* the engines' find_conn */
-	unsigned int qlimit;	    /* datagrams in flight at most; 0: H_QLEN */
+	unsigned int qlimit;	    /* in flight at most; 0, > H_QLEN: H_QLEN */
 	bool qfull_lost;	    /* one more is lost (else: a failure) */
-	unsigned int pump_max;	    /* h_pump() fails after this many */
+	unsigned int pump_max;	    /* h_pump() delivers this many at most */
 	/* The engines get a log callback only with log_capture or
 	 * hooks.log (without, they write no log lines and count none as
 	 * suppressed). IKE_TEST_VERBOSE in the environment: lines to stderr. */
@@ -129,13 +129,15 @@ void h_conn_init(struct ike_conn *c, const char *lip, const char *rip,
 void h_props(struct vpn_proposal *out, unsigned int *n,
 	     enum vpn_proposal_kind kind, const char *const *strs);
 
-/* The engine of p, with h_current (and h_in_tick) set. */
+/* ike_initiate(), ike_tick() on p's engine, with h_current (and
+ * h_in_tick) set. */
 struct ike_sa *h_initiate(struct peer *p);
 void h_tick(struct peer *p);
 /* ike_input() into p's engine on a heap copy of exactly len bytes (ASan
  * sees reads beyond it). local, remote: as p sees them. */
 void h_input(struct peer *p, const struct ike_addr *local,
 	     const struct ike_addr *remote, const uint8_t *buf, size_t len);
+/* A datagram (taken out of the queue) to its receiver, by h_input(). */
 void h_deliver_dgram(const struct dgram *d);
 
 /* The queue, first in flight first. */
