@@ -14,6 +14,7 @@
 #include "ipaddr.h"
 #include "prefix.h"
 #include "memory.h"
+#include "ike/ike.h"
 #include "ike/proposal.h"
 #include "vpnd_util.h"
 
@@ -115,6 +116,8 @@ struct vpn_globals {
 	struct vpn_policies_head ike_policies;
 	struct vpn_policies_head ipsec_policies;
 	struct vpn_conns_head conns;
+	/* vpn/ike: the IKE engine's defences (defaults without 'vpn'). */
+	struct ike_dos_config dos;
 };
 
 extern struct vpn_globals vpn;
@@ -165,6 +168,35 @@ vpn_connection_dpd_timeout(const struct vpn_connection *conn)
 		return conn->dpd_interval * 3;
 	return VPN_DPD_TIMEOUT_DEFAULT;
 }
+
+/*
+ * The IKE defences (vpn/ike): the fields of struct ike_dos_config by their
+ * YANG leaf under vpn/ike (also the CLI keyword after 'ike') and their
+ * JSON key, so that the northbound, the running-config and the show
+ * commands name each field the same way.
+ */
+struct vpn_dos_field {
+	const char *yang;
+	const char *json;
+	size_t off;
+};
+extern const struct vpn_dos_field vpn_dos_fields[];
+extern const unsigned int vpn_dos_nfields;
+
+static inline unsigned int *vpn_dos_field(struct ike_dos_config *cfg,
+					  const struct vpn_dos_field *f)
+{
+	return (unsigned int *)((char *)cfg + f->off);
+}
+
+static inline unsigned int vpn_dos_field_get(const struct ike_dos_config *cfg,
+					     const struct vpn_dos_field *f)
+{
+	return *(const unsigned int *)((const char *)cfg + f->off);
+}
+
+/* Apply new defences (the engine takes them at once). */
+void vpn_set_dos(const struct ike_dos_config *cfg);
 
 const char *vpn_conn_state_str(enum vpn_conn_state state);
 const char *vpn_conn_mode_str(enum vpn_conn_mode mode);

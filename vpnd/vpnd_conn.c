@@ -435,6 +435,13 @@ void vpn_conn_clear(struct vpn_connection *conn)
 	conn_initiate(rt);
 }
 
+/* Not per connection, but the connection manager is what drives the IKE
+ * host from the configuration. */
+void vpn_conn_set_dos(const struct ike_dos_config *cfg)
+{
+	vpn_ike_set_dos(cfg);
+}
+
 /* ------------------------------------------------------------------ */
 /* Events from the IKE host                                            */
 /* ------------------------------------------------------------------ */

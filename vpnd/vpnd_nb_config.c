@@ -66,6 +66,23 @@ static enum vpn_proposal_kind policy_kind(const struct lyd_node *dnode)
 		       : VPN_PROPOSAL_ESP;
 }
 
+/* /vpnd:vpn/ike: the engine takes its defences as one set, once per
+ * transaction however many leaves changed. Removing 'vpn' restores the
+ * defaults (vpn_clear). */
+void vpn_ike_apply_finish(struct nb_cb_apply_finish_args *args)
+{
+	struct ike_dos_config cfg = {};
+	char xpath[64];
+
+	/* vpn_dos_fields names every field */
+	for (unsigned int i = 0; i < vpn_dos_nfields; i++) {
+		snprintf(xpath, sizeof(xpath), "./%s", vpn_dos_fields[i].yang);
+		*vpn_dos_field(&cfg, &vpn_dos_fields[i]) =
+			yang_dnode_get_uint32(args->dnode, xpath);
+	}
+	vpn_set_dos(&cfg);
+}
+
 /* /vpnd:vpn/{ike,ipsec}-policy */
 int vpn_policy_create_cb(struct nb_cb_create_args *args)
 {
