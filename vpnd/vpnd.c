@@ -255,6 +255,7 @@ void vpn_connection_delete(struct vpn_connection *conn)
 	vpn_conns_del(&vpn.conns, conn);
 	XFREE(MTYPE_VPN_TS, conn->ts);
 	XFREE(MTYPE_VPN_TS, conn->routes);
+	XFREE(MTYPE_VPN_TS, conn->accept);
 	sodium_memzero(conn, sizeof(*conn));
 	XFREE(MTYPE_VPN_CONN, conn);
 }
@@ -282,6 +283,13 @@ void vpn_connection_set_routes(struct vpn_connection *conn,
 {
 	array_set((void **)&conn->routes, &conn->nroutes, routes, n,
 		  sizeof(*routes));
+}
+
+void vpn_connection_set_accept(struct vpn_connection *conn,
+			       const struct prefix *accept, unsigned int n)
+{
+	array_set((void **)&conn->accept, &conn->naccept, accept, n,
+		  sizeof(*accept));
 }
 
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk)

@@ -81,6 +81,8 @@ struct vpn_connection {
 	struct vpn_ts *ts;
 	unsigned int nroutes; /* 'route' prefixes */
 	struct prefix *routes;
+	unsigned int naccept; /* 'accept-prefix' prefixes */
+	struct prefix *accept;
 	uint16_t dpd_interval;
 	uint16_t dpd_timeout; /* 0: not set, see vpn_connection_dpd_timeout */
 	enum vpn_conn_mode mode;
@@ -153,6 +155,8 @@ void vpn_connection_set_ts(struct vpn_connection *conn,
 			   const struct vpn_ts *ts, unsigned int nts);
 void vpn_connection_set_routes(struct vpn_connection *conn,
 			       const struct prefix *routes, unsigned int n);
+void vpn_connection_set_accept(struct vpn_connection *conn,
+			       const struct prefix *accept, unsigned int n);
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk);
 /* Re-evaluate after a configuration change. */
 void vpn_connection_update(struct vpn_connection *conn);

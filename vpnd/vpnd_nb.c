@@ -235,6 +235,14 @@ const struct frr_yang_module_info vpnd_info = {
 			},
 		},
 		{
+			.xpath = CONN "/accept-prefix",
+			.cbs = {
+				.create = vpn_nb_create_noop,
+				.destroy = vpn_nb_destroy_noop,
+				.cli_show = vpn_leaf_cli_show,
+			},
+		},
+		{
 			.xpath = CONN "/dpd",
 			.cbs = {
 				.cli_show = vpn_conn_dpd_cli_show,

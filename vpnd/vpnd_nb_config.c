@@ -226,7 +226,7 @@ static void conn_load_ts(struct vpn_connection *conn,
 	XFREE(MTYPE_TMP, c.ts);
 }
 
-static int conn_collect_route(const struct lyd_node *dnode, void *arg)
+static int collect_prefix(const struct lyd_node *dnode, void *arg)
 {
 	struct prefix **p = arg;
 
@@ -235,19 +235,35 @@ static int conn_collect_route(const struct lyd_node *dnode, void *arg)
 	return YANG_ITER_CONTINUE;
 }
 
+/* The prefixes of a leaf-list (MTYPE_TMP; NULL when none). */
+static struct prefix *load_prefixes(const struct lyd_node *dnode,
+				    const char *xpath, unsigned int *n)
+{
+	struct prefix *p, *next;
+
+	*n = 0;
+	yang_dnode_iterate(dnode_count, n, dnode, xpath);
+	if (!*n)
+		return NULL;
+	p = XCALLOC(MTYPE_TMP, *n * sizeof(*p));
+	next = p;
+	yang_dnode_iterate(collect_prefix, &next, dnode, xpath);
+	return p;
+}
+
+/* 'route' and 'accept-prefix'. */
 static void conn_load_routes(struct vpn_connection *conn,
 			     const struct lyd_node *dnode)
 {
-	unsigned int n = 0;
-	struct prefix *routes, *next;
+	unsigned int n;
+	struct prefix *p;
 
-	yang_dnode_iterate(dnode_count, &n, dnode, "./route");
-	routes = n ? XCALLOC(MTYPE_TMP, n * sizeof(*routes)) : NULL;
-	next = routes;
-	if (n)
-		yang_dnode_iterate(conn_collect_route, &next, dnode, "./route");
-	vpn_connection_set_routes(conn, routes, n);
-	XFREE(MTYPE_TMP, routes);
+	p = load_prefixes(dnode, "./route", &n);
+	vpn_connection_set_routes(conn, p, n);
+	XFREE(MTYPE_TMP, p);
+	p = load_prefixes(dnode, "./accept-prefix", &n);
+	vpn_connection_set_accept(conn, p, n);
+	XFREE(MTYPE_TMP, p);
 }
 
 void vpn_conn_apply_finish(struct nb_cb_apply_finish_args *args)

@@ -234,6 +234,11 @@ static void conn_config_json(json_object *j, const struct vpn_connection *c)
 		json_object_array_add(jts, t);
 	}
 	json_object_object_add(j, "trafficSelectors", jts);
+	jts = json_object_new_array();
+	for (unsigned int i = 0; i < c->naccept; i++)
+		json_object_array_add(jts, json_object_new_stringf(
+						   "%pFX", &c->accept[i]));
+	json_object_object_add(j, "acceptPrefixes", jts);
 }
 
 static void underlay_json(json_object *j, const struct vpn_underlay_oper *u)
@@ -307,6 +312,9 @@ static void conn_config_text(struct vty *vty, const struct vpn_connection *c)
 	for (unsigned int i = 0; i < c->nts; i++)
 		vty_out(vty, "  Traffic selector: %pFX === %pFX\n",
 			&c->ts[i].local, &c->ts[i].remote);
+	for (unsigned int i = 0; i < c->naccept; i++)
+		vty_out(vty, "%s%pFX%s", i ? ", " : "  Accept prefixes: ",
+			&c->accept[i], i + 1 == c->naccept ? "\n" : "");
 }
 
 static void underlay_text(struct vty *vty, const struct vpn_conn_info *s)

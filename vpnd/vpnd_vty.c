@@ -548,6 +548,24 @@ DEFPY_YANG(vpn_conn_route, vpn_conn_route_cmd,
 	return nb_cli_apply_changes(vty, NULL);
 }
 
+DEFPY_YANG(vpn_conn_accept_prefix, vpn_conn_accept_prefix_cmd,
+	   "[no] accept-prefix <A.B.C.D/M|X:X::X:X/M>$pfx",
+	   NO_STR
+	   "Prefix the peer may narrow its traffic selectors to, making it a route (repeatable)\n"
+	   "IPv4 prefix\n"
+	   "IPv6 prefix\n")
+{
+	char buf[PREFIX_STRLEN];
+	struct prefix p;
+
+	prefix_copy(&p, pfx);
+	apply_mask(&p);
+	nb_cli_enqueue_change(vty, "./accept-prefix",
+			      no ? NB_OP_DESTROY : NB_OP_CREATE,
+			      prefix2str(&p, buf, sizeof(buf)));
+	return nb_cli_apply_changes(vty, NULL);
+}
+
 DEFPY_YANG(vpn_conn_dpd, vpn_conn_dpd_cmd,
 	   "dpd interval (1-3600)$interval [timeout (2-3600)$timeout]",
 	   "Dead peer detection\n"
@@ -946,6 +964,7 @@ void vpn_vty_init(void)
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_interface_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_ts_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_route_cmd);
+	install_element(VPN_CONNECTION_NODE, &vpn_conn_accept_prefix_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_dpd_cmd);
 	install_element(VPN_CONNECTION_NODE, &no_vpn_conn_dpd_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_mode_cmd);
