@@ -6,6 +6,7 @@
 
 #include "lib/memory.h"
 
+#include "vpnd_ike.h"
 #include "vpnd_state.h"
 #include "vpnd_util.h"
 

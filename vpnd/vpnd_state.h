@@ -12,7 +12,6 @@
 #include "ike/ike.h"
 #include "vpnd.h"
 #include "vpnd_conn.h"
-#include "vpnd_ike.h"
 #include "vpnd_tunnel.h"
 #include "vpnd_zebra.h"
 

@@ -256,7 +256,7 @@ DEFPY_YANG(vpn_ike_cookie_threshold_addr, vpn_ike_cookie_threshold_addr_cmd,
 	   "[no] ike cookie-threshold-per-address ![(0-10000)$n]",
 	   NO_STR
 	   VPN_IKE_STR
-	   "Half-open IKE SAs from one address from which it is asked for a COOKIE\n"
+	   "Half-open IKE SAs from one address from which that address is asked for a COOKIE\n"
 	   "Number, 0 for always (default 3)\n")
 {
 	return vpn_ike_dos_set(vty, "cookie-threshold-per-address", no, n_str);
