@@ -9,6 +9,7 @@ every counter is reported.
 import json
 import re
 
+from topo import wait_for
 from vtysh_helpers import Vtysh
 
 # leaf (CLI word and YANG name), JSON key, default, lowest, highest
@@ -157,3 +158,34 @@ def test_at_most_64_prefixes_to_check(router):
     vt.configure("vpn", "connection c1", "no route 192.168.0.0/24",
                  "accept-prefix 172.18.0.0/16")
     assert "  accept-prefix 172.18.0.0/16\n" in vt.running_config()
+
+
+def send_udp(router, dst, port, size):
+    """One datagram of `size` bytes (not IKE) from inside the router."""
+    router.exec(["/usr/bin/python3", "-c",
+                 "import socket; s = socket.socket(socket.AF_INET, "
+                 "socket.SOCK_DGRAM); "
+                 f"s.sendto(b'x' * {size}, ('{dst}', {port}))"])
+
+
+def test_max_packet_is_enforced(router):
+    """A setting reaches the engine's checks, not only its getter: with
+    'ike max-packet 1500' a 2000-byte datagram on port 500 is dropped as
+    too large before it is read; at 2500 it is read (and is malformed)."""
+    vt = Vtysh(router)
+    vt.configure("vpn", "ike max-packet 1500")
+    before = ike_json(vt)
+    send_udp(router, "192.0.2.1", 500, 2000)
+    wait_for(lambda: ike_json(vt)["datagramsReceived"] ==
+             before["datagramsReceived"] + 1, 5, "the datagram")
+    after = ike_json(vt)
+    assert after["dropTooLarge"] == before["dropTooLarge"] + 1, after
+    assert after["dropMalformed"] == before["dropMalformed"], after
+
+    vt.configure("vpn", "ike max-packet 2500")
+    send_udp(router, "192.0.2.1", 500, 2000)
+    wait_for(lambda: ike_json(vt)["datagramsReceived"] ==
+             after["datagramsReceived"] + 1, 5, "the second datagram")
+    last = ike_json(vt)
+    assert last["dropTooLarge"] == after["dropTooLarge"], last
+    assert last["dropMalformed"] == after["dropMalformed"] + 1, last
