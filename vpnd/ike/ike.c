@@ -26,6 +26,7 @@
 
 #include "crypto/crypto.h"
 #include "ike/dos.h"
+#include "ike/tq.h"
 #include "util/bytes.h"
 
 #define IKE_MAX_CHILDREN 4
@@ -99,6 +100,8 @@ struct ike_sa {
 	/* the class this SA is counted in for dos_ip (IKE_DOS_NCLASS: none) */
 	enum ike_dos_class dos_cls;
 	struct ike_addr dos_ip;
+	/* in eng->tq at the SA's next deadline (sa_deadline) */
+	struct ike_tq_node tq;
 
 	enum ike_sa_state state;
 	bool initiator; /* original initiator of this IKE SA */
@@ -169,12 +172,15 @@ struct ike_engine {
 	struct ike_ops ops;
 	void *host;
 	struct ike_sa *sas;
-	unsigned int nsas;
+	unsigned int nsas, ndead;
 	struct ike_htab by_spi, by_peer_spi;
+	struct ike_tq tq; /* every live SA, by its next deadline */
 	struct ike_dos dos;
 	struct ike_stats stats;
 	unsigned int retx_base_ms, retx_tries;
 };
+
+static void sa_touched(struct ike_sa *sa);
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -859,6 +865,7 @@ struct ike_engine *ike_engine_new(const struct ike_ops *ops, void *host)
 	eng->host = host;
 	eng->retx_base_ms = 1000;
 	eng->retx_tries = 5;
+	ike_tq_init(&eng->tq);
 	if (ike_htab_init(&eng->by_spi) < 0 ||
 	    ike_htab_init(&eng->by_peer_spi) < 0 ||
 	    ike_dos_init(&eng->dos, now(eng)) < 0) {
@@ -912,6 +919,8 @@ void ike_engine_set_retransmit(struct ike_engine *eng, unsigned int base_ms,
 {
 	eng->retx_base_ms = base_ms;
 	eng->retx_tries = tries;
+	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
+		sa_touched(sa);
 }
 
 static uint64_t spi_hash(const struct ike_htab *t, uint64_t spi)
@@ -1011,6 +1020,12 @@ static struct ike_sa *sa_new(struct ike_engine *eng, struct ike_conn *conn,
 	sa->created_ms = now(eng);
 	sa->last_rx_ms = sa->created_ms;
 	sa->dos_cls = IKE_DOS_NCLASS;
+	ike_tq_node_init(&sa->tq);
+	/* looked at by the next tick, which files its real deadline */
+	if (ike_tq_set(&eng->tq, &sa->tq, sa->created_ms) < 0) {
+		free(sa);
+		return NULL;
+	}
 	sa->next = eng->sas;
 	eng->sas = sa;
 	eng->nsas++;
@@ -1022,9 +1037,12 @@ static void sa_free(struct ike_sa *sa)
 {
 	struct ike_engine *eng = sa->eng;
 
+	if (sa->state == IKE_SA_DEAD)
+		eng->ndead--;
 	sa_set_state(sa, IKE_SA_DEAD);
 	if (sa->in_by_spi)
 		ike_htab_del(&eng->by_spi, &sa->h_spi);
+	ike_tq_del(&eng->tq, &sa->tq);
 	eng->nsas--;
 	if (sa->dh_ctx)
 		vpn_dh_free(sa->dh_ctx);
@@ -1056,6 +1074,8 @@ static void sa_kill(struct ike_sa *sa, const char *reason)
 		return;
 	children_down(sa);
 	sa_set_state(sa, IKE_SA_DEAD);
+	ike_tq_del(&sa->eng->tq, &sa->tq);
+	sa->eng->ndead++;
 	sa->reason = reason;
 	if (sa->eng->ops.sa_event)
 		sa->eng->ops.sa_event(sa->eng->host, sa, reason);
@@ -1065,6 +1085,8 @@ static void sa_reap(struct ike_engine *eng)
 {
 	struct ike_sa **pp = &eng->sas, *sa;
 
+	if (!eng->ndead)
+		return; /* the common case: no walk */
 	while ((sa = *pp)) {
 		if (sa->state == IKE_SA_DEAD) {
 			*pp = sa->next;
@@ -1086,6 +1108,7 @@ void ike_engine_free(struct ike_engine *eng)
 	ike_htab_fini(&eng->by_spi);
 	ike_htab_fini(&eng->by_peer_spi);
 	ike_dos_fini(&eng->dos);
+	ike_tq_fini(&eng->tq);
 	vpn_memzero(eng, sizeof(*eng));
 	free(eng);
 }
@@ -2899,12 +2922,14 @@ static bool ike_rekey_collision_keep_ours(struct ike_sa *sa,
 		      "simultaneous IKE SA rekey: ours is redundant, deleting it");
 		if (o)
 			children_move(nsa, o);
+		sa_touched(o);
 		nsa->pending_delete_ike = true;
 		return false;
 	}
 	SALOG(nsa, LOG_INFO, "simultaneous IKE SA rekey: keeping ours");
 	children_move(o, nsa);
 	o->superseded = true;
+	sa_touched(o);
 	return true;
 }
 
@@ -3054,6 +3079,7 @@ int ike_sa_rekey_child(struct ike_sa *sa)
 	if (sa->state != IKE_SA_ESTABLISHED || !child_current(sa))
 		return -1;
 	sa->pending_rekey_child = true;
+	sa_touched(sa);
 	return 0;
 }
 
@@ -3070,6 +3096,7 @@ int ike_rekey_child_spi(struct ike_engine *eng, uint32_t spi_in)
 			      "Child SA %08x reached its volume lifetime",
 			      spi_in);
 			sa->pending_rekey_child = true;
+			sa_touched(sa);
 			return 0;
 		}
 	}
@@ -3088,6 +3115,7 @@ int ike_delete_child_spi(struct ike_engine *eng, uint32_t spi_in)
 			continue;
 		SALOG(sa, LOG_INFO, "deleting Child SA %08x", spi_in);
 		ch->closing = 1;
+		sa_touched(sa);
 		return 0;
 	}
 	return -1;
@@ -3098,6 +3126,7 @@ int ike_sa_rekey_ike(struct ike_sa *sa)
 	if (sa->state != IKE_SA_ESTABLISHED)
 		return -1;
 	sa->pending_rekey_ike = true;
+	sa_touched(sa);
 	return 0;
 }
 
@@ -3307,6 +3336,7 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 			init_handle_response(sa, buf, len, &msg);
 		else
 			eng->stats.drop_unexpected++;
+		sa_touched(sa);
 		sa_reap(eng);
 		return;
 	}
@@ -3340,6 +3370,7 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 		sa->have_resp = false; /* until this request is answered */
 		handle_request(sa, &msg);
 	}
+	sa_touched(sa);
 	sa_reap(eng);
 }
 
@@ -3485,13 +3516,103 @@ static void sa_keepalive(struct ike_sa *sa, uint64_t t)
 	sa->eng->ops.keepalive(sa->eng->host, &sa->local, &sa->remote);
 }
 
+/* The next time sa_tick_established() may act (0: now): a mirror of its
+ * conditions. Early is harmless (the SA is looked at, and filed again);
+ * late would delay a rekey or a liveness check, so every time it tests
+ * has its term here. */
+static inline uint64_t u64_min(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static inline uint64_t u64_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static uint64_t established_deadline(struct ike_sa *sa)
+{
+	uint64_t grace = (uint64_t)sa->eng->retx_base_ms * 64;
+	uint64_t d = UINT64_MAX;
+	struct ike_child *ch;
+
+	if (sa->superseded && !sa->pending_delete_ike)
+		return sa->last_rx_ms + grace;
+	if (sa->pending_delete_ike || sa->pending_delete_spi ||
+	    sa->pending_rekey_ike || sa->pending_rekey_child)
+		return 0;
+	for (int i = 0; i < IKE_MAX_CHILDREN; i++) {
+		const struct ike_child *c = &sa->child[i];
+
+		if (!c->used)
+			continue;
+		if (c->closing == 1)
+			return 0;
+		if (c->rekeyed)
+			d = u64_min(d, u64_max(c->created_ms + grace, c->expire_ms));
+	}
+	if (!sa->superseded && sa->rekey_ms)
+		d = u64_min(d, sa->rekey_ms);
+	ch = child_current(sa);
+	if (ch && ch->rekey_ms)
+		d = u64_min(d, ch->rekey_ms);
+	if (sa->conn->dpd_interval)
+		d = u64_min(d, sa->last_rx_ms +
+				   (uint64_t)sa->conn->dpd_interval * 1000);
+	return d;
+}
+
+/* The next time sa_tick() or sa_keepalive() may act on the SA. */
+static uint64_t sa_deadline(struct ike_sa *sa)
+{
+	uint64_t d = UINT64_MAX;
+
+	if (sa->state == IKE_SA_RESPONDED)
+		d = sa->created_ms + (uint64_t)sa->eng->retx_base_ms * 32 + 1;
+	if (sa->req_kind != REQ_NONE)
+		d = u64_min(d, u64_min(sa->req_next_ms, sa->req_giveup_ms));
+	else if (sa->state == IKE_SA_ESTABLISHED)
+		d = u64_min(d, established_deadline(sa));
+	if (sa->state == IKE_SA_ESTABLISHED && !sa->superseded &&
+	    sa->eng->ops.keepalive)
+		d = u64_min(d, sa->keepalive_ms);
+	return d;
+}
+
+/* File the SA at its next deadline, at the earliest just after t (so a
+ * tick never looks at one SA twice; an SA whose work must wait, e.g. for
+ * the window, is looked at again by the next tick). */
+static void sa_reschedule(struct ike_sa *sa, uint64_t t)
+{
+	uint64_t d;
+
+	if (sa->state == IKE_SA_DEAD)
+		return;
+	d = sa_deadline(sa);
+	ike_tq_set(&sa->eng->tq, &sa->tq, d > t ? d : t + 1);
+}
+
+/* Something outside a tick changed the SA (a message, an operator, a
+ * collision handled on another SA): file it again. */
+static void sa_touched(struct ike_sa *sa)
+{
+	if (sa && sa->state != IKE_SA_DEAD)
+		sa_reschedule(sa, now(sa->eng) - 1);
+}
+
+/* Only the SAs that are due: the earliest deadline first. */
 void ike_tick(struct ike_engine *eng)
 {
 	uint64_t t = now(eng);
+	struct ike_tq_node *n;
 
-	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
+	while ((n = ike_tq_first(&eng->tq)) && n->at <= t) {
+		struct ike_sa *sa = (struct ike_sa *)((char *)n -
+						      offsetof(struct ike_sa, tq));
+
 		sa_tick(sa, t);
 		sa_keepalive(sa, t);
+		sa_reschedule(sa, t);
 	}
 	sa_reap(eng);
 }
@@ -3527,8 +3648,10 @@ void ike_conn_probe(struct ike_engine *eng, struct ike_conn *conn)
 {
 	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
 		if (sa->conn == conn && sa->state == IKE_SA_ESTABLISHED &&
-		    !sa->superseded && sa->req_kind == REQ_NONE)
+		    !sa->superseded && sa->req_kind == REQ_NONE) {
 			send_dpd(sa);
+			sa_touched(sa);
+		}
 }
 
 void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn)
