@@ -278,8 +278,11 @@ static void sock_schedule(struct vpn_sock *s)
 static void sock_read(struct thread *t)
 {
 	struct vpn_sock *s = THREAD_ARG(t);
-	static uint8_t bufs[VPN_UDP_BATCH][2048];
-	static uint8_t big[65536];
+	/* Every slot takes any datagram: a truncated one is lost, and IKE
+	 * messages up to the engine's max-packet (10000 bytes by default,
+	 * configurable up to 64 KiB) must arrive whole. Pages are touched
+	 * only as far as datagrams fill them. */
+	static uint8_t bufs[VPN_UDP_BATCH][65536];
 	static struct sockaddr_storage from[VPN_UDP_BATCH];
 	static union pktinfo_cbuf cbuf[VPN_UDP_BATCH];
 	struct mmsghdr msgs[VPN_UDP_BATCH];
@@ -289,11 +292,8 @@ static void sock_read(struct thread *t)
 		int n;
 
 		for (int i = 0; i < VPN_UDP_BATCH; i++) {
-			/* the last slot takes anything, up to 64 KiB */
-			bool last = i == VPN_UDP_BATCH - 1;
-
-			iov[i].iov_base = last ? big : bufs[i];
-			iov[i].iov_len = last ? sizeof(big) : sizeof(bufs[i]);
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
 			msgs[i].msg_hdr = (struct msghdr){
 				.msg_name = &from[i],
 				.msg_namelen = sizeof(from[i]),

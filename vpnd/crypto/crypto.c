@@ -28,6 +28,20 @@ void vpn_memzero(void *p, size_t len)
 		sodium_memzero(p, len);
 }
 
+uint64_t vpn_shorthash(const uint8_t key[VPN_SHORTHASH_KEYLEN],
+		       const void *data, size_t len)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	_Static_assert(crypto_shorthash_KEYBYTES == VPN_SHORTHASH_KEYLEN,
+		       "SipHash key length");
+	_Static_assert(crypto_shorthash_BYTES == sizeof(v), "SipHash output");
+	crypto_shorthash(out, data, len, key);
+	memcpy(&v, out, sizeof(v));
+	return v;
+}
+
 bool vpn_memeq(const void *a, const void *b, size_t len)
 {
 	if (len == 0)

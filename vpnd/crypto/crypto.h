@@ -47,6 +47,12 @@ void vpn_secret_free(void *p, size_t len);
  * 2.23). */
 int vpn_sha1(const struct iovec *iov, int n, uint8_t out[VPN_SHA1_LEN]);
 
+/* Keyed 64-bit hash for hash tables whose keys an attacker chooses
+ * (SipHash-2-4): without the key, collisions cannot be aimed. */
+#define VPN_SHORTHASH_KEYLEN 16
+uint64_t vpn_shorthash(const uint8_t key[VPN_SHORTHASH_KEYLEN],
+		       const void *data, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* PRF (transform type 2): HMAC-SHA1, HMAC-SHA2-256/384/512           */
 /* ------------------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include "ike.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <syslog.h>
 
 #include "crypto/crypto.h"
+#include "ike/dos.h"
 #include "util/bytes.h"
 
 #define IKE_MAX_CHILDREN 4
@@ -90,6 +92,13 @@ struct ike_sa {
 	struct ike_engine *eng;
 	struct ike_conn *conn;
 	struct ike_sa *next;
+	/* in eng->by_spi under our own SPI (SPIi or SPIr, by role); while
+	 * half-open also in eng->by_peer_spi under the peer's SPIi */
+	struct ike_hnode h_spi, h_peer;
+	bool in_by_spi, in_by_peer;
+	/* the class this SA is counted in for dos_ip (IKE_DOS_NCLASS: none) */
+	enum ike_dos_class dos_cls;
+	struct ike_addr dos_ip;
 
 	enum ike_sa_state state;
 	bool initiator; /* original initiator of this IKE SA */
@@ -160,10 +169,11 @@ struct ike_engine {
 	struct ike_ops ops;
 	void *host;
 	struct ike_sa *sas;
-	struct ike_dos_config dos;
+	unsigned int nsas;
+	struct ike_htab by_spi, by_peer_spi;
+	struct ike_dos dos;
 	struct ike_stats stats;
 	unsigned int retx_base_ms, retx_tries;
-	uint8_t cookie_secret[32];
 };
 
 /* ------------------------------------------------------------------ */
@@ -175,23 +185,60 @@ static uint64_t now(struct ike_engine *eng)
 	return eng->ops.now_ms(eng->host);
 }
 
+static void velog(struct ike_engine *eng, int level, const char *fmt,
+		  va_list ap)
+{
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	eng->ops.log(eng->host, level, buf);
+}
+
 static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void elog(struct ike_engine *eng, int level, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 
 	if (!eng->ops.log)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	velog(eng, level, fmt, ap);
 	va_end(ap);
-	eng->ops.log(eng->host, level, buf);
+}
+
+/* A log line caused by unauthenticated input: at most IKE_DOS_LOG_PER_S
+ * a second, so a flood cannot flood the log; how many were held back is
+ * said with the next one written. */
+static void ulog(struct ike_engine *eng, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void ulog(struct ike_engine *eng, int level, const char *fmt, ...)
+{
+	uint64_t held;
+	va_list ap;
+
+	if (!eng->ops.log)
+		return;
+	if (!ike_dos_log_ok(&eng->dos, eng->ops.now_ms(eng->host), &held)) {
+		eng->stats.log_suppressed++;
+		return;
+	}
+	if (held)
+		elog(eng, LOG_NOTICE,
+		     "%" PRIu64
+		     " log lines about unauthenticated IKE messages suppressed",
+		     held);
+	va_start(ap, fmt);
+	velog(eng, level, fmt, ap);
+	va_end(ap);
 }
 
 #define SALOG(sa, level, fmt, ...)                                             \
 	elog((sa)->eng, level, "connection %s: " fmt,                          \
+	     (sa)->conn ? (sa)->conn->name : "?", ##__VA_ARGS__)
+/* SALOG for what unauthenticated input caused (rate-limited). */
+#define SAULOG(sa, level, fmt, ...)                                            \
+	ulog((sa)->eng, level, "connection %s: " fmt,                          \
 	     (sa)->conn ? (sa)->conn->name : "?", ##__VA_ARGS__)
 
 static const char *addr_str(const struct ike_addr *a, char *buf, size_t len)
@@ -810,10 +857,16 @@ struct ike_engine *ike_engine_new(const struct ike_ops *ops, void *host)
 		return NULL;
 	eng->ops = *ops;
 	eng->host = host;
-	ike_dos_defaults(&eng->dos);
 	eng->retx_base_ms = 1000;
 	eng->retx_tries = 5;
-	vpn_random(eng->cookie_secret, sizeof(eng->cookie_secret));
+	if (ike_htab_init(&eng->by_spi) < 0 ||
+	    ike_htab_init(&eng->by_peer_spi) < 0 ||
+	    ike_dos_init(&eng->dos, now(eng)) < 0) {
+		ike_htab_fini(&eng->by_spi);
+		ike_htab_fini(&eng->by_peer_spi);
+		free(eng);
+		return NULL;
+	}
 	return eng;
 }
 
@@ -833,23 +886,25 @@ void ike_dos_defaults(struct ike_dos_config *cfg)
 void ike_engine_set_dos(struct ike_engine *eng,
 			const struct ike_dos_config *cfg)
 {
-	eng->dos = *cfg;
+	eng->dos.cfg = *cfg;
 }
 
 void ike_engine_get_dos(const struct ike_engine *eng,
 			struct ike_dos_config *cfg)
 {
-	*cfg = eng->dos;
+	*cfg = eng->dos.cfg;
 }
 
 void ike_engine_set_cookie_threshold(struct ike_engine *eng, unsigned int n)
 {
-	eng->dos.cookie_threshold = n;
+	eng->dos.cfg.cookie_threshold = n;
 }
 
 void ike_engine_get_stats(const struct ike_engine *eng, struct ike_stats *st)
 {
 	*st = eng->stats;
+	st->ike_sas = eng->nsas;
+	st->half_open = ike_dos_count(&eng->dos, NULL, IKE_DOS_HALF_OPEN);
 }
 
 void ike_engine_set_retransmit(struct ike_engine *eng, unsigned int base_ms,
@@ -859,13 +914,88 @@ void ike_engine_set_retransmit(struct ike_engine *eng, unsigned int base_ms,
 	eng->retx_tries = tries;
 }
 
-static uint64_t new_spi64(void)
+static uint64_t spi_hash(const struct ike_htab *t, uint64_t spi)
+{
+	return ike_htab_hash(t, &spi, sizeof(spi));
+}
+
+/* Our own SPI of an IKE SA: the one we chose. */
+static uint64_t sa_our_spi(const struct ike_sa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+static bool spi_in_use(struct ike_engine *eng, uint64_t spi)
+{
+	uint64_t h = spi_hash(&eng->by_spi, spi);
+
+	for (struct ike_hnode *n = ike_htab_first(&eng->by_spi, h); n;
+	     n = ike_htab_next(n, h))
+		if (sa_our_spi(ike_hnode_entry(n, struct ike_sa, h_spi)) ==
+		    spi)
+			return true;
+	return false;
+}
+
+/* A new IKE SPI of ours: random, never 0, unique on this engine (so a
+ * lookup by our SPI finds one SA). */
+static uint64_t new_spi64(struct ike_engine *eng)
 {
 	uint64_t v = 0;
 
-	while (v == 0)
+	while (v == 0 || spi_in_use(eng, v))
 		vpn_random(&v, sizeof(v));
 	return v;
+}
+
+/* File the SA under our SPI, once its SPIs are set. */
+static void sa_index(struct ike_sa *sa)
+{
+	struct ike_engine *eng = sa->eng;
+
+	ike_htab_add(&eng->by_spi, &sa->h_spi,
+		     spi_hash(&eng->by_spi, sa_our_spi(sa)));
+	sa->in_by_spi = true;
+}
+
+static void sa_unindex_peer(struct ike_sa *sa)
+{
+	if (!sa->in_by_peer)
+		return;
+	ike_htab_del(&sa->eng->by_peer_spi, &sa->h_peer);
+	sa->in_by_peer = false;
+}
+
+/* Half-open and established IKE SAs are counted per peer address (DoS
+ * limits): the class follows the state. */
+static enum ike_dos_class state_class(enum ike_sa_state st)
+{
+	switch (st) {
+	case IKE_SA_RESPONDED:
+		return IKE_DOS_HALF_OPEN;
+	case IKE_SA_ESTABLISHED:
+	case IKE_SA_DELETING:
+		return IKE_DOS_PEER_SA;
+	default:
+		return IKE_DOS_NCLASS;
+	}
+}
+
+static void sa_set_state(struct ike_sa *sa, enum ike_sa_state st)
+{
+	enum ike_dos_class cls = state_class(st);
+
+	if (st != IKE_SA_RESPONDED)
+		sa_unindex_peer(sa);
+	if (cls != sa->dos_cls) {
+		if (sa->dos_cls != IKE_DOS_NCLASS)
+			ike_dos_dec(&sa->eng->dos, &sa->dos_ip, sa->dos_cls);
+		sa->dos_ip = sa->remote;
+		if (cls != IKE_DOS_NCLASS)
+			ike_dos_inc(&sa->eng->dos, &sa->dos_ip, cls);
+		sa->dos_cls = cls;
+	}
+	sa->state = st;
 }
 
 static struct ike_sa *sa_new(struct ike_engine *eng, struct ike_conn *conn,
@@ -880,20 +1010,22 @@ static struct ike_sa *sa_new(struct ike_engine *eng, struct ike_conn *conn,
 	sa->initiator = initiator;
 	sa->created_ms = now(eng);
 	sa->last_rx_ms = sa->created_ms;
+	sa->dos_cls = IKE_DOS_NCLASS;
 	sa->next = eng->sas;
 	eng->sas = sa;
+	eng->nsas++;
 	return sa;
 }
 
+/* Free an SA already unlinked from eng->sas. */
 static void sa_free(struct ike_sa *sa)
 {
-	struct ike_sa **pp;
+	struct ike_engine *eng = sa->eng;
 
-	for (pp = &sa->eng->sas; *pp; pp = &(*pp)->next)
-		if (*pp == sa) {
-			*pp = sa->next;
-			break;
-		}
+	sa_set_state(sa, IKE_SA_DEAD);
+	if (sa->in_by_spi)
+		ike_htab_del(&eng->by_spi, &sa->h_spi);
+	eng->nsas--;
 	if (sa->dh_ctx)
 		vpn_dh_free(sa->dh_ctx);
 	if (sa->rk.dh)
@@ -923,7 +1055,7 @@ static void sa_kill(struct ike_sa *sa, const char *reason)
 	if (sa->state == IKE_SA_DEAD)
 		return;
 	children_down(sa);
-	sa->state = IKE_SA_DEAD;
+	sa_set_state(sa, IKE_SA_DEAD);
 	sa->reason = reason;
 	if (sa->eng->ops.sa_event)
 		sa->eng->ops.sa_event(sa->eng->host, sa, reason);
@@ -931,19 +1063,29 @@ static void sa_kill(struct ike_sa *sa, const char *reason)
 
 static void sa_reap(struct ike_engine *eng)
 {
-	struct ike_sa *sa = eng->sas, *next;
+	struct ike_sa **pp = &eng->sas, *sa;
 
-	for (; sa; sa = next) {
-		next = sa->next;
-		if (sa->state == IKE_SA_DEAD)
+	while ((sa = *pp)) {
+		if (sa->state == IKE_SA_DEAD) {
+			*pp = sa->next;
 			sa_free(sa);
+		} else {
+			pp = &sa->next;
+		}
 	}
 }
 
 void ike_engine_free(struct ike_engine *eng)
 {
-	while (eng->sas)
-		sa_free(eng->sas);
+	struct ike_sa *sa;
+
+	while ((sa = eng->sas)) {
+		eng->sas = sa->next;
+		sa_free(sa);
+	}
+	ike_htab_fini(&eng->by_spi);
+	ike_htab_fini(&eng->by_peer_spi);
+	ike_dos_fini(&eng->dos);
 	vpn_memzero(eng, sizeof(*eng));
 	free(eng);
 }
@@ -1428,7 +1570,8 @@ struct ike_sa *ike_initiate(struct ike_engine *eng, struct ike_conn *conn)
 	sa = sa_new(eng, conn, true);
 	if (!sa)
 		return NULL;
-	sa->spi_i = new_spi64();
+	sa->spi_i = new_spi64(eng);
+	sa_index(sa);
 	sa->local = conn->local;
 	sa->local.port = IKE_PORT;
 	sa->remote = conn->remote;
@@ -1436,7 +1579,7 @@ struct ike_sa *ike_initiate(struct ike_engine *eng, struct ike_conn *conn)
 	sa->nilen = IKE_NONCE_LEN;
 	vpn_random(sa->ni, sa->nilen);
 	sa->ke_group = first_dh(conn->ike_props, conn->n_ike_props);
-	sa->state = IKE_SA_INIT_SENT;
+	sa_set_state(sa, IKE_SA_INIT_SENT);
 	SALOG(sa, LOG_INFO, "initiating IKE SA to %s",
 	      addr_str(&sa->remote, a, sizeof(a)));
 	if (init_send_request(sa) < 0) {
@@ -1444,30 +1587,6 @@ struct ike_sa *ike_initiate(struct ike_engine *eng, struct ike_conn *conn)
 		return NULL;
 	}
 	return sa;
-}
-
-static void cookie_make(struct ike_engine *eng, const struct ike_msg *msg,
-			const struct ike_addr *remote, uint8_t out[20])
-{
-	uint8_t spi[8];
-	struct iovec iov[4] = {
-		{ (void *)msg->nonce.data, msg->nonce.len },
-		{ (void *)remote->addr, ike_addr_len(remote) },
-		{ spi, 8 },
-		{ eng->cookie_secret, sizeof(eng->cookie_secret) },
-	};
-
-	vpn_put_be64(spi, msg->hdr.spi_i);
-	vpn_sha1(iov, 4, out);
-}
-
-static unsigned int half_open_count(struct ike_engine *eng)
-{
-	unsigned int n = 0;
-
-	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
-		n += sa->state == IKE_SA_RESPONDED;
-	return n;
 }
 
 /* The IKE SA's negotiated transforms. */
@@ -1492,16 +1611,28 @@ static bool has_valid_nonce(const struct ike_msg *msg)
 static bool init_resend_answer(struct ike_engine *eng,
 			       const struct ike_addr *local,
 			       const struct ike_addr *remote,
+			       const uint8_t *buf, size_t len,
 			       const struct ike_msg *msg)
 {
-	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next)
-		if (!sa->initiator && sa->spi_i == msg->hdr.spi_i &&
+	uint64_t hash = spi_hash(&eng->by_peer_spi, msg->hdr.spi_i);
+	struct ike_hnode *n = ike_htab_first(&eng->by_peer_spi, hash);
+
+	for (; n; n = ike_htab_next(n, hash)) {
+		struct ike_sa *sa = ike_hnode_entry(n, struct ike_sa, h_peer);
+
+		if (sa->spi_i == msg->hdr.spi_i &&
 		    ike_addr_same_ip(&sa->remote, remote) && sa->init_resp &&
 		    sa->state == IKE_SA_RESPONDED) {
+			/* only the very request we answered gets it again */
+			if (sa->init_req_len != len ||
+			    memcmp(sa->init_req, buf, len))
+				return true;
 			eng->ops.send(eng->host, local, remote, sa->init_resp,
 				      sa->init_resp_len);
+			eng->stats.retransmits_answered++;
 			return true;
 		}
+	}
 	return false;
 }
 
@@ -1515,13 +1646,15 @@ static struct ike_conn *init_conn(struct ike_engine *eng,
 	char a[64];
 
 	if (!conn) {
-		elog(eng, LOG_INFO,
+		eng->stats.drop_no_connection++;
+		ulog(eng, LOG_INFO,
 		     "IKE_SA_INIT from %s: no connection configured for this peer",
 		     addr_str(remote, a, sizeof(a)));
 		return NULL;
 	}
 	if (conn->initiator_only) {
-		elog(eng, LOG_INFO,
+		eng->stats.drop_no_connection++;
+		ulog(eng, LOG_INFO,
 		     "connection %s: IKE_SA_INIT from %s ignored: connection-mode initiator-only",
 		     conn->name, addr_str(remote, a, sizeof(a)));
 		return NULL;
@@ -1529,26 +1662,50 @@ static struct ike_conn *init_conn(struct ike_engine *eng,
 	return conn;
 }
 
-/* Under load a request must carry our cookie before we keep any state
- * (RFC 7296 2.6): true when it does not, and a COOKIE was asked for. */
-static bool init_ask_cookie(struct ike_engine *eng,
-			    const struct ike_addr *local,
-			    const struct ike_addr *remote,
-			    const struct ike_msg *msg)
+/*
+ * The DoS limits (struct ike_dos_config): true when the request may make
+ * a half-open SA. Otherwise a COOKIE was asked for (RFC 7296 2.6: no
+ * state is kept), or the request is dropped and counted.
+ */
+static bool init_dos_ok(struct ike_engine *eng, const struct ike_addr *local,
+			const struct ike_addr *remote,
+			const struct ike_msg *msg)
 {
-	const struct ike_notify *cn;
-	uint8_t want[20];
+	const struct ike_notify *cn = ike_msg_notify(msg, IKE_N_COOKIE);
+	uint8_t want[IKE_DOS_COOKIE_LEN];
+	bool bad_cookie;
+	char a[64];
+	enum ike_dos_verdict v;
 
-	if (half_open_count(eng) < eng->dos.cookie_threshold)
+	v = ike_dos_check_init(&eng->dos, now(eng), remote, msg->hdr.spi_i,
+			       msg->nonce.data, msg->nonce.len,
+			       cn ? cn->data : NULL, cn ? cn->len : 0, want,
+			       &bad_cookie);
+	switch (v) {
+	case IKE_DOS_V_ACCEPT:
+		return true;
+	case IKE_DOS_V_COOKIE:
+		eng->stats.cookies_sent++;
+		eng->stats.cookies_invalid += bad_cookie;
+		send_init_notify(eng, local, remote, &msg->hdr, IKE_N_COOKIE,
+				 want, sizeof(want));
 		return false;
-	cn = ike_msg_notify(msg, IKE_N_COOKIE);
-	cookie_make(eng, msg, remote, want);
-	if (cn && cn->len == sizeof(want) &&
-	    vpn_memeq(cn->data, want, sizeof(want)))
-		return false;
-	send_init_notify(eng, local, remote, &msg->hdr, IKE_N_COOKIE, want,
-			 sizeof(want));
-	return true;
+	case IKE_DOS_V_BLOCKED:
+		eng->stats.drop_blocked++;
+		break;
+	case IKE_DOS_V_HALF_OPEN_LIMIT:
+		eng->stats.drop_half_open_limit++;
+		break;
+	case IKE_DOS_V_PEER_LIMIT:
+		eng->stats.drop_peer_sa_limit++;
+		break;
+	}
+	ulog(eng, LOG_WARNING, "IKE_SA_INIT from %s dropped: %s",
+	     addr_str(remote, a, sizeof(a)),
+	     v == IKE_DOS_V_BLOCKED ? "too many half-open IKE SAs from this address"
+	     : v == IKE_DOS_V_HALF_OPEN_LIMIT ? "half-open IKE SA limit reached"
+					    : "IKE SA limit for this peer reached");
+	return false;
 }
 
 /* The peer's IKE proposal we accept, when its KE is for the chosen group;
@@ -1569,7 +1726,8 @@ init_choose(struct ike_engine *eng, const struct ike_conn *conn,
 
 		props_mismatch_str(&msg->sa, conn->ike_props, conn->n_ike_props,
 				   why, sizeof(why));
-		elog(eng, LOG_WARNING,
+		eng->stats.no_proposal_chosen++;
+		ulog(eng, LOG_WARNING,
 		     "connection %s: IKE_SA_INIT from %s failed: no proposal chosen; %s",
 		     conn->name, addr_str(remote, a, sizeof(a)), why);
 		send_init_notify(eng, local, remote, &msg->hdr,
@@ -1579,7 +1737,8 @@ init_choose(struct ike_engine *eng, const struct ike_conn *conn,
 	if (c->dh == msg->ke.group)
 		return chosen;
 	vpn_put_be16(g, c->dh);
-	elog(eng, LOG_INFO,
+	eng->stats.invalid_ke_sent++;
+	ulog(eng, LOG_INFO,
 	     "connection %s: peer %s sent a KE for group %u, asking for group %u",
 	     conn->name, addr_str(remote, a, sizeof(a)), msg->ke.group, c->dh);
 	send_init_notify(eng, local, remote, &msg->hdr,
@@ -1600,7 +1759,11 @@ static struct ike_sa *init_responder_sa(struct ike_engine *eng,
 	if (!sa)
 		return NULL;
 	sa->spi_i = msg->hdr.spi_i;
-	sa->spi_r = new_spi64();
+	sa->spi_r = new_spi64(eng);
+	sa_index(sa);
+	ike_htab_add(&eng->by_peer_spi, &sa->h_peer,
+		     spi_hash(&eng->by_peer_spi, sa->spi_i));
+	sa->in_by_peer = true;
 	sa->local = *local;
 	sa->remote = *remote;
 	sa_set_transforms(sa, c);
@@ -1629,7 +1792,7 @@ static bool init_responder_keys(struct ike_sa *sa, const struct ike_msg *msg,
 	if (!sa->dh_ctx || vpn_dh_public(sa->dh_ctx, pub, *publen) < 0 ||
 	    vpn_dh_shared(sa->dh_ctx, msg->ke.data, msg->ke.len, gir,
 			  &girlen) < 0) {
-		SALOG(sa, LOG_WARNING,
+		SAULOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT from %s failed: invalid key exchange data for group %u",
 		      addr_str(&sa->remote, a, sizeof(a)), sa->dh);
 		send_init_notify(sa->eng, &sa->local, &sa->remote, &msg->hdr,
@@ -1675,8 +1838,8 @@ static void init_send_response(struct ike_sa *sa,
 		sa_kill(sa, "out of memory");
 		return;
 	}
-	sa->state = IKE_SA_RESPONDED;
-	SALOG(sa, LOG_INFO, "IKE_SA_INIT from %s answered",
+	sa_set_state(sa, IKE_SA_RESPONDED);
+	SAULOG(sa, LOG_INFO, "IKE_SA_INIT from %s answered",
 	      addr_str(&sa->remote, a, sizeof(a)));
 	sa_send(sa, sa->init_resp, sa->init_resp_len);
 }
@@ -1695,7 +1858,7 @@ static void init_handle_request(struct ike_engine *eng,
 	uint8_t pub[VPN_DH_MAX_PUB];
 	size_t publen;
 
-	if (init_resend_answer(eng, local, remote, msg))
+	if (init_resend_answer(eng, local, remote, buf, len, msg))
 		return;
 	conn = init_conn(eng, local, remote);
 	if (!conn)
@@ -1705,7 +1868,7 @@ static void init_handle_request(struct ike_engine *eng,
 				 IKE_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
-	if (init_ask_cookie(eng, local, remote, msg))
+	if (!init_dos_ok(eng, local, remote, msg))
 		return;
 	chosen = init_choose(eng, conn, local, remote, msg, &c);
 	if (!chosen)
@@ -1745,7 +1908,7 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 			return true;
 		memcpy(sa->cookie, n->data, n->len);
 		sa->cookielen = n->len;
-		SALOG(sa, LOG_INFO, "peer asked for a cookie; retrying");
+		SAULOG(sa, LOG_INFO, "peer asked for a cookie; retrying");
 		init_send_request(sa);
 		return true;
 	}
@@ -1754,20 +1917,20 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 
 		if (!g || g == sa->ke_group ||
 		    !we_offer_dh(conn->ike_props, conn->n_ike_props, g)) {
-			SALOG(sa, LOG_WARNING,
+			SAULOG(sa, LOG_WARNING,
 			      "IKE_SA_INIT refused: peer wants DH group %u, which we do not offer",
 			      g);
 			init_unusable(sa, "no proposal chosen (DH group)");
 			return true;
 		}
 		if (sa->ke_retries >= IKE_MAX_KE_RETRIES) {
-			SALOG(sa, LOG_WARNING,
+			SAULOG(sa, LOG_WARNING,
 			      "IKE_SA_INIT refused: peer asked for another DH group %u times",
 			      sa->ke_retries + 1);
 			init_unusable(sa, "no proposal chosen (DH group)");
 			return true;
 		}
-		SALOG(sa, LOG_INFO,
+		SAULOG(sa, LOG_INFO,
 		      "peer asked for DH group %u instead of %u; retrying", g,
 		      sa->ke_group);
 		sa->ke_group = g;
@@ -1780,7 +1943,7 @@ static bool init_response_refused(struct ike_sa *sa, const struct ike_msg *msg)
 
 		props_str_ours(conn->ike_props, conn->n_ike_props, ours,
 			       sizeof(ours));
-		SALOG(sa, LOG_WARNING,
+		SAULOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT refused: no proposal chosen: the peer accepted none of %s",
 		      ours);
 		init_unusable(sa, "no proposal chosen");
@@ -1799,14 +1962,14 @@ static bool init_response_choice(struct ike_sa *sa, const struct ike_msg *msg,
 
 	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg) ||
 	    msg->sa.nproposals != 1 || msg->hdr.spi_r == 0) {
-		SALOG(sa, LOG_WARNING, "IKE_SA_INIT: malformed response ignored");
+		SAULOG(sa, LOG_WARNING, "IKE_SA_INIT: malformed response ignored");
 		init_unusable(sa, "malformed IKE_SA_INIT response");
 		return false;
 	}
 	chosen = prop_select(&msg->sa, conn->ike_props, conn->n_ike_props,
 			     IKE_PROTO_IKE, false, msg->ke.group, c);
 	if (!chosen || c->dh != msg->ke.group || c->dh != sa->ke_group) {
-		SALOG(sa, LOG_WARNING,
+		SAULOG(sa, LOG_WARNING,
 		      "IKE_SA_INIT: response with a proposal we did not offer ignored");
 		init_unusable(sa, "invalid proposal in response");
 		return false;
@@ -1960,7 +2123,7 @@ static int auth_send_request(struct ike_sa *sa)
 	add_child_sa(&b, sa, sa->auth_spi_in, true);
 	ike_add_ts(&b, IKE_PL_TSI, conn->local_ts, conn->n_local_ts);
 	ike_add_ts(&b, IKE_PL_TSR, conn->remote_ts, conn->n_remote_ts);
-	sa->state = IKE_SA_AUTH_SENT;
+	sa_set_state(sa, IKE_SA_AUTH_SENT);
 	return send_request(sa, IKE_AUTH, &b, REQ_AUTH, 0);
 }
 
@@ -2018,7 +2181,7 @@ static void sa_established(struct ike_sa *sa)
 {
 	uint64_t t = now(sa->eng);
 
-	sa->state = IKE_SA_ESTABLISHED;
+	sa_set_state(sa, IKE_SA_ESTABLISHED);
 	sa->established_ms = t;
 	sa->last_rx_ms = t;
 	sa->keepalive_ms = t + IKE_KEEPALIVE_MS;
@@ -2247,7 +2410,7 @@ static void send_delete_ike(struct ike_sa *sa)
 
 	ike_build_inner(&b, inner_mem, sizeof(inner_mem));
 	ike_add_delete(&b, IKE_PROTO_IKE, 0, NULL, 0);
-	sa->state = IKE_SA_DELETING;
+	sa_set_state(sa, IKE_SA_DELETING);
 	send_request(sa, INFORMATIONAL, &b, REQ_DELETE_IKE,
 		     (uint64_t)sa->eng->retx_base_ms * 4);
 }
@@ -2371,7 +2534,7 @@ static int rekey_ike_start(struct ike_sa *sa)
 	size_t publen = vpn_dh_pub_len(group);
 
 	memset(&sa->rk, 0, sizeof(sa->rk));
-	sa->rk.new_spi_ike = new_spi64();
+	sa->rk.new_spi_ike = new_spi64(sa->eng);
 	vpn_random(sa->rk.ni, sizeof(sa->rk.ni));
 	sa->rk.dh = vpn_dh_new(group);
 	if (!sa->rk.dh || vpn_dh_public(sa->rk.dh, pub, publen) < 0)
@@ -2421,6 +2584,7 @@ static struct ike_sa *ike_rekeyed_sa(struct ike_sa *old, bool we_initiated,
 		return NULL;
 	sa->spi_i = spi_i;
 	sa->spi_r = spi_r;
+	sa_index(sa);
 	sa->local = old->local;
 	sa->remote = old->remote;
 	sa_set_transforms(sa, c);
@@ -2566,7 +2730,7 @@ static void ike_rekey_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		vpn_memzero(ans.gir, sizeof(ans.gir));
 		return;
 	}
-	new_spi = new_spi64();
+	new_spi = new_spi64(sa->eng);
 	ike_rekey_respond(sa, msg, &ans, new_spi);
 	nsa = ike_rekeyed_sa(sa, false, vpn_get_be64(ans.chosen->spi), new_spi,
 			     &ans.c, msg->nonce.data, msg->nonce.len, ans.nr,
@@ -2937,18 +3101,32 @@ int ike_sa_rekey_ike(struct ike_sa *sa)
 /* Input                                                               */
 /* ------------------------------------------------------------------ */
 
+/* The SA a message's SPIs name, found in O(1) under our own SPI: SPIi
+ * when we are the original initiator, SPIr when we answered. */
 static struct ike_sa *sa_find(struct ike_engine *eng,
 			      const struct ike_header *h)
 {
-	for (struct ike_sa *sa = eng->sas; sa; sa = sa->next) {
-		if (sa->state == IKE_SA_DEAD || sa->spi_i != h->spi_i)
-			continue;
-		if (sa->spi_r == h->spi_r)
-			return sa;
-		/* the IKE_SA_INIT response brings the responder's SPI */
-		if (sa->initiator && sa->state == IKE_SA_INIT_SENT &&
-		    sa->spi_r == 0 && h->exchange == IKE_SA_INIT)
-			return sa;
+	for (int role = 0; role < 2; role++) {
+		uint64_t ours = role ? h->spi_r : h->spi_i;
+		uint64_t hash = spi_hash(&eng->by_spi, ours);
+		struct ike_hnode *n = ike_htab_first(&eng->by_spi, hash);
+
+		for (; n; n = ike_htab_next(n, hash)) {
+			struct ike_sa *sa =
+				ike_hnode_entry(n, struct ike_sa, h_spi);
+
+			if (sa->state == IKE_SA_DEAD ||
+			    sa->initiator != !role || sa->spi_i != h->spi_i ||
+			    sa_our_spi(sa) != ours)
+				continue;
+			if (sa->spi_r == h->spi_r)
+				return sa;
+			/* the IKE_SA_INIT response brings the responder's
+			 * SPI */
+			if (sa->initiator && sa->state == IKE_SA_INIT_SENT &&
+			    sa->spi_r == 0 && h->exchange == IKE_SA_INIT)
+				return sa;
+		}
 	}
 	return NULL;
 }
@@ -3048,19 +3226,27 @@ static void digest_datagram(const uint8_t *buf, size_t len,
 static bool msgid_acceptable(struct ike_sa *sa, const struct ike_msg *msg,
 			     const uint8_t *buf, size_t len)
 {
+	struct ike_stats *st = &sa->eng->stats;
 	uint8_t digest[VPN_SHA1_LEN];
+	bool ok;
 
-	if (msg->hdr.flags & IKE_FLAG_RESPONSE)
-		return sa->req_kind != REQ_NONE &&
-		       msg->hdr.msgid == sa->msgid_out &&
-		       msg->hdr.exchange == req_exchange(sa->req_kind);
-	if (msg->hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
+	if (msg->hdr.flags & IKE_FLAG_RESPONSE) {
+		ok = sa->req_kind != REQ_NONE &&
+		     msg->hdr.msgid == sa->msgid_out &&
+		     msg->hdr.exchange == req_exchange(sa->req_kind);
+	} else if (msg->hdr.msgid + 1 == sa->msgid_in && sa->have_resp) {
 		digest_datagram(buf, len, digest);
-		if (vpn_memeq(digest, sa->resp_req_digest, sizeof(digest)))
+		ok = false;
+		if (vpn_memeq(digest, sa->resp_req_digest, sizeof(digest))) {
 			sa_send(sa, sa->resp, sa->resplen);
-		return false;
+			st->retransmits_answered++;
+			return false;
+		}
+	} else {
+		ok = msg->hdr.msgid == sa->msgid_in;
 	}
-	return msg->hdr.msgid == sa->msgid_in;
+	st->drop_unexpected += !ok;
+	return ok;
 }
 
 void ike_input(struct ike_engine *eng, const struct ike_addr *local,
@@ -3073,9 +3259,20 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 	int err;
 	char a[64];
 
+	eng->stats.rx++;
+	/* before anything reads it (strongSwan's max_packet) */
+	if (eng->dos.cfg.max_packet && len > eng->dos.cfg.max_packet) {
+		eng->stats.drop_too_large++;
+		ulog(eng, LOG_DEBUG,
+		     "dropped IKE message from %s: %zu bytes, above %u",
+		     addr_str(remote, a, sizeof(a)), len,
+		     eng->dos.cfg.max_packet);
+		return;
+	}
 	err = ike_parse(buf, len, &msg);
 	if (err != IKE_PARSE_OK) {
-		elog(eng, LOG_DEBUG, "dropped IKE message from %s: %s",
+		eng->stats.drop_malformed++;
+		ulog(eng, LOG_DEBUG, "dropped IKE message from %s: %s",
 		     addr_str(remote, a, sizeof(a)), ike_parse_strerror(err));
 		return;
 	}
@@ -3085,13 +3282,16 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 		if (msg.hdr.spi_r == 0 && msg.hdr.msgid == 0)
 			init_handle_request(eng, local, remote, buf, len,
 					    &msg);
+		else
+			eng->stats.drop_unexpected++;
 		sa_reap(eng);
 		return;
 	}
 
 	sa = sa_find(eng, &msg.hdr);
 	if (!sa) {
-		elog(eng, LOG_DEBUG,
+		eng->stats.drop_unknown_spi++;
+		ulog(eng, LOG_DEBUG,
 		     "dropped IKE message from %s: unknown SPIs",
 		     addr_str(remote, a, sizeof(a)));
 		return;
@@ -3101,18 +3301,23 @@ void ike_input(struct ike_engine *eng, const struct ike_addr *local,
 		if (sa->state == IKE_SA_INIT_SENT && sa->req_kind == REQ_INIT &&
 		    msg.hdr.msgid == 0 && response)
 			init_handle_response(sa, buf, len, &msg);
+		else
+			eng->stats.drop_unexpected++;
 		sa_reap(eng);
 		return;
 	}
 	/* An IKE SA without keys takes nothing but the IKE_SA_INIT response
 	 * it waits for: anything else could only be unauthenticated. */
-	if (!sa_has_keys(sa))
+	if (!sa_has_keys(sa)) {
+		eng->stats.drop_unexpected++;
 		return;
+	}
 	if (!msgid_acceptable(sa, &msg, buf, len))
 		return;
 	digest_datagram(buf, len, digest);
 	if (!msg.has_sk || ike_sk_open(&sa->sk_in, buf, &msg) < 0) {
-		elog(eng, LOG_DEBUG,
+		eng->stats.drop_integrity++;
+		ulog(eng, LOG_DEBUG,
 		     "dropped IKE message from %s: integrity check failed",
 		     addr_str(remote, a, sizeof(a)));
 		return;
@@ -3253,6 +3458,7 @@ static void sa_tick(struct ike_sa *sa, uint64_t t)
 	/* Half-open responder SAs expire. */
 	if (sa->state == IKE_SA_RESPONDED &&
 	    t > sa->created_ms + (uint64_t)sa->eng->retx_base_ms * 32) {
+		sa->eng->stats.half_open_expired++;
 		sa_kill(sa, "half-open IKE SA timed out");
 		return;
 	}
