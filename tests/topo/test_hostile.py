@@ -711,9 +711,11 @@ def test_init_flood_cookie():
             flooding = flood.running()
             t1 = time.monotonic()
             p.r2.cmd("vpnd", "clear vpn connection peer")
-            wait_for(reconnected, 15, "r2's new IKE SA during the flood",
-                     interval=0.02)
-            joined = time.monotonic() - t1
+            try:
+                wait_for(reconnected, 15, "r2's new IKE SA", interval=0.02)
+                joined = time.monotonic() - t1
+            except TimeoutError:
+                joined = None  # asserted below, after the figures
             flooding = flooding and flood.running()
             sent = flood.wait(timeout=40)
         finally:
@@ -732,14 +734,14 @@ def test_init_flood_cookie():
               " ".join(f"{kb / 1024:.1f}" for kb in rss[::10]))
         print(f"half-open SAs on r1: at most {max(half_open)} "
               f"({len(half_open)} samples)")
-        print(f"the real peer got in {joined:.2f} s after "
-              f"`clear vpn connection`")
+        print("the real peer " + (f"got in {joined:.2f} s" if joined
+                                  else "did not get in within 15 s") +
+              " after `clear vpn connection`")
 
         assert p.r1.alive("vpnd"), "vpnd died"
         assert mem.error is None and half.error is None, \
             (mem.error, half.error)
         assert sent["sent"] >= 10000 and sent["errors"] < 100, sent
-        assert flooding, "the flood ended before the peer got in"
         assert loss <= 5.0, out
         bound = RSS_GROWTH_KB + (2 * ASAN_QUARANTINE_MB * 1024
                                  if sanitized() else 0)
@@ -747,7 +749,8 @@ def test_init_flood_cookie():
         assert max(half_open) <= BLOCK_THRESHOLD, half_open
         # from `clear` to established: DELETE, IKE_SA_INIT, COOKIE,
         # IKE_SA_INIT with the cookie, IKE_AUTH
-        assert joined < 2.0, joined
+        assert joined is not None and joined < 2.0, joined
+        assert flooding, "the flood ended before the peer got in"
         assert "peer asked for a cookie" in open(
             p.r2.log_path("vpnd")).read(), \
             "r2 got in without being asked for a cookie"
