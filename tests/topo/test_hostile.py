@@ -200,18 +200,19 @@ def test_spoofed_init_does_not_keep_tunnel_down():
 # sender's namespace: it makes and sends every datagram itself (one process,
 # no pipe per message), paced to `count` datagrams over `seconds`, and
 # prints what it sent as JSON. Modes:
-#   "random": the shapes of random_kinds() below, with the established
-#             SA's real SPIs (ikeSpiI, ikeSpiR, espSpi) in some of them;
+#   "random": the shapes of its KINDS table, with the established SA's
+#             real SPIs (ikeSpiI, ikeSpiR, espSpi) in some of them;
 #   "init":   copies of `template` (hex) with the byte ranges `ranges`
 #             ([offset, length]) made random in each: IKE_SA_INIT requests
 #             with fresh SPIs, KE and nonce, from one UDP socket that never
 #             reads the answers (it does not return COOKIEs).
-# A datagram with source port 500 or 4500 (raw in `kinds` below) is built
-# with its IP and UDP headers and sent through a raw socket: r1's tunnel
-# socket is connected to the peer's port 4500 and only takes datagrams
-# from there; everything else leaves a UDP socket bound to the peer's
-# address on an ephemeral port (r1's shared sockets). Raw datagrams are
-# kept under the link MTU (a raw socket does not fragment).
+# In "random" mode a share (rawShare, default half) of the datagrams that
+# fit the link MTU leave from the peer's own port 500 or 4500, built with
+# their IP and UDP headers and sent through a raw socket: r1's tunnel
+# socket is connected to the peer's port 4500 and takes only datagrams
+# from there. Everything else leaves a UDP socket bound to the peer's
+# address on an ephemeral port (r1's shared sockets; the kernel fragments
+# the large ones).
 FLOOD_PY = r'''
 import json, os, random, socket, struct, sys, time
 
@@ -734,7 +735,8 @@ def test_init_flood_cookie():
               " ".join(f"{kb / 1024:.1f}" for kb in rss[::10]))
         print(f"half-open SAs on r1: at most {max(half_open)} "
               f"({len(half_open)} samples)")
-        print("the real peer " + (f"got in {joined:.2f} s" if joined
+        print("the real peer " + (f"got in {joined:.2f} s"
+                                  if joined is not None
                                   else "did not get in within 15 s") +
               " after `clear vpn connection`")
 
