@@ -19,6 +19,26 @@ DEFINE_MTYPE_STATIC(VPND, VPN_TS, "VPN traffic selectors");
 
 struct vpn_globals vpn;
 
+#define DOS(y, j, f) { y, j, offsetof(struct ike_dos_config, f) }
+const struct vpn_dos_field vpn_dos_fields[] = {
+	DOS("cookie-threshold", "cookieThreshold", cookie_threshold),
+	DOS("cookie-threshold-per-address", "cookieThresholdPerAddress",
+	    cookie_threshold_ip),
+	DOS("block-threshold", "blockThreshold", block_threshold),
+	DOS("half-open-limit", "halfOpenLimit", half_open_limit),
+	DOS("peer-sa-limit", "peerSaLimit", peer_sa_limit),
+	DOS("cookie-secret-lifetime", "cookieSecretLifetime",
+	    cookie_lifetime_s),
+	DOS("max-packet", "maxPacket", max_packet),
+};
+const unsigned int vpn_dos_nfields = array_size(vpn_dos_fields);
+/* A field added to struct ike_dos_config needs its line above (and its
+ * leaf in yang/vpnd.yang). */
+_Static_assert(sizeof(vpn_dos_fields) / sizeof(vpn_dos_fields[0]) *
+			       sizeof(unsigned int) ==
+		       sizeof(struct ike_dos_config),
+	       "vpn_dos_fields must name every field of struct ike_dos_config");
+
 /*
  * Built-in policies. Cloud defaults come from ../shared/reference
  * (cloud-gateways.md sections 1 and 6): Azure's route-based default
@@ -235,6 +255,7 @@ void vpn_connection_delete(struct vpn_connection *conn)
 	vpn_conns_del(&vpn.conns, conn);
 	XFREE(MTYPE_VPN_TS, conn->ts);
 	XFREE(MTYPE_VPN_TS, conn->routes);
+	XFREE(MTYPE_VPN_TS, conn->accept);
 	sodium_memzero(conn, sizeof(*conn));
 	XFREE(MTYPE_VPN_CONN, conn);
 }
@@ -262,6 +283,13 @@ void vpn_connection_set_routes(struct vpn_connection *conn,
 {
 	array_set((void **)&conn->routes, &conn->nroutes, routes, n,
 		  sizeof(*routes));
+}
+
+void vpn_connection_set_accept(struct vpn_connection *conn,
+			       const struct prefix *accept, unsigned int n)
+{
+	array_set((void **)&conn->accept, &conn->naccept, accept, n,
+		  sizeof(*accept));
 }
 
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk)
@@ -327,6 +355,12 @@ void vpn_connection_update(struct vpn_connection *conn)
 	vpn_conn_update(conn, ike, esp);
 }
 
+void vpn_set_dos(const struct ike_dos_config *cfg)
+{
+	vpn.dos = *cfg;
+	vpn_conn_set_dos(&vpn.dos);
+}
+
 const char *vpn_conn_state_str(enum vpn_conn_state state)
 {
 	static const char *const names[] = {
@@ -358,12 +392,14 @@ void vpn_init(void)
 	vpn_conns_init(&vpn.conns);
 	builtins_load(ike_builtins, builtin_ike, VPN_PROPOSAL_IKE);
 	builtins_load(esp_builtins, builtin_esp, VPN_PROPOSAL_ESP);
+	ike_dos_defaults(&vpn.dos);
 }
 
 void vpn_clear(void)
 {
 	struct vpn_connection *conn;
 	struct vpn_policy *pol;
+	struct ike_dos_config dos;
 
 	while ((conn = vpn_conns_first(&vpn.conns)))
 		vpn_connection_delete(conn);
@@ -371,6 +407,10 @@ void vpn_clear(void)
 		vpn_policy_delete(pol);
 	while ((pol = vpn_policies_first(&vpn.ipsec_policies)))
 		vpn_policy_delete(pol);
+	/* Without 'vpn' the engine keeps defending itself, with the
+	 * defaults. */
+	ike_dos_defaults(&dos);
+	vpn_set_dos(&dos);
 	vpn.configured = false;
 }
 

@@ -14,6 +14,7 @@
 #include "ipaddr.h"
 #include "prefix.h"
 #include "memory.h"
+#include "ike/ike.h"
 #include "ike/proposal.h"
 #include "vpnd_util.h"
 
@@ -80,6 +81,8 @@ struct vpn_connection {
 	struct vpn_ts *ts;
 	unsigned int nroutes; /* 'route' prefixes */
 	struct prefix *routes;
+	unsigned int naccept; /* 'accept-prefix' prefixes */
+	struct prefix *accept;
 	uint16_t dpd_interval;
 	uint16_t dpd_timeout; /* 0: not set, see vpn_connection_dpd_timeout */
 	enum vpn_conn_mode mode;
@@ -115,6 +118,8 @@ struct vpn_globals {
 	struct vpn_policies_head ike_policies;
 	struct vpn_policies_head ipsec_policies;
 	struct vpn_conns_head conns;
+	/* vpn/ike: the IKE engine's defences (defaults without 'vpn'). */
+	struct ike_dos_config dos;
 };
 
 extern struct vpn_globals vpn;
@@ -150,6 +155,8 @@ void vpn_connection_set_ts(struct vpn_connection *conn,
 			   const struct vpn_ts *ts, unsigned int nts);
 void vpn_connection_set_routes(struct vpn_connection *conn,
 			       const struct prefix *routes, unsigned int n);
+void vpn_connection_set_accept(struct vpn_connection *conn,
+			       const struct prefix *accept, unsigned int n);
 void vpn_connection_set_psk(struct vpn_connection *conn, const char *psk);
 /* Re-evaluate after a configuration change. */
 void vpn_connection_update(struct vpn_connection *conn);
@@ -165,6 +172,35 @@ vpn_connection_dpd_timeout(const struct vpn_connection *conn)
 		return conn->dpd_interval * 3;
 	return VPN_DPD_TIMEOUT_DEFAULT;
 }
+
+/*
+ * The IKE defences (vpn/ike): the fields of struct ike_dos_config by their
+ * YANG leaf under vpn/ike (also the CLI keyword after 'ike') and their
+ * JSON key, so that the northbound, the running-config and the show
+ * commands name each field the same way.
+ */
+struct vpn_dos_field {
+	const char *yang;
+	const char *json;
+	size_t off;
+};
+extern const struct vpn_dos_field vpn_dos_fields[];
+extern const unsigned int vpn_dos_nfields;
+
+static inline unsigned int *vpn_dos_field(struct ike_dos_config *cfg,
+					  const struct vpn_dos_field *f)
+{
+	return (unsigned int *)((char *)cfg + f->off);
+}
+
+static inline unsigned int vpn_dos_field_get(const struct ike_dos_config *cfg,
+					     const struct vpn_dos_field *f)
+{
+	return *(const unsigned int *)((const char *)cfg + f->off);
+}
+
+/* Apply new defences (the engine takes them at once). */
+void vpn_set_dos(const struct ike_dos_config *cfg);
 
 const char *vpn_conn_state_str(enum vpn_conn_state state);
 const char *vpn_conn_mode_str(enum vpn_conn_mode mode);

@@ -206,8 +206,17 @@ static void ts_any(struct ike_ts *ts, unsigned int *n)
 	*n = 2;
 }
 
+static void add_route_limit(struct ike_conn *ic, const struct prefix *p,
+			    unsigned int n)
+{
+	for (unsigned int i = 0; i < n && ic->n_route_limit < IKE_CONN_MAX_LIMIT;
+	     i++)
+		ts_from_prefix(&ic->route_limit[ic->n_route_limit++], &p[i]);
+}
+
 /* What a peer may narrow our remote selectors to (they become routes):
- * inside a configured remote traffic selector or a 'route' prefix. */
+ * inside a configured remote traffic selector, a 'route' prefix or an
+ * 'accept-prefix'. The model keeps the three within IKE_CONN_MAX_LIMIT. */
 static void build_route_limit(const struct vpn_connection *conn,
 			      struct ike_conn *ic)
 {
@@ -215,10 +224,8 @@ static void build_route_limit(const struct vpn_connection *conn,
 	     i < conn->nts && ic->n_route_limit < IKE_CONN_MAX_LIMIT; i++)
 		ts_from_prefix(&ic->route_limit[ic->n_route_limit++],
 			       &conn->ts[i].remote);
-	for (unsigned int i = 0;
-	     i < conn->nroutes && ic->n_route_limit < IKE_CONN_MAX_LIMIT; i++)
-		ts_from_prefix(&ic->route_limit[ic->n_route_limit++],
-			       &conn->routes[i]);
+	add_route_limit(ic, conn->routes, conn->nroutes);
+	add_route_limit(ic, conn->accept, conn->naccept);
 }
 
 static void build_ts(const struct vpn_connection *conn, struct ike_conn *ic)
@@ -433,6 +440,13 @@ void vpn_conn_clear(struct vpn_connection *conn)
 	thread_cancel(&rt->t_retry);
 	conn_state_refresh(rt);
 	conn_initiate(rt);
+}
+
+/* Not per connection, but the connection manager is what drives the IKE
+ * host from the configuration. */
+void vpn_conn_set_dos(const struct ike_dos_config *cfg)
+{
+	vpn_ike_set_dos(cfg);
 }
 
 /* ------------------------------------------------------------------ */

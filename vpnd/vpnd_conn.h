@@ -39,6 +39,8 @@ void vpn_conn_update(struct vpn_connection *conn, const struct vpn_policy *ike,
 void vpn_conn_delete(struct vpn_connection *conn);
 /* 'clear vpn connection NAME': drop its SAs and start again. */
 void vpn_conn_clear(struct vpn_connection *conn);
+/* The IKE engine's defences against unauthenticated load (vpn/ike). */
+void vpn_conn_set_dos(const struct ike_dos_config *cfg);
 
 /* State readers (vpnd_state.c). */
 struct vpn_conn_oper {

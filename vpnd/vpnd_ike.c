@@ -182,6 +182,28 @@ bool vpn_ike_conn_has_sa(struct ike_conn *ic)
 	return found;
 }
 
+void vpn_ike_set_dos(const struct ike_dos_config *cfg)
+{
+	if (vpn_ike)
+		ike_engine_set_dos(vpn_ike, cfg);
+}
+
+/* Without an engine (not started, or stopped): the defaults, no counts. */
+void vpn_ike_get_dos(struct ike_dos_config *cfg)
+{
+	if (vpn_ike)
+		ike_engine_get_dos(vpn_ike, cfg);
+	else
+		ike_dos_defaults(cfg);
+}
+
+void vpn_ike_get_stats(struct ike_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (vpn_ike)
+		ike_engine_get_stats(vpn_ike, st);
+}
+
 /* ------------------------------------------------------------------ */
 /* Timers and start-up                                                 */
 /* ------------------------------------------------------------------ */

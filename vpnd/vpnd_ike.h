@@ -50,4 +50,11 @@ void vpn_ike_rekey_child(uint32_t spi_in);
 /* Every IKE SA of ic (NULL: of every connection), for state readers. */
 void vpn_ike_foreach_sa(struct ike_conn *ic, ike_sa_iter_cb cb, void *arg);
 
+/* The engine's defences against unauthenticated load (it starts with the
+ * defaults and applies a change to the next datagram), and, for the state
+ * readers, what is in force and its statistics. */
+void vpn_ike_set_dos(const struct ike_dos_config *cfg);
+void vpn_ike_get_dos(struct ike_dos_config *cfg);
+void vpn_ike_get_stats(struct ike_stats *st);
+
 #endif /* VPND_IKE_HOST_H */

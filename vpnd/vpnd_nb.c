@@ -10,6 +10,7 @@
 #include "vpnd_nb.h"
 
 #define CONN VPN_XPATH "/connection"
+#define IKE VPN_XPATH "/ike"
 
 /* clang-format off */
 const struct frr_yang_module_info vpnd_info = {
@@ -22,6 +23,61 @@ const struct frr_yang_module_info vpnd_info = {
 				.destroy = vpn_destroy,
 				.cli_show = vpn_cli_show,
 				.cli_show_end = vpn_cli_show_end,
+			},
+		},
+		{
+			.xpath = IKE,
+			.cbs = {
+				.apply_finish = vpn_ike_apply_finish,
+			},
+		},
+		{
+			.xpath = IKE "/cookie-threshold",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
+			},
+		},
+		{
+			.xpath = IKE "/cookie-threshold-per-address",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
+			},
+		},
+		{
+			.xpath = IKE "/block-threshold",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
+			},
+		},
+		{
+			.xpath = IKE "/half-open-limit",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
+			},
+		},
+		{
+			.xpath = IKE "/peer-sa-limit",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
+			},
+		},
+		{
+			.xpath = IKE "/cookie-secret-lifetime",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
+			},
+		},
+		{
+			.xpath = IKE "/max-packet",
+			.cbs = {
+				.modify = vpn_nb_modify_noop,
+				.cli_show = vpn_ike_dos_cli_show,
 			},
 		},
 		{
@@ -172,6 +228,14 @@ const struct frr_yang_module_info vpnd_info = {
 		},
 		{
 			.xpath = CONN "/route",
+			.cbs = {
+				.create = vpn_nb_create_noop,
+				.destroy = vpn_nb_destroy_noop,
+				.cli_show = vpn_leaf_cli_show,
+			},
+		},
+		{
+			.xpath = CONN "/accept-prefix",
 			.cbs = {
 				.create = vpn_nb_create_noop,
 				.destroy = vpn_nb_destroy_noop,
@@ -521,6 +585,120 @@ const struct frr_yang_module_info vpnd_info = {
 			.xpath = VPN_XPATH "/number-ike-sas/half-open",
 			.cbs = {
 				.get_elem = vpn_number_ike_sas_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/ike-sas",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/half-open",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/datagrams-received",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-too-large",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-malformed",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-unknown-spi",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-unexpected",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-integrity",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-no-connection",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/cookies-sent",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/cookies-invalid",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-blocked",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-half-open-limit",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/drop-peer-sa-limit",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/half-open-expired",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/no-proposal-chosen",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/invalid-ke-sent",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/retransmits-answered",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
+			},
+		},
+		{
+			.xpath = IKE "/statistics/log-suppressed",
+			.cbs = {
+				.get_elem = vpn_ike_stats_get_elem,
 			},
 		},
 		{

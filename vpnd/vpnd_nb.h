@@ -14,6 +14,7 @@ extern const struct frr_yang_module_info vpnd_info;
 /* Config callbacks (vpnd_nb_config.c). */
 int vpn_create(struct nb_cb_create_args *args);
 int vpn_destroy(struct nb_cb_destroy_args *args);
+void vpn_ike_apply_finish(struct nb_cb_apply_finish_args *args);
 
 int vpn_policy_create_cb(struct nb_cb_create_args *args);
 int vpn_policy_destroy_cb(struct nb_cb_destroy_args *args);
@@ -50,12 +51,15 @@ const void *vpn_route_state_lookup_entry(struct nb_cb_lookup_entry_args *args);
 struct yang_data *vpn_route_state_get_elem(struct nb_cb_get_elem_args *args);
 struct yang_data *
 vpn_number_ike_sas_get_elem(struct nb_cb_get_elem_args *args);
+struct yang_data *vpn_ike_stats_get_elem(struct nb_cb_get_elem_args *args);
 
 /* CLI show callbacks (vpnd_vty.c). */
 void vpn_cli_show(struct vty *vty, const struct lyd_node *dnode,
 		  bool show_defaults);
 void vpn_cli_show_end(struct vty *vty, const struct lyd_node *dnode);
 void vpn_cli_show_sub_end(struct vty *vty, const struct lyd_node *dnode);
+void vpn_ike_dos_cli_show(struct vty *vty, const struct lyd_node *dnode,
+			  bool show_defaults);
 void vpn_ipsec_lifetime_cli_show(struct vty *vty, const struct lyd_node *dnode,
 				 bool show_defaults);
 void vpn_list_cli_show(struct vty *vty, const struct lyd_node *dnode,

@@ -66,6 +66,23 @@ static enum vpn_proposal_kind policy_kind(const struct lyd_node *dnode)
 		       : VPN_PROPOSAL_ESP;
 }
 
+/* /vpnd:vpn/ike: the engine takes its defences as one set, once per
+ * transaction however many leaves changed. Removing 'vpn' restores the
+ * defaults (vpn_clear). */
+void vpn_ike_apply_finish(struct nb_cb_apply_finish_args *args)
+{
+	struct ike_dos_config cfg = {};
+	char xpath[64];
+
+	/* vpn_dos_fields names every field */
+	for (unsigned int i = 0; i < vpn_dos_nfields; i++) {
+		snprintf(xpath, sizeof(xpath), "./%s", vpn_dos_fields[i].yang);
+		*vpn_dos_field(&cfg, &vpn_dos_fields[i]) =
+			yang_dnode_get_uint32(args->dnode, xpath);
+	}
+	vpn_set_dos(&cfg);
+}
+
 /* /vpnd:vpn/{ike,ipsec}-policy */
 int vpn_policy_create_cb(struct nb_cb_create_args *args)
 {
@@ -209,7 +226,7 @@ static void conn_load_ts(struct vpn_connection *conn,
 	XFREE(MTYPE_TMP, c.ts);
 }
 
-static int conn_collect_route(const struct lyd_node *dnode, void *arg)
+static int collect_prefix(const struct lyd_node *dnode, void *arg)
 {
 	struct prefix **p = arg;
 
@@ -218,19 +235,35 @@ static int conn_collect_route(const struct lyd_node *dnode, void *arg)
 	return YANG_ITER_CONTINUE;
 }
 
+/* The prefixes of a leaf-list (MTYPE_TMP; NULL when none). */
+static struct prefix *load_prefixes(const struct lyd_node *dnode,
+				    const char *xpath, unsigned int *n)
+{
+	struct prefix *p, *next;
+
+	*n = 0;
+	yang_dnode_iterate(dnode_count, n, dnode, xpath);
+	if (!*n)
+		return NULL;
+	p = XCALLOC(MTYPE_TMP, *n * sizeof(*p));
+	next = p;
+	yang_dnode_iterate(collect_prefix, &next, dnode, xpath);
+	return p;
+}
+
+/* 'route' and 'accept-prefix'. */
 static void conn_load_routes(struct vpn_connection *conn,
 			     const struct lyd_node *dnode)
 {
-	unsigned int n = 0;
-	struct prefix *routes, *next;
+	unsigned int n;
+	struct prefix *p;
 
-	yang_dnode_iterate(dnode_count, &n, dnode, "./route");
-	routes = n ? XCALLOC(MTYPE_TMP, n * sizeof(*routes)) : NULL;
-	next = routes;
-	if (n)
-		yang_dnode_iterate(conn_collect_route, &next, dnode, "./route");
-	vpn_connection_set_routes(conn, routes, n);
-	XFREE(MTYPE_TMP, routes);
+	p = load_prefixes(dnode, "./route", &n);
+	vpn_connection_set_routes(conn, p, n);
+	XFREE(MTYPE_TMP, p);
+	p = load_prefixes(dnode, "./accept-prefix", &n);
+	vpn_connection_set_accept(conn, p, n);
+	XFREE(MTYPE_TMP, p);
 }
 
 void vpn_conn_apply_finish(struct nb_cb_apply_finish_args *args)

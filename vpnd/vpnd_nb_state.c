@@ -365,3 +365,21 @@ struct yang_data *vpn_number_ike_sas_get_elem(struct nb_cb_get_elem_args *args)
 	return leaf_u64(args->xpath,
 			strstr(args->xpath, "half-open") ? half : total);
 }
+
+/* ------------------------------------------------------------------ */
+/* /vpnd:vpn/ike/statistics                                            */
+/* ------------------------------------------------------------------ */
+
+/* Read per leaf: a copy of a few counters, and nothing runs the engine
+ * between the leaves of one <get>. */
+struct yang_data *vpn_ike_stats_get_elem(struct nb_cb_get_elem_args *args)
+{
+	const char *leaf = strrchr(args->xpath, '/');
+	struct ike_stats st;
+
+	if (!leaf)
+		return NULL;
+	vpn_state_ike_stats(&st);
+	return counter_leaf(args->xpath, leaf + 1, &st, vpn_ike_counters,
+			    vpn_ike_ncounters);
+}

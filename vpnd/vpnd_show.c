@@ -234,6 +234,11 @@ static void conn_config_json(json_object *j, const struct vpn_connection *c)
 		json_object_array_add(jts, t);
 	}
 	json_object_object_add(j, "trafficSelectors", jts);
+	jts = json_object_new_array();
+	for (unsigned int i = 0; i < c->naccept; i++)
+		json_object_array_add(jts, json_object_new_stringf(
+						   "%pFX", &c->accept[i]));
+	json_object_object_add(j, "acceptPrefixes", jts);
 }
 
 static void underlay_json(json_object *j, const struct vpn_underlay_oper *u)
@@ -307,6 +312,9 @@ static void conn_config_text(struct vty *vty, const struct vpn_connection *c)
 	for (unsigned int i = 0; i < c->nts; i++)
 		vty_out(vty, "  Traffic selector: %pFX === %pFX\n",
 			&c->ts[i].local, &c->ts[i].remote);
+	for (unsigned int i = 0; i < c->naccept; i++)
+		vty_out(vty, "%s%pFX%s", i ? ", " : "  Accept prefixes: ",
+			&c->accept[i], i + 1 == c->naccept ? "\n" : "");
 }
 
 static void underlay_text(struct vty *vty, const struct vpn_conn_info *s)
@@ -337,4 +345,36 @@ void vpn_show_conn_text(struct vty *vty, const struct vpn_conn_info *s)
 		vty_out(vty, "  Last error: %s\n", s->oper.last_error);
 	for (unsigned int i = 0; i < s->nsas; i++)
 		vpn_show_sa_text(vty, &s->sas[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* The IKE engine                                                      */
+/* ------------------------------------------------------------------ */
+
+json_object *vpn_show_ike_json(const struct ike_stats *st,
+			       const struct ike_dos_config *dos)
+{
+	json_object *j = json_object_new_object();
+	json_object *jd = json_object_new_object();
+
+	counters_json(j, st, vpn_ike_counters, vpn_ike_ncounters);
+	for (unsigned int i = 0; i < vpn_dos_nfields; i++)
+		json_object_int_add(jd, vpn_dos_fields[i].json,
+				    vpn_dos_field_get(dos, &vpn_dos_fields[i]));
+	json_object_object_add(j, "dosProtection", jd);
+	return j;
+}
+
+void vpn_show_ike_text(struct vty *vty, const struct ike_stats *st,
+		       const struct ike_dos_config *dos)
+{
+	vty_out(vty, "IKE statistics since vpnd started:\n");
+	for (unsigned int i = 0; i < vpn_ike_ncounters; i++)
+		vty_out(vty, "  %-42s %" PRIu64 "\n", vpn_ike_counters[i].text,
+			vpn_counter_get(st, &vpn_ike_counters[i]));
+	/* as the configuration names them ('ike ...' under 'vpn') */
+	vty_out(vty, "DoS protection in force:\n");
+	for (unsigned int i = 0; i < vpn_dos_nfields; i++)
+		vty_out(vty, "  %-42s %u\n", vpn_dos_fields[i].yang,
+			vpn_dos_field_get(dos, &vpn_dos_fields[i]));
 }

@@ -6,6 +6,7 @@
 
 #include "lib/memory.h"
 
+#include "vpnd_ike.h"
 #include "vpnd_state.h"
 #include "vpnd_util.h"
 
@@ -33,6 +34,64 @@ const struct vpn_counter_desc vpn_tunnel_counters[] = {
 	TUN("dropUnknownSpiGlobal", "drop-unknown-spi", drop_unknown_spi),
 };
 const unsigned int vpn_tunnel_ncounters = array_size(vpn_tunnel_counters);
+
+#define IKE(j, y, f, t) { j, y, offsetof(struct ike_stats, f), t }
+const struct vpn_counter_desc vpn_ike_counters[] = {
+	IKE("ikeSas", "ike-sas", ike_sas, "IKE SAs now"),
+	IKE("halfOpen", "half-open", half_open,
+	    "half-open IKE SAs now (responder)"),
+	IKE("datagramsReceived", "datagrams-received", rx,
+	    "datagrams received"),
+	IKE("dropTooLarge", "drop-too-large", drop_too_large,
+	    "dropped: larger than max-packet"),
+	IKE("dropMalformed", "drop-malformed", drop_malformed,
+	    "dropped: malformed"),
+	IKE("dropUnknownSpi", "drop-unknown-spi", drop_unknown_spi,
+	    "dropped: unknown SPI"),
+	IKE("dropUnexpected", "drop-unexpected", drop_unexpected,
+	    "dropped: unexpected"),
+	IKE("dropIntegrity", "drop-integrity", drop_integrity,
+	    "dropped: integrity check failed"),
+	IKE("dropNoConnection", "drop-no-connection", drop_no_connection,
+	    "dropped: no connection for the addresses"),
+	IKE("cookiesSent", "cookies-sent", cookies_sent, "COOKIEs sent"),
+	IKE("cookiesInvalid", "cookies-invalid", cookies_invalid,
+	    "COOKIEs invalid"),
+	IKE("dropBlocked", "drop-blocked", drop_blocked,
+	    "dropped: block-threshold"),
+	IKE("dropHalfOpenLimit", "drop-half-open-limit", drop_half_open_limit,
+	    "dropped: half-open-limit"),
+	IKE("dropPeerSaLimit", "drop-peer-sa-limit", drop_peer_sa_limit,
+	    "dropped: peer-sa-limit"),
+	IKE("halfOpenExpired", "half-open-expired", half_open_expired,
+	    "half-open IKE SAs expired"),
+	IKE("noProposalChosen", "no-proposal-chosen", no_proposal_chosen,
+	    "NO_PROPOSAL_CHOSEN sent"),
+	IKE("invalidKeSent", "invalid-ke-sent", invalid_ke_sent,
+	    "INVALID_KE_PAYLOAD sent"),
+	IKE("retransmitsAnswered", "retransmits-answered",
+	    retransmits_answered, "retransmitted requests answered"),
+	IKE("logSuppressed", "log-suppressed", log_suppressed,
+	    "log lines suppressed"),
+};
+const unsigned int vpn_ike_ncounters = array_size(vpn_ike_counters);
+/* A counter added to struct ike_stats needs its line above (and its leaf
+ * in yang/vpnd.yang and vpnd_nb.c). */
+_Static_assert(sizeof(vpn_ike_counters) / sizeof(vpn_ike_counters[0]) *
+			       sizeof(uint64_t) ==
+		       sizeof(struct ike_stats),
+	       "vpn_ike_counters must name every field of struct ike_stats");
+
+void vpn_state_ike_stats(struct ike_stats *st)
+{
+	vpn_ike_get_stats(st);
+}
+
+/* Read back from the engine: what it applies, not what was asked. */
+void vpn_state_ike_dos(struct ike_dos_config *dos)
+{
+	vpn_ike_get_dos(dos);
+}
 
 const char *vpn_state_tname(uint8_t type, uint16_t id, uint16_t keylen)
 {

@@ -56,12 +56,14 @@ void vpn_state_sa_counts(unsigned int *total, unsigned int *half_open);
 /*
  * Counters by name, one table per struct, so that the JSON of the show
  * commands and the NETCONF leaves name the same field: the JSON key, the
- * YANG leaf (NULL: none) and where the uint64_t is.
+ * YANG leaf (NULL: none), where the uint64_t is, and (tables printed as
+ * they are) the text output's label.
  */
 struct vpn_counter_desc {
 	const char *json;
 	const char *yang;
 	size_t off;
+	const char *text;
 };
 
 /* struct vpn_child_oper; YANG leaves under child-sa/statistics/. */
@@ -70,6 +72,14 @@ extern const unsigned int vpn_child_ncounters;
 /* struct vpn_tunnel_oper; YANG leaves under ike-sa/. */
 extern const struct vpn_counter_desc vpn_tunnel_counters[];
 extern const unsigned int vpn_tunnel_ncounters;
+
+/* struct ike_stats, every field; YANG leaves under vpn/ike/statistics/. */
+extern const struct vpn_counter_desc vpn_ike_counters[];
+extern const unsigned int vpn_ike_ncounters;
+
+/* The IKE engine's statistics, and the defences it applies. */
+void vpn_state_ike_stats(struct ike_stats *st);
+void vpn_state_ike_dos(struct ike_dos_config *dos);
 
 static inline uint64_t vpn_counter_get(const void *obj,
 				       const struct vpn_counter_desc *d)

@@ -225,6 +225,94 @@ DEFPY_YANG(no_vpn_connection, no_vpn_connection_cmd,
 }
 
 /* ------------------------------------------------------------------ */
+/* vpn: ike (defences against unauthenticated load)                    */
+/* ------------------------------------------------------------------ */
+
+#define VPN_IKE_STR "IKE, for every connection: defences against unauthenticated load\n"
+
+/* A leaf of vpn/ike; 'no' takes it back to its YANG default. The CLI's
+ * ranges are the model's, so the value needs no second check. */
+static int vpn_ike_dos_set(struct vty *vty, const char *leaf, bool no,
+			   const char *value)
+{
+	char xpath[XPATH_MAXLEN];
+
+	snprintf(xpath, sizeof(xpath), "./ike/%s", leaf);
+	nb_cli_enqueue_change(vty, xpath, NB_OP_MODIFY, no ? NULL : value);
+	return nb_cli_apply_changes(vty, NULL);
+}
+
+DEFPY_YANG(vpn_ike_cookie_threshold, vpn_ike_cookie_threshold_cmd,
+	   "[no] ike cookie-threshold ![(0-100000)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "Half-open IKE SAs in all from which a COOKIE is asked for\n"
+	   "Number, 0 for always (default 30)\n")
+{
+	return vpn_ike_dos_set(vty, "cookie-threshold", no, n_str);
+}
+
+DEFPY_YANG(vpn_ike_cookie_threshold_addr, vpn_ike_cookie_threshold_addr_cmd,
+	   "[no] ike cookie-threshold-per-address ![(0-10000)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "Half-open IKE SAs from one address from which that address is asked for a COOKIE\n"
+	   "Number, 0 for always (default 3)\n")
+{
+	return vpn_ike_dos_set(vty, "cookie-threshold-per-address", no, n_str);
+}
+
+DEFPY_YANG(vpn_ike_block_threshold, vpn_ike_block_threshold_cmd,
+	   "[no] ike block-threshold ![(0-10000)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "Half-open IKE SAs from one address from which its IKE_SA_INITs are dropped\n"
+	   "Number, 0 for no limit (default 5)\n")
+{
+	return vpn_ike_dos_set(vty, "block-threshold", no, n_str);
+}
+
+DEFPY_YANG(vpn_ike_half_open_limit, vpn_ike_half_open_limit_cmd,
+	   "[no] ike half-open-limit ![(0-1000000)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "Half-open IKE SAs in all from which IKE_SA_INITs are dropped\n"
+	   "Number, 0 for no limit (default 1000)\n")
+{
+	return vpn_ike_dos_set(vty, "half-open-limit", no, n_str);
+}
+
+DEFPY_YANG(vpn_ike_peer_sa_limit, vpn_ike_peer_sa_limit_cmd,
+	   "[no] ike peer-sa-limit ![(0-10000)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "IKE SAs past half-open one address may have\n"
+	   "Number, 0 for no limit (default 8)\n")
+{
+	return vpn_ike_dos_set(vty, "peer-sa-limit", no, n_str);
+}
+
+DEFPY_YANG(vpn_ike_cookie_secret_lifetime, vpn_ike_cookie_secret_lifetime_cmd,
+	   "[no] ike cookie-secret-lifetime ![(10-86400)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "Time before the secret COOKIEs are made from is replaced\n"
+	   "Seconds (default 120)\n")
+{
+	return vpn_ike_dos_set(vty, "cookie-secret-lifetime", no, n_str);
+}
+
+DEFPY_YANG(vpn_ike_max_packet, vpn_ike_max_packet_cmd,
+	   "[no] ike max-packet ![(1280-65535)$n]",
+	   NO_STR
+	   VPN_IKE_STR
+	   "Largest IKE datagram accepted\n"
+	   "Bytes (default 10000)\n")
+{
+	return vpn_ike_dos_set(vty, "max-packet", no, n_str);
+}
+
+/* ------------------------------------------------------------------ */
 /* ike-policy / ipsec-policy                                           */
 /* ------------------------------------------------------------------ */
 
@@ -460,6 +548,24 @@ DEFPY_YANG(vpn_conn_route, vpn_conn_route_cmd,
 	return nb_cli_apply_changes(vty, NULL);
 }
 
+DEFPY_YANG(vpn_conn_accept_prefix, vpn_conn_accept_prefix_cmd,
+	   "[no] accept-prefix <A.B.C.D/M|X:X::X:X/M>$pfx",
+	   NO_STR
+	   "Prefix the peer may narrow its traffic selectors to, making it a route (repeatable)\n"
+	   "IPv4 prefix\n"
+	   "IPv6 prefix\n")
+{
+	char buf[PREFIX_STRLEN];
+	struct prefix p;
+
+	prefix_copy(&p, pfx);
+	apply_mask(&p);
+	nb_cli_enqueue_change(vty, "./accept-prefix",
+			      no ? NB_OP_DESTROY : NB_OP_CREATE,
+			      prefix2str(&p, buf, sizeof(buf)));
+	return nb_cli_apply_changes(vty, NULL);
+}
+
 DEFPY_YANG(vpn_conn_dpd, vpn_conn_dpd_cmd,
 	   "dpd interval (1-3600)$interval [timeout (2-3600)$timeout]",
 	   "Dead peer detection\n"
@@ -523,6 +629,15 @@ void vpn_cli_show_end(struct vty *vty, const struct lyd_node *dnode)
 void vpn_cli_show_sub_end(struct vty *vty, const struct lyd_node *dnode)
 {
 	vty_out(vty, " exit\n");
+}
+
+/* Leaves of vpn/ike: 'ike' and the leaf's name (shown only when not at
+ * the default: nb_cli_show_dnode_cmds skips those). */
+void vpn_ike_dos_cli_show(struct vty *vty, const struct lyd_node *dnode,
+			  bool show_defaults)
+{
+	vty_out(vty, " ike %s %s\n", dnode->schema->name,
+		yang_dnode_get_string(dnode, NULL));
 }
 
 void vpn_ipsec_lifetime_cli_show(struct vty *vty, const struct lyd_node *dnode,
@@ -768,6 +883,25 @@ DEFPY(show_vpn_sa, show_vpn_sa_cmd,
 	return vty_json(vty, jroot);
 }
 
+DEFPY(show_vpn_ike_statistics, show_vpn_ike_statistics_cmd,
+      "show vpn ike statistics [json$json]",
+      SHOW_STR
+      "IPsec VPN\n"
+      "IKE, for every connection\n"
+      "What IKE did with unauthenticated input, and the defences in force\n"
+      JSON_STR)
+{
+	struct ike_stats st;
+	struct ike_dos_config dos;
+
+	vpn_state_ike_stats(&st);
+	vpn_state_ike_dos(&dos);
+	if (json)
+		return vty_json(vty, vpn_show_ike_json(&st, &dos));
+	vpn_show_ike_text(vty, &st, &dos);
+	return CMD_SUCCESS;
+}
+
 DEFPY(clear_vpn_connection, clear_vpn_connection_cmd,
       "clear vpn connection WORD$name",
       CLEAR_STR
@@ -799,6 +933,13 @@ void vpn_vty_init(void)
 	install_element(CONFIG_NODE, &vpn_enter_cmd);
 	install_element(CONFIG_NODE, &no_vpn_cmd);
 
+	install_element(VPN_NODE, &vpn_ike_cookie_threshold_cmd);
+	install_element(VPN_NODE, &vpn_ike_cookie_threshold_addr_cmd);
+	install_element(VPN_NODE, &vpn_ike_block_threshold_cmd);
+	install_element(VPN_NODE, &vpn_ike_half_open_limit_cmd);
+	install_element(VPN_NODE, &vpn_ike_peer_sa_limit_cmd);
+	install_element(VPN_NODE, &vpn_ike_cookie_secret_lifetime_cmd);
+	install_element(VPN_NODE, &vpn_ike_max_packet_cmd);
 	install_element(VPN_NODE, &vpn_ike_policy_cmd);
 	install_element(VPN_NODE, &no_vpn_ike_policy_cmd);
 	install_element(VPN_NODE, &vpn_ipsec_policy_cmd);
@@ -823,6 +964,7 @@ void vpn_vty_init(void)
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_interface_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_ts_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_route_cmd);
+	install_element(VPN_CONNECTION_NODE, &vpn_conn_accept_prefix_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_dpd_cmd);
 	install_element(VPN_CONNECTION_NODE, &no_vpn_conn_dpd_cmd);
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_mode_cmd);
@@ -831,5 +973,6 @@ void vpn_vty_init(void)
 	install_element(VIEW_NODE, &show_vpn_connection_cmd);
 	install_element(VIEW_NODE, &show_vpn_policy_cmd);
 	install_element(VIEW_NODE, &show_vpn_sa_cmd);
+	install_element(VIEW_NODE, &show_vpn_ike_statistics_cmd);
 	install_element(ENABLE_NODE, &clear_vpn_connection_cmd);
 }

@@ -14,6 +14,8 @@
  *                          (default /etc/frr/netconf/authorized_keys)
  *   max-sessions=N         concurrent sessions (default 10); a connection
  *                          beyond it is closed before the SSH handshake
+ *   accept-threads=N       SSH handshakes in parallel (default 4; at most
+ *                          max-sessions + 1 run)
  *
  * The server runs in its own pthread; every northbound operation is a job
  * run on the main pthread (nc_job_run_main), as FRR's gRPC module does.
@@ -40,12 +42,17 @@ struct nc_config nc_cfg = {
 	.hostkey = "/etc/frr/netconf/ssh_host_key",
 	.authkeys = "/etc/frr/netconf/authorized_keys",
 	.max_sessions = 10,
+	.accept_threads = 4,
 };
 
 static struct thread_master *main_tm;
 /* The user the daemon runs as (-u, default frr); -1 until known. */
 static uid_t daemon_uid = (uid_t)-1;
-static struct frr_pthread *fpt, *fpt_accept;
+static struct frr_pthread *fpt;
+/* The accepting threads: each takes a connection and does its SSH
+ * handshake, so that a slow or stalled client delays no other login. */
+static struct frr_pthread *fpt_accept[NC_ACCEPT_THREADS_MAX];
+static unsigned int n_accept;
 static _Atomic bool stopping;
 
 /* ------------------------------------------------------------------ */
@@ -170,17 +177,54 @@ static int nc_fini(void)
 {
 	if (!fpt)
 		return 0;
-	/* The accepting thread first: it hands sessions to the other. */
-	if (fpt_accept) {
-		frr_pthread_stop(fpt_accept, NULL);
-		frr_pthread_destroy(fpt_accept);
-		fpt_accept = NULL;
+	/* The accepting threads first: they hand sessions to the other. A
+	 * thread in a handshake returns when it ends: end them now rather
+	 * than at their timeouts. */
+	stopping = true;
+	nc_srv_abort_handshakes();
+	for (unsigned int i = 0; i < n_accept; i++) {
+		frr_pthread_stop(fpt_accept[i], NULL);
+		frr_pthread_destroy(fpt_accept[i]);
+		fpt_accept[i] = NULL;
 	}
+	n_accept = 0;
 	frr_pthread_stop(fpt, NULL);
 	frr_pthread_destroy(fpt);
 	fpt = NULL;
 	nc_srv_cleanup();
 	return 0;
+}
+
+/*
+ * More than max-sessions + 1 threads would only wait: max-sessions of them
+ * in handshakes, and one to refuse the next connection at once. (With
+ * fewer, a connection waits while every thread is in a handshake.)
+ */
+static void nc_start_accepting(void)
+{
+	struct frr_pthread_attr attr = {
+		.start = nc_accept_pthread_start,
+		.stop = nc_pthread_stop,
+	};
+	unsigned int n = MIN(nc_cfg.accept_threads, nc_cfg.max_sessions + 1);
+
+	for (unsigned int i = 0; i < n; i++) {
+		char name[32], os_name[16];
+		struct frr_pthread *p;
+
+		snprintf(name, sizeof(name), "NETCONF accept %u", i + 1);
+		snprintf(os_name, sizeof(os_name), "nc-accept-%u", i + 1);
+		p = frr_pthread_new(&attr, name, os_name);
+		if (frr_pthread_run(p, NULL) < 0) {
+			zlog_err("netconf: cannot start accepting pthread %u: %s",
+				 i + 1, safe_strerror(errno));
+			frr_pthread_destroy(p);
+			continue;
+		}
+		fpt_accept[n_accept++] = p;
+	}
+	if (!n_accept)
+		zlog_err("netconf: no accepting pthread: no new sessions");
 }
 
 static int nc_start(struct thread_master *tm)
@@ -207,14 +251,7 @@ static int nc_start(struct thread_master *tm)
 		fpt = NULL;
 		return 0;
 	}
-	attr.start = nc_accept_pthread_start;
-	fpt_accept = frr_pthread_new(&attr, "NETCONF accept", "nc-accept");
-	if (frr_pthread_run(fpt_accept, NULL) < 0) {
-		zlog_err("netconf: cannot start the accepting pthread: %s",
-			 safe_strerror(errno));
-		frr_pthread_destroy(fpt_accept);
-		fpt_accept = NULL;
-	}
+	nc_start_accepting();
 	return 0;
 }
 
@@ -229,6 +266,20 @@ static int nc_late_init(struct thread_master *tm)
 /* Arguments                                                           */
 /* ------------------------------------------------------------------ */
 
+/* KEY=N with N in [min, max]; else a message and -1. */
+static int arg_uint(const char *key, const char *val, unsigned long min,
+		    unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	*out = strtoul(val, &end, 10);
+	if (!*val || *end || *out < min || *out > max) {
+		fprintf(stderr, "netconf: %s: %lu to %lu\n", key, min, max);
+		return -1;
+	}
+	return 0;
+}
+
 static int nc_parse_args(const char *args)
 {
 	char *copy, *tok, *save = NULL;
@@ -240,6 +291,7 @@ static int nc_parse_args(const char *args)
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *val = strchr(tok, '=');
+		unsigned long u;
 		size_t n;
 
 		if (!val) {
@@ -251,24 +303,18 @@ static int nc_parse_args(const char *args)
 		*val++ = '\0';
 		n = strlen(val);
 		if (!strcmp(tok, "port")) {
-			char *end;
-			unsigned long p = strtoul(val, &end, 10);
-
-			if (!*val || *end || p == 0 || p > 65535) {
-				fprintf(stderr, "netconf: port: 1 to 65535\n");
+			if (arg_uint(tok, val, 1, 65535, &u) < 0)
 				ret = -1;
-			}
-			nc_cfg.port = p;
+			nc_cfg.port = u;
 		} else if (!strcmp(tok, "max-sessions")) {
-			char *end;
-			unsigned long m = strtoul(val, &end, 10);
-
-			if (!*val || *end || m == 0 || m > 1000) {
-				fprintf(stderr,
-					"netconf: max-sessions: 1 to 1000\n");
+			if (arg_uint(tok, val, 1, 1000, &u) < 0)
 				ret = -1;
-			}
-			nc_cfg.max_sessions = m;
+			nc_cfg.max_sessions = u;
+		} else if (!strcmp(tok, "accept-threads")) {
+			if (arg_uint(tok, val, 1, NC_ACCEPT_THREADS_MAX,
+				     &u) < 0)
+				ret = -1;
+			nc_cfg.accept_threads = u;
 		} else if (!strcmp(tok, "address") &&
 			   n < sizeof(nc_cfg.address)) {
 			strlcpy(nc_cfg.address, val, sizeof(nc_cfg.address));
@@ -280,7 +326,7 @@ static int nc_parse_args(const char *args)
 			strlcpy(nc_cfg.authkeys, val, sizeof(nc_cfg.authkeys));
 		} else {
 			fprintf(stderr,
-				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys, max-sessions)\n",
+				"netconf: unknown or too long argument '%s' (known: port, address, host-key, authorized-keys, max-sessions, accept-threads)\n",
 				tok);
 			ret = -1;
 		}

@@ -27,15 +27,37 @@
 #include "netconf.h"
 
 #define ENDPT "main"
+/* Seconds a client has for each step of its login: libnetconf2's SSH
+ * authentication (30 s by default) and <hello> (60 s). Its key exchange
+ * and channel opening have a fixed 10 s each. */
+#define HANDSHAKE_TIMEOUT 10
 
 static struct ly_ctx *nc_ctx;
-/* The sessions being served. libnetconf2 locks it: the accepting thread
- * adds sessions while the polling thread polls. */
+/* The sessions being served. libnetconf2 locks it: the accepting threads
+ * add sessions while the polling thread polls. */
 static struct nc_pollsession *ps;
 /* libnetconf2's listening socket (found after it binds), for the session
  * limit: a connection beyond it is accepted and closed here, before the
  * SSH handshake. */
 static int listen_fd = -1;
+/*
+ * The sessions counted against max-sessions: those in their handshake and
+ * those being served. Taken (under the gate) before nc_accept(), given
+ * back when the handshake fails or the session ends; the count of
+ * nc_ps_session_count() alone would let handshakes in parallel pass it.
+ */
+static _Atomic unsigned int nsessions;
+/*
+ * The accepting threads take turns at the listening socket: the one in
+ * the gate polls it, refuses a connection beyond max-sessions or takes a
+ * slot, and accepts the TCP connection (in nc_accept()); it leaves the
+ * gate once the connection is accepted, before the SSH handshake, so that
+ * another thread accepts the next client while this one's handshake goes
+ * on. Without the gate, two threads woken by one connection would both
+ * decide on it: one refusing it at the limit for the slot the other took.
+ */
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local bool gate_held;
 
 /* ------------------------------------------------------------------ */
 /* Errors and replies                                                  */
@@ -843,9 +865,24 @@ static struct nc_server_reply *rpc_clb(struct lyd_node *rpc,
 /* SSH authentication                                                  */
 /* ------------------------------------------------------------------ */
 
+static void gate_leave(void)
+{
+	if (!gate_held)
+		return;
+	gate_held = false;
+	pthread_mutex_unlock(&gate);
+}
+
+/*
+ * libnetconf2 2.0 asks for the host key in nc_accept(), on the accepting
+ * thread, right after it accepted the TCP connection (and left its
+ * bind_lock) and before the first SSH byte: the moment this thread's turn
+ * at the listening socket is over.
+ */
 static int hostkey_clb(const char *name, void *user_data, char **privkey_path,
 		       char **privkey_data, NC_SSH_KEY_TYPE *privkey_type)
 {
+	gate_leave();
 	*privkey_path = strdup(nc_cfg.hostkey);
 	*privkey_data = NULL;
 	return 0;
@@ -1013,41 +1050,71 @@ static int listen_on(const char *address)
 	return ret;
 }
 
+/* The local port of TCP socket fd, or -1 (not a TCP socket). */
+static int tcp_port(int fd, bool *listening)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int acc = 0, type = 0;
+	socklen_t ol = sizeof(acc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) < 0)
+		return -1;
+	ol = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
+	    type != SOCK_STREAM)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	*listening = acc;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+static int max_fd(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		return rl.rlim_cur;
+	return 1024;
+}
+
 /* libnetconf2 2.0 binds in nc_server_endpt_set_port and does not say
  * with which descriptor: the listening TCP socket on our port is it. */
 static int find_listen_fd(uint16_t port)
 {
-	struct rlimit rl;
-	int max = 1024;
+	for (int fd = 0, max = max_fd(); fd < max; fd++) {
+		bool listening;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-		max = rl.rlim_cur;
-	for (int fd = 0; fd < max; fd++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int acc = 0, type = 0;
-		socklen_t ol = sizeof(acc);
-		uint16_t p;
-
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &ol) < 0 ||
-		    !acc)
-			continue;
-		ol = sizeof(type);
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ol) < 0 ||
-		    type != SOCK_STREAM)
-			continue;
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-			continue;
-		if (ss.ss_family == AF_INET)
-			p = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			p = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		else
-			continue;
-		if (p == port)
+		if (tcp_port(fd, &listening) == port && listening)
 			return fd;
 	}
 	return -1;
+}
+
+/*
+ * libnetconf2 does not say which descriptors it accepted either: they are
+ * the connected TCP sockets on our port. shutdown(SHUT_RD) makes their
+ * next read return 0, so a handshake fails at once (instead of at its
+ * timeout) and its thread can be joined; the descriptor stays
+ * libnetconf2's to close. A served session sees its client gone, as it
+ * is about to be. In the gate, with nc_stopping() true: no thread accepts
+ * a connection after the scan.
+ */
+void nc_srv_abort_handshakes(void)
+{
+	pthread_mutex_lock(&gate);
+	for (int fd = 0, max = max_fd(); fd < max; fd++) {
+		bool listening;
+
+		if (tcp_port(fd, &listening) == nc_cfg.port && !listening)
+			shutdown(fd, SHUT_RD);
+	}
+	pthread_mutex_unlock(&gate);
 }
 
 int nc_srv_prepare(void)
@@ -1083,10 +1150,13 @@ int nc_srv_prepare(void)
 	if (access(nc_cfg.hostkey, R_OK) != 0)
 		nc_log_err("host key %s is not readable by the daemon's user: %s",
 			   nc_cfg.hostkey, strerror(errno));
+	/* A stalled client holds an accepting thread: not for long. */
+	nc_server_set_hello_timeout(HANDSHAKE_TIMEOUT);
 	if (nc_server_add_endpt(ENDPT, NC_TI_LIBSSH) ||
 	    nc_server_ssh_endpt_add_hostkey(ENDPT, "hostkey", -1) ||
 	    nc_server_ssh_endpt_set_auth_methods(ENDPT,
-						 NC_SSH_AUTH_PUBLICKEY)) {
+						 NC_SSH_AUTH_PUBLICKEY) ||
+	    nc_server_ssh_endpt_set_auth_timeout(ENDPT, HANDSHAKE_TIMEOUT)) {
 		nc_log_err("cannot set up the SSH endpoint");
 		return -1;
 	}
@@ -1110,11 +1180,15 @@ static void session_end(struct nc_session *s)
 {
 	struct nc_job job = { .type = J_SESSION_END,
 			      .sid = nc_session_get_id(s) };
+	const char *u = nc_session_get_username(s);
+	char user[128];
 
-	nc_log_info("session %u (%s) ended", job.sid,
-		    nc_session_get_username(s));
+	strlcpy(user, u ? u : "?", sizeof(user));
 	nc_ps_del_session(ps, s);
 	nc_session_free(s, NULL);
+	/* Logged once its place under max-sessions is free again. */
+	nsessions--;
+	nc_log_info("session %u (%s) ended", job.sid, user);
 	nc_job_run_main(&job);
 }
 
@@ -1154,7 +1228,7 @@ void nc_srv_loop(void)
 
 /* A connection beyond max-sessions: accepted and closed at once, before
  * any SSH byte. Logged once per burst: the first refusal, then how many
- * when a connection is taken again. */
+ * when a connection is taken again. Only the thread in the gate counts. */
 static unsigned int refused;
 
 static void refuse_one(void)
@@ -1180,39 +1254,66 @@ static void refuse_one(void)
 			   nc_cfg.max_sessions, host);
 }
 
+/*
+ * A turn in the gate: wait up to 100 ms for a connection and refuse it at
+ * the limit, or take a slot for it. True: a slot is taken and the gate
+ * still held, for nc_accept() to accept the connection.
+ */
+static bool gate_turn(void)
+{
+	struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+
+	pthread_mutex_lock(&gate);
+	gate_held = true;
+	if (nc_stopping()) {
+		gate_leave();
+		return false;
+	}
+	/* Without the socket, nc_accept() waits itself (and no limit). */
+	if (listen_fd >= 0 &&
+	    (poll(&pfd, 1, 100) <= 0 || !(pfd.revents & POLLIN))) {
+		gate_leave();
+		return false;
+	}
+	/* Only the gate adds to nsessions: it cannot grow past the check. */
+	if (listen_fd >= 0 && nsessions >= nc_cfg.max_sessions) {
+		refuse_one();
+		gate_leave();
+		return false;
+	}
+	nsessions++;
+	if (refused) {
+		nc_log_info("%u connection%s closed at the session limit",
+			    refused, refused == 1 ? "" : "s");
+		refused = 0;
+	}
+	return true;
+}
+
 void nc_srv_accept_loop(void)
 {
 	while (!nc_stopping()) {
 		struct nc_session *s = NULL;
 		NC_MSG_TYPE msg;
 
-		if (listen_fd >= 0) {
-			struct pollfd pfd = { .fd = listen_fd,
-					      .events = POLLIN };
-
-			if (poll(&pfd, 1, 100) <= 0 ||
-			    !(pfd.revents & POLLIN))
-				continue;
-			/* Sessions being served, plus this one. */
-			if (nc_ps_session_count(ps) >= nc_cfg.max_sessions) {
-				refuse_one();
-				continue;
-			}
-		}
-		msg = nc_accept(listen_fd >= 0 ? 0 : 100, &s);
-		if (msg != NC_MSG_HELLO)
+		if (!gate_turn())
 			continue;
-		if (refused) {
-			nc_log_info("%u connection%s closed at the session limit",
-				    refused, refused == 1 ? "" : "s");
-			refused = 0;
+		/* The TCP accept, then (out of the gate: hostkey_clb) the SSH
+		 * handshake, authentication and <hello>. */
+		msg = nc_accept(listen_fd >= 0 ? 0 : 100, &s);
+		/* Still held if nc_accept() returned before asking for the
+		 * host key (no connection taken). */
+		gate_leave();
+		if (msg != NC_MSG_HELLO) {
+			nsessions--;
+			continue;
 		}
 		nc_log_info("session %u: user %s from %s",
 			    nc_session_get_id(s), nc_session_get_username(s),
 			    nc_session_get_host(s));
 		if (nc_stopping() || nc_ps_add_session(ps, s)) {
 			nc_session_free(s, NULL);
-			continue;
+			nsessions--;
 		}
 	}
 }

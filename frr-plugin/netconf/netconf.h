@@ -34,7 +34,9 @@ struct nc_config {
 	char hostkey[256];
 	char authkeys[256];
 	uint16_t max_sessions; /* concurrent sessions, handshakes included */
+	uint16_t accept_threads; /* handshakes in parallel */
 };
+#define NC_ACCEPT_THREADS_MAX 64
 extern struct nc_config nc_cfg;
 
 enum nc_ds {
@@ -163,9 +165,13 @@ bool nc_stopping(void);
 /* The server thread (nc_server.c). */
 int nc_srv_prepare(void); /* main pthread, before the thread starts */
 void nc_srv_loop(void);	  /* the thread's body; returns when stopping */
-/* The accepting thread's body: TCP accept, the session limit, the SSH
- * handshake and hello; finished sessions go to the polling thread. */
+/* An accepting thread's body (several run it): TCP accept, the session
+ * limit, the SSH handshake and hello; finished sessions go to the polling
+ * thread. */
 void nc_srv_accept_loop(void);
+/* Stopping: end the handshakes in progress (main pthread, before the
+ * accepting threads are joined). */
+void nc_srv_abort_handshakes(void);
 void nc_srv_cleanup(void);
 
 /* Logging from either thread. */

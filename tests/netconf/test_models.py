@@ -64,3 +64,64 @@ def test_bad_instance_refused(tmp_path):
     bad.write_text(src.replace("example-only-change-me", "k" * 129))
     rc, out = lint_instance(str(bad))
     assert rc != 0 and "pre-shared-key: 1 to 128" in out, out
+
+
+def example_with(tmp_path, *edits):
+    """vpnd-example.xml with (old, new) replacements, as a file to lint."""
+    src = open(os.path.join(REPO, "configs", "netconf",
+                            "vpnd-example.xml")).read()
+    for old, new in edits:
+        assert old in src, old
+        src = src.replace(old, new, 1)
+    path = tmp_path / "edited.xml"
+    path.write_text(src)
+    return str(path)
+
+
+@pytest.mark.parametrize("old,new,msg", [
+    ("<max-packet>9000<", "<max-packet>1279<",
+     "max-packet: 1280 to 65535 bytes"),
+    ("<max-packet>9000<", "<max-packet>65536<",
+     "max-packet: 1280 to 65535 bytes"),
+    ("<cookie-secret-lifetime>60<", "<cookie-secret-lifetime>9<",
+     "cookie-secret-lifetime: 10 to 86400 seconds"),
+    ("<cookie-threshold>10<", "<cookie-threshold>100001<",
+     "cookie-threshold: 0 to 100000 half-open IKE SAs"),
+    ("<half-open-limit>500<", "<half-open-limit>1000001<",
+     "half-open-limit: 0 to 1000000 half-open IKE SAs"),
+], ids=["max-packet-low", "max-packet-high", "secret-lifetime",
+        "cookie-threshold", "half-open-limit"])
+def test_ike_ranges(tmp_path, old, new, msg):
+    rc, out = lint_instance(example_with(tmp_path, (old, new)))
+    assert rc != 0 and msg in out, out
+
+
+def test_ike_zero_means_no_limit_or_always(tmp_path):
+    """0 is valid where ike.h gives it a meaning (cookies always, no
+    limit); not for the secret's lifetime or the packet size."""
+    zeros = [(f"<{leaf}>{v}<", f"<{leaf}>0<") for leaf, v in (
+        ("cookie-threshold", 10), ("cookie-threshold-per-address", 2),
+        ("block-threshold", 4), ("half-open-limit", 500),
+        ("peer-sa-limit", 4))]
+    rc, out = lint_instance(example_with(tmp_path, *zeros))
+    assert rc == 0, out
+    for leaf, v in (("cookie-secret-lifetime", 60), ("max-packet", 9000)):
+        rc, out = lint_instance(example_with(
+            tmp_path, (f"<{leaf}>{v}<", f"<{leaf}>0<")))
+        assert rc != 0 and f"{leaf}: " in out, out
+
+
+def test_at_most_64_prefixes_to_check(tmp_path):
+    """traffic-selector + route + accept-prefix <= 64 per connection (the
+    engine's IKE_CONN_MAX_LIMIT): connection azure has two routes and one
+    accept-prefix."""
+    def with_accepts(n):
+        extra = "".join(f"<accept-prefix>10.100.{i}.0/24</accept-prefix>"
+                        for i in range(n))
+        return example_with(tmp_path, ("<accept-prefix>10.21.0.0/16",
+                                       extra + "<accept-prefix>10.21.0.0/16"))
+    rc, out = lint_instance(with_accepts(61))
+    assert rc == 0, out
+    rc, out = lint_instance(with_accepts(62))
+    assert rc != 0 and "at most 64 traffic-selector, route and " \
+        "accept-prefix entries" in out, out

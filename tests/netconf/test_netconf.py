@@ -90,6 +90,34 @@ def rpc_error(fn, *args, **kw):
     return ei.value
 
 
+def stall(ns, port=nclib.PORT):
+    """A raw TCP connection that sends nothing, once a server thread has
+    taken it into its SSH handshake (the server's banner came)."""
+    sock = nclib.ns_socket(ns, port=port)
+    sock.settimeout(2)
+    try:
+        banner = sock.recv(100)
+    except OSError:
+        banner = b""
+    if not banner.startswith(b"SSH-2.0-"):
+        sock.close()
+        raise AssertionError(f"no SSH banner within 2 s on a new "
+                             f"connection behind stalled ones: {banner!r}")
+    return sock
+
+
+def closed_after(sock, t0, limit=20):
+    """Seconds from t0 until the server closed sock (it sends nothing
+    more than its banner)."""
+    sock.settimeout(limit)
+    try:
+        while sock.recv(4096):
+            pass
+    except (ConnectionResetError, TimeoutError, OSError):
+        pass
+    return time.monotonic() - t0
+
+
 @pytest.fixture(scope="module")
 def lab():
     with Topo("nc") as topo:
@@ -469,11 +497,17 @@ def test_clean_shutdown_with_open_session():
             s2.unlock("running")
         s3 = nclib.connect(r, keys, port=2830)
         s3.get_config("running")
+        # handshakes in progress end at once, not at their timeouts
+        raws = [stall(r.ns, port=2830) for _ in range(2)]
         t0 = time.monotonic()
         assert r.stop("vpnd", timeout=10), \
             "vpnd did not stop on SIGTERM with a NETCONF session open"
-        print(f"vpnd stopped in {time.monotonic() - t0:.2f}s")
+        took = time.monotonic() - t0
+        print(f"vpnd stopped in {took:.2f}s")
+        assert took < 5, f"vpnd took {took:.2f}s to stop"
         s3._session._transport.close()
+        for raw in raws:
+            raw.close()
 
 
 def test_with_defaults(m):
@@ -665,6 +699,68 @@ def test_stalled_handshake_does_not_block(lab, m):
     assert time.monotonic() - t0 < 5
 
 
+@pytest.mark.parametrize("stalled", [1, 3])
+def test_stalled_handshakes_do_not_block_logins(lab, m, stalled):
+    """Raw TCP clients that send nothing hold a handshake each (fewer of
+    them than the 4 accepting threads): a new login and its get-config
+    take under 2 s, and the open session's RPCs stay under 1 s."""
+    r, keys = lab
+    m.get_config("running")
+    raws = []
+    try:
+        for _ in range(stalled):
+            raws.append(stall(r.ns))
+        for _ in range(3):
+            t0 = time.monotonic()
+            assert names(cfg_xml(m), "connection") == ["base"]
+            took = time.monotonic() - t0
+            assert took < 1.0, \
+                f"get-config took {took:.2f}s behind {stalled} stalled"
+        t0 = time.monotonic()
+        with nclib.connect(r, keys, timeout=10) as s2:
+            assert names(cfg_xml(s2), "connection") == ["base"]
+            took = time.monotonic() - t0
+        assert took < 2.0, \
+            f"a new login took {took:.2f}s behind {stalled} stalled"
+    finally:
+        for raw in raws:
+            raw.close()
+
+
+def test_stalled_handshakes_time_out():
+    """accept-threads=2, both held: one client sends nothing (libnetconf2's
+    10 s key exchange timeout), one finishes the key exchange and never
+    authenticates (vpnd's 10 s authentication timeout; libnetconf2's
+    default is 30 s). The server drops both within 15 s, and a login that
+    waited behind them then gets in."""
+    import paramiko
+    with Topo("nctmo") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        nclib.start_vpnd(r, keys, BASE_CONF, port=2833,
+                         extra="accept-threads=2")
+        t0 = time.monotonic()
+        raw = stall(r.ns, port=2833)
+        t = paramiko.Transport(nclib.ns_socket(r.ns, port=2833))
+        try:
+            t.start_client(timeout=5)  # key exchange done, no auth
+            with nclib.connect(r, keys, port=2833, timeout=30) as s:
+                assert names(cfg_xml(s), "connection") == ["base"]
+                took = time.monotonic() - t0
+            print(f"login behind two stalled handshakes: {took:.2f}s")
+            assert took < 15, f"a login waited {took:.2f}s"
+            took = closed_after(raw, t0)
+            assert took < 15, f"a silent client kept for {took:.2f}s"
+            wait_for(lambda: not t.is_active(), max(0.1, 15 - (time.monotonic() - t0)),
+                     "the server to drop the unauthenticated client")
+        finally:
+            raw.close()
+            t.close()
+        log = open(r.log_path("vpnd")).read()
+        assert "failed to authenticate for too long" in log, log[-3000:]
+
+
 def try_connect(r, keys, port):
     try:
         return nclib.connect(r, keys, port=port, timeout=5)
@@ -697,7 +793,12 @@ def test_max_sessions():
         assert log.count("session limit (max-sessions=2) reached") == 1, log
         # the two sessions still work
         assert names(cfg_xml(s1), "connection") == ["base"]
+        sid = s2.session_id
         s2.close_session()
+        # the reply comes before the server ends the session: a connection
+        # made meanwhile would be one more refusal
+        wait_for(lambda: f"session {sid} ({nclib.USER}) ended" in
+                 open(r.log_path("vpnd")).read(), 10, "the session to end")
         s3 = wait_for(lambda: try_connect(r, keys, 2832), 10,
                       "a session after one ended")
         assert names(cfg_xml(s3), "connection") == ["base"]
@@ -705,3 +806,26 @@ def test_max_sessions():
         assert "3 connections closed at the session limit" in log, log
         s3.close_session()
         s1.close_session()
+        wait_for(lambda: open(r.log_path("vpnd")).read().count(
+            ") ended") == 3, 10, "the three sessions to end")
+        # sessions in their handshake count: two stalled clients take both
+        raws = [stall(r.ns, port=2832) for _ in range(2)]
+        try:
+            sock = nclib.ns_socket(r.ns, port=2832, timeout=5)
+            try:
+                data = sock.recv(100)
+            except ConnectionResetError:
+                data = b""
+            finally:
+                sock.close()
+            assert data == b"", f"a third connection got {data!r}"
+            # logged once more (a new burst), after the close
+            wait_for(lambda: open(r.log_path("vpnd")).read().count(
+                "session limit (max-sessions=2) reached") == 2, 5,
+                "the new burst to be logged")
+        finally:
+            for raw in raws:
+                raw.close()
+        s4 = wait_for(lambda: try_connect(r, keys, 2832), 10,
+                      "a session after the stalled clients left")
+        s4.close_session()

@@ -39,15 +39,52 @@ def txt(node, path):
     return found[0].text if found else None
 
 
+# vpn/ike/statistics: every field of struct ike_stats, YANG leaf and JSON
+# key ('show vpn ike statistics json')
+IKE_STATS = [
+    ("ike-sas", "ikeSas"), ("half-open", "halfOpen"),
+    ("datagrams-received", "datagramsReceived"),
+    ("drop-too-large", "dropTooLarge"), ("drop-malformed", "dropMalformed"),
+    ("drop-unknown-spi", "dropUnknownSpi"),
+    ("drop-unexpected", "dropUnexpected"),
+    ("drop-integrity", "dropIntegrity"),
+    ("drop-no-connection", "dropNoConnection"),
+    ("cookies-sent", "cookiesSent"), ("cookies-invalid", "cookiesInvalid"),
+    ("drop-blocked", "dropBlocked"),
+    ("drop-half-open-limit", "dropHalfOpenLimit"),
+    ("drop-peer-sa-limit", "dropPeerSaLimit"),
+    ("half-open-expired", "halfOpenExpired"),
+    ("no-proposal-chosen", "noProposalChosen"),
+    ("invalid-ke-sent", "invalidKeSent"),
+    ("retransmits-answered", "retransmitsAnswered"),
+    ("log-suppressed", "logSuppressed"),
+]
+
+
 def snapshot(r, m):
     """JSON, NETCONF state, JSON again: counters that moved in between
     make the caller retry."""
     before = show(r, "connection peer")["connections"]["peer"]
+    ike_before = show(r, "ike statistics")
     reply = m.get(filter=("subtree", f'<vpn xmlns="{NS}"/>'))
     after = show(r, "connection peer")["connections"]["peer"]
+    ike_after = show(r, "ike statistics")
     sas = show(r, "sa")["ikeSas"]
     root = etree.fromstring(reply.data_xml.encode())
-    return before, after, root, sas
+    return ({**before, "ike": ike_before}, {**after, "ike": ike_after},
+            root, sas)
+
+
+def check_ike_statistics(root, j):
+    """vpn/ike/statistics has every leaf, each equal to its JSON key."""
+    st = root.xpath("/nc:data/v:vpn/v:ike/v:statistics",
+                    namespaces={**V, "nc": nclib.NC})
+    assert len(st) == 1, etree.tostring(root).decode()
+    leaves = {etree.QName(x).localname: x.text for x in st[0]}
+    assert sorted(leaves) == sorted(y for y, _ in IKE_STATS), leaves
+    for leaf, key in IKE_STATS:
+        assert int(leaves[leaf]) == j[key], \
+            f"{key}: json {j[key]}, NETCONF {leaves[leaf]}"
 
 
 def stable(a, b):
@@ -182,3 +219,47 @@ def test_state_matches_show_json():
 
         num = root.xpath("//v:number-ike-sas", namespaces=V)[0]
         assert int(txt(num, "v:total")) == len(sas)
+
+        # the engine's statistics, as 'show vpn ike statistics json' has
+        # them (what increments them is the engine's tests' business)
+        check_ike_statistics(root, j["ike"])
+
+
+def test_ike_statistics_and_defences():
+    """vpn/ike over NETCONF: an edit reaches the engine (read back by 'show
+    vpn ike statistics json'), <get> returns every statistics leaf, and
+    deleting 'vpn' gives the engine its defaults again."""
+    with Topo("ncik") as topo:
+        r = topo.add_router("r1")
+        r.start("zebra", "")
+        keys = nclib.Keys(r.dir)
+        nclib.start_vpnd(r, keys, "vpn\n ike cookie-threshold 7\nexit\n")
+        dflt = {"cookieThreshold": 30, "cookieThresholdPerAddress": 3,
+                "blockThreshold": 5, "halfOpenLimit": 1000,
+                "peerSaLimit": 8, "cookieSecretLifetime": 120,
+                "maxPacket": 10000}
+        assert show(r, "ike statistics")["dosProtection"] == {
+            **dflt, "cookieThreshold": 7}
+        with nclib.connect(r, keys) as m:
+            m.edit_config(target="running", config=(
+                f'<config xmlns="{nclib.NC}"><vpn xmlns="{NS}"><ike>'
+                "<half-open-limit>50</half-open-limit>"
+                "<max-packet>1500</max-packet>"
+                "</ike></vpn></config>"))
+            assert show(r, "ike statistics")["dosProtection"] == {
+                **dflt, "cookieThreshold": 7, "halfOpenLimit": 50,
+                "maxPacket": 1500}
+            assert " ike half-open-limit 50\n" in r.cmd(
+                "vpnd", "show running-config")
+            cfg = etree.fromstring(m.get_config(
+                "running", filter=("subtree", f'<vpn xmlns="{NS}"/>'))
+                .data_xml.encode())
+            assert txt(cfg, "//v:ike/v:cookie-threshold") == "7"
+            # no traffic: nothing moves between the two reads
+            reply = m.get(filter=("subtree", f'<vpn xmlns="{NS}"/>'))
+            check_ike_statistics(etree.fromstring(reply.data_xml.encode()),
+                                 show(r, "ike statistics"))
+            m.edit_config(target="running", config=(
+                f'<config xmlns="{nclib.NC}" xmlns:nc="{nclib.NC}">'
+                f'<vpn xmlns="{NS}" nc:operation="delete"/></config>'))
+            assert show(r, "ike statistics")["dosProtection"] == dflt

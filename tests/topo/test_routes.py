@@ -111,6 +111,49 @@ def test_narrowed_selectors_install_routes():
                 "installed": True} in j["routes"]
 
 
+def spoke_narrowing(topo, hub, local):
+    """The hub (r1, responder-only, with `hub` in its connection) and a
+    spoke (r2) that narrows its selectors to `local` (the hub's remote)."""
+    spoke = (f"  traffic-selector local {local} remote 0.0.0.0/0\n"
+             "  connection-mode initiator-only\n")
+    return Pair(topo, extra1=hub + "  connection-mode responder-only\n",
+                extra2=spoke)
+
+
+def assert_taken(p, want):
+    """The hub took the spoke's selector: `want`, its routes, installed."""
+    wait_established(p.r1)
+    wait_for(lambda: want <= set(routes(p.r1)), 10, f"routes {want}")
+    rs = conn_json(p.r1)["routes"]
+    assert {r["prefix"] for r in rs} == want, rs
+    assert all(r["installed"] for r in rs), rs
+
+
+def assert_refused(p, local):
+    """The hub refused the spoke's selector `local`: its RIB unchanged, no
+    Child SA, the refusal logged on both sides."""
+    # the spoke's first attempt ends one way or the other
+    wait_for(lambda: "traffic selectors unacceptable" in open(
+        p.r2.log_path("vpnd")).read() or conn_json(p.r1)[
+            "state"] == "established", 15,
+             f"the spoke's attempt with {local}")
+    time.sleep(1)
+    # the hub's RIB: only vpnd's underlay pin, none of the peer's
+    got = set(routes(p.r1))
+    assert got <= {"192.0.2.2/32"}, \
+        f"the spoke's selector {local} changed the hub's RIB: {got}"
+    assert local not in p.r1.cmd("zebra", "show ip route")
+    j = conn_json(p.r1)
+    assert j["state"] != "established", j
+    assert not any(s.get("childSas") for s in json.loads(
+        p.r1.cmd("vpnd", "show vpn sa json"))["ikeSas"])
+    assert "refused: outside the connection's" in open(
+        p.r1.log_path("vpnd")).read()
+    # the spoke is told why
+    assert "the peer found our traffic selectors unacceptable" in \
+        open(p.r2.log_path("vpnd")).read()
+
+
 def test_peer_cannot_choose_routes():
     """A spoke that narrows its selectors to 0.0.0.0/1, or to another
     site's prefix, does not change the hub's RIB: the Child SA is refused
@@ -119,38 +162,33 @@ def test_peer_cannot_choose_routes():
     cases = [("0.0.0.0/1", False), ("10.3.0.0/16", False),
              ("10.2.1.0/24", True)]
     for local, accepted in cases:
-        spoke = (f"  traffic-selector local {local} remote 0.0.0.0/0\n"
-                 "  connection-mode initiator-only\n")
         with Topo("tsl") as topo:
-            p = Pair(topo, extra1=hub + "  connection-mode responder-only\n",
-                     extra2=spoke)
-            log = p.r1.log_path("vpnd")
+            p = spoke_narrowing(topo, hub, local)
             if accepted:
-                wait_established(p.r1)
-                wait_for(lambda: "10.2.0.0/16" in routes(p.r1), 10,
-                         "the hub's own route")
-                got = {r["prefix"] for r in conn_json(p.r1)["routes"]}
-                assert got == {"10.2.0.0/16", "10.2.1.0/24"}, got
-                continue
-            # the spoke's first attempt ends one way or the other
-            wait_for(lambda: "traffic selectors unacceptable" in open(
-                p.r2.log_path("vpnd")).read() or conn_json(p.r1)[
-                    "state"] == "established", 15,
-                     f"the spoke's attempt with {local}")
-            time.sleep(1)
-            # the hub's RIB: only vpnd's underlay pin, none of the peer's
-            got = set(routes(p.r1))
-            assert got <= {"192.0.2.2/32"}, \
-                f"the spoke's selector {local} changed the hub's RIB: {got}"
-            assert local not in p.r1.cmd("zebra", "show ip route")
-            j = conn_json(p.r1)
-            assert j["state"] != "established", j
-            assert not any(s.get("childSas") for s in json.loads(
-                p.r1.cmd("vpnd", "show vpn sa json"))["ikeSas"])
-            assert "refused: outside the connection's" in open(log).read()
-            # the spoke is told why
-            assert "the peer found our traffic selectors unacceptable" in \
-                open(p.r2.log_path("vpnd")).read()
+                assert_taken(p, {"10.2.0.0/16", "10.2.1.0/24"})
+            else:
+                assert_refused(p, local)
+
+
+def test_accept_prefix():
+    """'accept-prefix' widens what a peer may narrow to, and only that: a
+    prefix inside it (and in no route or traffic selector of the hub)
+    becomes a route; one outside every list is refused, RIB unchanged."""
+    hub = "  route 10.2.0.0/16\n  accept-prefix 10.5.0.0/16\n"
+    cases = [("10.5.1.0/24", True), ("10.6.0.0/16", False),
+             ("10.0.0.0/8", False)]
+    for local, accepted in cases:
+        with Topo("tsa") as topo:
+            p = spoke_narrowing(topo, hub, local)
+            if accepted:
+                assert_taken(p, {"10.2.0.0/16", "10.5.1.0/24"})
+                r = [x for x in conn_json(p.r1)["routes"]
+                     if x["prefix"] == local]
+                assert r == [{"prefix": local, "source": "traffic-selector",
+                              "installed": True}], r
+                assert conn_json(p.r1)["acceptPrefixes"] == ["10.5.0.0/16"]
+            else:
+                assert_refused(p, local)
 
 
 def test_underlay_tracking_and_pin():

@@ -12,6 +12,8 @@ from vtysh_helpers import Term, Vtysh
 
 CONN = [
     "vpn",
+    "ike cookie-threshold 10",
+    "ike max-packet 4000",
     "ike-policy az",
     "proposal aes256-sha256-modp2048",
     "lifetime 14400",
@@ -28,6 +30,7 @@ CONN = [
     "ipsec-policy az-esp",
     "interface vpn7",
     "traffic-selector local 10.1.0.0/16 remote 10.2.0.0/16",
+    "accept-prefix 10.9.0.0/16",
     "dpd interval 5 timeout 20",
     "connection-mode responder-only",
     "exit",
@@ -35,6 +38,8 @@ CONN = [
 ]
 
 VPN_SECTION = """vpn
+ ike cookie-threshold 10
+ ike max-packet 4000
  ike-policy az
   proposal aes256-sha256-modp2048
   lifetime 14400
@@ -51,6 +56,7 @@ VPN_SECTION = """vpn
   ipsec-policy az-esp
   interface vpn7
   traffic-selector local 10.1.0.0/16 remote 10.2.0.0/16
+  accept-prefix 10.9.0.0/16
   dpd interval 5 timeout 20
   connection-mode responder-only
  exit
@@ -132,7 +138,8 @@ def test_configure_show_write_and_boot(router):
         sections(run1)
     assert run1.index("interface eth0") < run1.index("router bgp 65001")
     # each daemon's own view agrees
-    assert "vpn\n ike-policy az\n" in router.cmd("vpnd", "show running-config")
+    assert ("vpn\n ike cookie-threshold 10\n ike max-packet 4000\n"
+            " ike-policy az\n") in router.cmd("vpnd", "show running-config")
 
     vt.out("write memory")
     with open(vt.conf) as f:

@@ -1606,8 +1606,10 @@ static bool has_valid_nonce(const struct ike_msg *msg)
 	       msg->nonce.len <= IKE_NONCE_MAX_LEN;
 }
 
-/* A retransmission of an IKE_SA_INIT request we answered: true once the
- * same answer went out again. */
+/* An IKE_SA_INIT request with the SPI and address of a half-open SA we
+ * made: true when handled. The request we answered, byte for byte (a
+ * retransmission), gets the same answer again; anything else with its
+ * SPI is dropped (no amplification, no second SA). */
 static bool init_resend_answer(struct ike_engine *eng,
 			       const struct ike_addr *local,
 			       const struct ike_addr *remote,
@@ -1625,8 +1627,10 @@ static bool init_resend_answer(struct ike_engine *eng,
 		    sa->state == IKE_SA_RESPONDED) {
 			/* only the very request we answered gets it again */
 			if (sa->init_req_len != len ||
-			    memcmp(sa->init_req, buf, len))
+			    memcmp(sa->init_req, buf, len)) {
+				eng->stats.drop_unexpected++;
 				return true;
+			}
 			eng->ops.send(eng->host, local, remote, sa->init_resp,
 				      sa->init_resp_len);
 			eng->stats.retransmits_answered++;

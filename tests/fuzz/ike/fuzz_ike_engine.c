@@ -64,16 +64,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "ike/ike.h"
 #include "util/bytes.h"
 
 #include "fuzz_ike_peek.h"
+#include "harness.h"
 
-#define QLEN 32
+#define QLEN 32	   /* datagrams in flight; more are lost */
 #define SETTLE_MAX 64 /* honest datagrams to reach a state */
 #define FINAL_DELIVER 8
 
@@ -83,138 +82,14 @@
 			abort();                                               \
 	} while (0)
 
-struct peer;
-
-struct dgram {
-	struct peer *to;
-	struct ike_addr src, dst;
-	size_t len;
-	uint8_t *buf;
-};
-
-struct peer {
-	struct ike_engine *eng;
-	struct ike_conn conn;
-	struct peer *other;
-	uint32_t next_spi;
-};
-
-static uint64_t clock_ms;
-static struct dgram queue[QLEN];
-static unsigned int qlen;
-static struct peer A, B;
 static bool debug;
 
 /* ------------------------------------------------------------------ */
-/* Deterministic randomness: same input, same SPIs, nonces and IVs     */
+/* Host: the IKE test harness (tests/unit/ike/harness.c), with these   */
 /* ------------------------------------------------------------------ */
 
-static uint64_t rng_state;
-
-static uint64_t splitmix64(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void rng_buf(void *const buf, const size_t size)
-{
-	uint8_t *p = buf;
-
-	for (size_t i = 0; i < size; i += 8) {
-		uint64_t v = splitmix64();
-
-		memcpy(p + i, &v, size - i < 8 ? size - i : 8);
-	}
-}
-
-static uint32_t rng_random(void)
-{
-	return (uint32_t)splitmix64();
-}
-
-static const char *rng_name(void)
-{
-	return "vpnd-fuzz-deterministic";
-}
-
-static randombytes_implementation rng = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.buf = rng_buf,
-};
-
-/* ------------------------------------------------------------------ */
-/* Host                                                                */
-/* ------------------------------------------------------------------ */
-
-static void q_push(struct peer *to, const struct ike_addr *src,
-		   const struct ike_addr *dst, const uint8_t *buf, size_t len)
-{
-	struct dgram *d;
-
-	if (qlen == QLEN)
-		return; /* lost */
-	d = &queue[qlen++];
-	d->to = to;
-	d->src = *src;
-	d->dst = *dst;
-	d->len = len;
-	d->buf = malloc(len ? len : 1);
-	CHECK(d->buf);
-	memcpy(d->buf, buf, len);
-}
-
-/* Take the i-th queued datagram out of the queue (the caller frees). */
-static struct dgram q_take(unsigned int i)
-{
-	struct dgram d = queue[i];
-
-	memmove(&queue[i], &queue[i + 1], (qlen - i - 1) * sizeof(queue[0]));
-	qlen--;
-	return d;
-}
-
-static void q_clear(void)
-{
-	for (unsigned int i = 0; i < qlen; i++)
-		free(queue[i].buf);
-	qlen = 0;
-}
-
-static void h_send(void *host, const struct ike_addr *local,
-		   const struct ike_addr *remote, const uint8_t *buf,
-		   size_t len)
-{
-	struct peer *p = host;
-
-	CHECK(len > 0 && len <= 65535);
-	q_push(p->other, local, remote, buf, len);
-}
-
-static uint64_t h_now(void *host)
-{
-	return clock_ms;
-}
-
-static uint32_t h_spi(void *host)
-{
-	return ((struct peer *)host)->next_spi++;
-}
-
-static struct ike_conn *h_find(void *host, const struct ike_addr *local,
-			       const struct ike_addr *remote)
-{
-	struct peer *p = host;
-
-	return ike_addr_same_ip(remote, &p->conn.remote) ? &p->conn : NULL;
-}
-
-static void h_child_up(void *host, struct ike_sa *sa,
-		       const struct ike_child_info *info)
+static void child_up(struct peer *p, struct ike_sa *sa,
+		     const struct ike_child_info *info)
 {
 	CHECK(info->encr_keylen <= sizeof(info->encr_key_in));
 	CHECK(info->integ_keylen <= sizeof(info->integ_key_in));
@@ -222,40 +97,18 @@ static void h_child_up(void *host, struct ike_sa *sa,
 	CHECK(info->spi_in != 0);
 }
 
-static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
-			 uint32_t spi_out)
-{
-}
-
-static void h_event(void *host, struct ike_sa *sa, const char *reason)
+static void sa_event(struct peer *p, struct ike_sa *sa, const char *reason)
 {
 	if (reason)
 		CHECK(strlen(reason) < 1024);
 }
 
-static void h_keepalive(void *host, const struct ike_addr *local,
-			const struct ike_addr *remote)
-{
-}
-
-static void h_log(void *host, int level, const char *msg)
+static void log_line(struct peer *p, int level, const char *msg)
 {
 	CHECK(strlen(msg) < 1024);
 	if (debug)
-		fprintf(stderr, "%s: %s\n", host == &A ? "A" : "B", msg);
+		fprintf(stderr, "%s: %s\n", p->name, msg);
 }
-
-static const struct ike_ops ops = {
-	.send = h_send,
-	.now_ms = h_now,
-	.alloc_spi = h_spi,
-	.find_conn = h_find,
-	.child_up = h_child_up,
-	.child_down = h_child_down,
-	.sa_event = h_event,
-	.keepalive = h_keepalive,
-	.log = h_log,
-};
 
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
@@ -273,65 +126,16 @@ static const struct algs alg_sets[4] = {
 	  "aes256-sha512-noesn" },
 };
 
-static void prop(const char *s, enum vpn_proposal_kind kind,
-		 struct vpn_proposal *p)
-{
-	char err[512];
-
-	if (vpn_proposal_parse(s, kind, p, err, sizeof(err)) < 0) {
-		fprintf(stderr, "fuzz_ike_engine: %s\n", err);
-		abort();
-	}
-}
-
-static void conn_init(struct ike_conn *c, const char *lip, const char *rip,
-		      const struct algs *a, bool second)
+/* Selectors beyond the harness's any-to-any IPv4: 10.1/16 and IPv6. */
+static void more_ts(struct ike_conn *c)
 {
 	uint8_t any[16] = { 0 }, net[4] = { 10, 1, 0, 0 };
-	int af = strchr(lip, ':') ? AF_INET6 : AF_INET;
 
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "fuzz");
-	c->local.family = c->remote.family = af;
-	inet_pton(af, lip, c->local.addr);
-	inet_pton(af, rip, c->remote.addr);
-	ike_id_from_addr(&c->local, &c->local_id_type, c->local_id,
-			 &c->local_id_len);
-	ike_id_from_addr(&c->remote, &c->remote_id_type, c->remote_id,
-			 &c->remote_id_len);
-	c->psklen = 6;
-	memcpy(c->psk, "secret", 6);
-	prop(a->ike, VPN_PROPOSAL_IKE, &c->ike_props[c->n_ike_props++]);
-	if (second && a->ike2)
-		prop(a->ike2, VPN_PROPOSAL_IKE, &c->ike_props[c->n_ike_props++]);
-	prop(a->esp, VPN_PROPOSAL_ESP, &c->esp_props[c->n_esp_props++]);
-	c->ike_lifetime = 28800;
-	c->child_lifetime = 3600;
-	c->dpd_interval = 10;
-	c->dpd_timeout = 30;
-	ike_ts_from_prefix(&c->local_ts[0], AF_INET, any, 0);
 	ike_ts_from_prefix(&c->local_ts[1], AF_INET, net, 16);
-	ike_ts_from_prefix(&c->remote_ts[0], AF_INET, any, 0);
 	ike_ts_from_prefix(&c->local_ts[2], AF_INET6, any, 0);
 	ike_ts_from_prefix(&c->remote_ts[1], AF_INET6, any, 0);
 	c->n_local_ts = 3;
 	c->n_remote_ts = 2;
-}
-
-static void deliver_dgram(struct dgram *d)
-{
-	ike_input(d->to->eng, &d->dst, &d->src, d->buf, d->len);
-	free(d->buf);
-}
-
-/* Deliver up to n queued datagrams, in order. */
-static void deliver(unsigned int n)
-{
-	while (qlen && n--) {
-		struct dgram d = q_take(0);
-
-		deliver_dgram(&d);
-	}
 }
 
 static struct ike_sa *nth(struct peer *p, unsigned int i)
@@ -353,28 +157,32 @@ static bool state_is(struct peer *p, enum ike_sa_state st)
 static void setup(uint8_t sel)
 {
 	const struct algs *a = &alg_sets[(sel >> 5) & 3];
+	bool v6 = sel & 0x80;
+	struct h_config cfg = {
+		/* B also accepts a second IKE proposal (below) */
+		.conn = { .name = "fuzz",
+			  .ike = (const char *const[]){ a->ike, NULL },
+			  .esp = (const char *const[]){ a->esp, NULL },
+			  .ids_from_addr = true },
+		.addr_a = v6 ? "2001:db8::1" : "192.0.2.1",
+		.addr_b = v6 ? "2001:db8::2" : "192.0.2.2",
+		.find = H_FIND_BY_ADDR,
+		.qlimit = QLEN,
+		.qfull_lost = true,
+		.hooks = { .child_up = child_up,
+			   .sa_event = sa_event,
+			   .log = log_line },
+	};
 	struct ike_sa *sa;
 	unsigned int n;
 
-	rng_state = 0x76706e642d66757aULL;
-	clock_ms = 1000000;
-	qlen = 0;
-	memset(&A, 0, sizeof(A));
-	memset(&B, 0, sizeof(B));
-	A.other = &B;
-	B.other = &A;
-	A.next_spi = 0xa0000001;
-	B.next_spi = 0xb0000001;
-	if (sel & 0x80) {
-		conn_init(&A.conn, "2001:db8::1", "2001:db8::2", a, false);
-		conn_init(&B.conn, "2001:db8::2", "2001:db8::1", a, true);
-	} else {
-		conn_init(&A.conn, "192.0.2.1", "192.0.2.2", a, false);
-		conn_init(&B.conn, "192.0.2.2", "192.0.2.1", a, true);
-	}
-	A.eng = ike_engine_new(&ops, &A);
-	B.eng = ike_engine_new(&ops, &B);
-	CHECK(A.eng && B.eng);
+	h_setup(&cfg); /* fails with abort() */
+	if (a->ike2)
+		h_props(B.conn.ike_props, &B.conn.n_ike_props,
+			VPN_PROPOSAL_IKE,
+			(const char *const[]){ a->ike, a->ike2, NULL });
+	more_ts(&A.conn);
+	more_ts(&B.conn);
 	if (sel & 0x10)
 		ike_engine_set_cookie_threshold(B.eng, 0);
 
@@ -382,14 +190,15 @@ static void setup(uint8_t sel)
 	if ((sel & 7) == 0)
 		return;
 	/* until B holds a half-open SA (a COOKIE round trip first, maybe) */
-	for (n = 0; n < 4 && qlen && !state_is(&B, IKE_SA_RESPONDED); n++)
-		deliver(1);
+	for (n = 0; n < 4 && !h_queue_empty() && !state_is(&B, IKE_SA_RESPONDED);
+	     n++)
+		h_deliver(1);
 	if ((sel & 7) == 1)
 		return;
-	deliver(1); /* B's response: A sends IKE_AUTH */
+	h_deliver(1); /* B's response: A sends IKE_AUTH */
 	if ((sel & 7) == 2)
 		return;
-	deliver(SETTLE_MAX);
+	h_deliver(SETTLE_MAX);
 	sa = nth(&A, 0);
 	switch (sel & 7) {
 	case 4:
@@ -401,7 +210,7 @@ static void setup(uint8_t sel)
 		if (sa && ike_sa_rekey_ike(sa) == 0)
 			ike_tick(A.eng);
 		if ((sel & 7) == 6) {
-			deliver(SETTLE_MAX);
+			h_deliver(SETTLE_MAX);
 			ike_tick(A.eng); /* the old SA sends its DELETE */
 		}
 		break;
@@ -462,15 +271,11 @@ static void inject(struct peer *p, uint16_t port, const uint8_t *buf,
 		   size_t len)
 {
 	struct ike_addr from = p->conn.remote, to = p->conn.local;
-	uint8_t *copy = malloc(len ? len : 1);
 
-	CHECK(copy);
-	memcpy(copy, buf, len);
 	if (from_stranger)
 		from.addr[ike_addr_len(&from) - 1] ^= 0x80;
 	from.port = to.port = port;
-	ike_input(p->eng, &to, &from, copy, len);
-	free(copy);
+	h_input(p, &to, &from, buf, len);
 }
 
 static uint8_t out[2 * IKE_MSG_MAX];
@@ -580,26 +385,32 @@ static size_t edit(uint8_t *dst, size_t cap, const uint8_t *src,
 static void splice(struct peer *p, const uint8_t *b, size_t len)
 {
 	static uint8_t inner[IKE_MSG_MAX];
+	static struct dgram d;
 	struct ike_header h;
 	struct ike_sa *sa;
-	struct dgram d;
-	uint8_t *pt, first;
-	size_t ptlen, n, off, del;
+	uint8_t *raw, *pt, first;
+	const uint8_t *msg;
+	size_t ptlen, n, off, del, msglen;
 	unsigned int i;
 	int m;
 
 	if (len < 4)
 		return;
-	for (i = 0; i < qlen && queue[i].to != p; i++)
+	for (i = 0; i < h_queue_len() && h_queue_at(i)->to != p; i++)
 		;
-	if (i == qlen)
+	if (!h_take(i, &d))
 		return;
-	d = q_take(i);
+	/* opened on a heap copy of exactly the datagram (ASan) */
+	raw = malloc(d.len);
+	CHECK(raw);
+	memcpy(raw, d.buf, d.len);
+	msg = raw; /* as it is, unless edited below */
+	msglen = d.len;
 	off = (size_t)b[1] << 8 | b[2];
 	del = b[3];
-	if (ike_parse_header(d.buf, d.len, &h) == IKE_PARSE_OK &&
+	if (ike_parse_header(raw, d.len, &h) == IKE_PARSE_OK &&
 	    (sa = fuzz_ike_find(p->eng, &h)) &&
-	    fuzz_ike_open_in(sa, d.buf, d.len, &h, &pt, &ptlen, &first) == 0) {
+	    fuzz_ike_open_in(sa, raw, d.len, &h, &pt, &ptlen, &first) == 0) {
 		if (debug) {
 			fprintf(stderr, "splice: plaintext (first %u):", first);
 			for (size_t k = 0; k < ptlen; k++)
@@ -614,28 +425,23 @@ static void splice(struct peer *p, const uint8_t *b, size_t len)
 		m = fuzz_ike_seal_in(sa, &h, first, inner, n, out,
 				     sizeof(out));
 		if (m > 0) {
-			free(d.buf);
-			d.buf = malloc((size_t)m);
-			CHECK(d.buf);
-			memcpy(d.buf, out, (size_t)m);
-			d.len = (size_t)m;
+			msg = out;
+			msglen = (size_t)m;
 		}
 	} else if (d.len >= IKE_HDR_LEN) {
 		/* in the clear (IKE_SA_INIT): edit after the header */
 		n = edit(out + IKE_HDR_LEN, sizeof(out) - IKE_HDR_LEN,
-			 d.buf + IKE_HDR_LEN, d.len - IKE_HDR_LEN, off, del,
+			 raw + IKE_HDR_LEN, d.len - IKE_HDR_LEN, off, del,
 			 b + 4, len - 4);
-		memcpy(out, d.buf, IKE_HDR_LEN);
+		memcpy(out, raw, IKE_HDR_LEN);
 		if (b[0] & 1)
 			out[16] = 32 + (b[0] >> 1);
 		vpn_put_be32(out + 24, (uint32_t)(IKE_HDR_LEN + n));
-		free(d.buf);
-		d.buf = malloc(IKE_HDR_LEN + n);
-		CHECK(d.buf);
-		memcpy(d.buf, out, IKE_HDR_LEN + n);
-		d.len = IKE_HDR_LEN + n;
+		msg = out;
+		msglen = IKE_HDR_LEN + n;
 	}
-	deliver_dgram(&d);
+	h_input(d.to, &d.dst, &d.src, msg, msglen);
+	free(raw);
 }
 
 static void operator(struct peer *p, struct ike_sa *sa, int op)
@@ -720,14 +526,10 @@ static void record(struct in *in, bool known_key)
 		break;
 	case 5:
 		v = byte(in);
-		deliver(v < 0 ? 1 : (unsigned int)(v & 7) + 1);
+		h_deliver(v < 0 ? 1 : (unsigned int)(v & 7) + 1);
 		break;
 	case 6:
-		if (qlen) {
-			struct dgram d = q_take(0);
-
-			free(d.buf);
-		}
+		h_drop();
 		break;
 	case 7:
 		v = byte(in);
@@ -757,14 +559,13 @@ static void dump_state(const char *when)
 				(unsigned long long)st.spi_i,
 				(unsigned long long)st.spi_r);
 		}
-	fprintf(stderr, "%s: %u queued\n", when, qlen);
+	fprintf(stderr, "%s: %u queued\n", when, h_queue_len());
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	debug = getenv("FUZZ_IKE_DEBUG") != NULL;
-	if (randombytes_set_implementation(&rng) != 0 ||
-	    vpn_crypto_init() < 0)
+	if (h_rng_install(H_RNG_DETERMINISTIC) != 0 || vpn_crypto_init() < 0)
 		abort();
 	return 0;
 }
@@ -781,10 +582,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.n)
 		record(&in, sel & 8);
 	/* what the hostile input left behind meets the honest peer */
-	deliver(FINAL_DELIVER);
+	h_deliver(FINAL_DELIVER);
 	dump_state("end");
-	ike_engine_free(A.eng);
-	ike_engine_free(B.eng);
-	q_clear();
+	h_teardown();
 	return 0;
 }

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <cmocka.h>
 
@@ -26,155 +25,39 @@
 #include "ike/ike.h"
 #include "util/bytes.h"
 
-#define QLEN 64
+#include "harness.h"
 
-struct peer;
-
-struct dgram {
-	struct peer *to;
-	struct ike_addr src, dst;
-	size_t len;
-	uint8_t buf[IKE_MSG_MAX];
-};
-
-struct peer {
-	struct ike_engine *eng;
-	struct ike_conn conn;
-	struct peer *other;
-	uint32_t next_spi;
-	unsigned int established;
-};
-
-static uint64_t clock_ms;
-static struct dgram queue[QLEN];
-static unsigned int qhead, qtail;
-static struct peer A, B;
 static unsigned int log_lines;
 static char last_log[1024], prev_log[1024];
 
-static void h_send(void *host, const struct ike_addr *local,
-		   const struct ike_addr *remote, const uint8_t *buf,
-		   size_t len)
+static void log_b(struct peer *p, int level, const char *msg)
 {
-	struct peer *p = host;
-	struct dgram *d;
-
-	assert_true(qtail - qhead < QLEN);
-	d = &queue[qtail++ % QLEN];
-	d->to = p->other;
-	d->src = *local;
-	d->dst = *remote;
-	d->len = len;
-	memcpy(d->buf, buf, len);
-}
-
-static uint64_t h_now(void *host)
-{
-	return clock_ms;
-}
-
-static uint32_t h_spi(void *host)
-{
-	return ((struct peer *)host)->next_spi++;
-}
-
-/* Every address may talk to the one connection (a test picks senders). */
-static struct ike_conn *h_find(void *host, const struct ike_addr *local,
-			       const struct ike_addr *remote)
-{
-	return &((struct peer *)host)->conn;
-}
-
-static void h_child_up(void *host, struct ike_sa *sa,
-		       const struct ike_child_info *info)
-{
-}
-
-static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
-			 uint32_t spi_out)
-{
-}
-
-static void h_event(void *host, struct ike_sa *sa, const char *reason)
-{
-	struct ike_sa_status st;
-
-	ike_sa_get_status(sa, &st);
-	if (st.state == IKE_SA_ESTABLISHED)
-		((struct peer *)host)->established++;
-}
-
-static void h_log(void *host, int level, const char *msg)
-{
-	if (host == &B) {
+	if (p == &B) {
 		log_lines++;
 		memcpy(prev_log, last_log, sizeof(prev_log));
 		snprintf(last_log, sizeof(last_log), "%s", msg);
 	}
 }
 
-static const struct ike_ops ops = {
-	.send = h_send,
-	.now_ms = h_now,
-	.alloc_spi = h_spi,
-	.find_conn = h_find,
-	.child_up = h_child_up,
-	.child_down = h_child_down,
-	.sa_event = h_event,
-	.log = h_log,
+/* Every address may talk to the one connection (a test picks senders). */
+static const struct h_config cfg = {
+	.conn = { .name = "dos", .no_dpd = true },
+	.find = H_FIND_ANY,
+	.pump_max = 100,
+	.hooks = { .log = log_b },
+	.fail = h_fail_cmocka,
 };
-
-static void conn_init(struct ike_conn *c, const char *lip, const char *rip)
-{
-	uint8_t any[4] = { 0 };
-	char err[512];
-
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "dos");
-	c->local.family = c->remote.family = AF_INET;
-	inet_pton(AF_INET, lip, c->local.addr);
-	inet_pton(AF_INET, rip, c->remote.addr);
-	c->psklen = 6;
-	memcpy(c->psk, "secret", 6);
-	assert_int_equal(vpn_proposal_parse("aes256gcm16-prfsha256-x25519",
-					    VPN_PROPOSAL_IKE, &c->ike_props[0],
-					    err, sizeof(err)),
-			 0);
-	assert_int_equal(vpn_proposal_parse("aes256gcm16", VPN_PROPOSAL_ESP,
-					    &c->esp_props[0], err, sizeof(err)),
-			 0);
-	c->n_ike_props = c->n_esp_props = 1;
-	c->ike_lifetime = 28800;
-	c->child_lifetime = 3600;
-	ike_ts_from_prefix(&c->local_ts[0], AF_INET, any, 0);
-	ike_ts_from_prefix(&c->remote_ts[0], AF_INET, any, 0);
-	c->n_local_ts = c->n_remote_ts = 1;
-}
 
 static int setup(void **state)
 {
-	clock_ms = 1000000;
-	qhead = qtail = 0;
 	log_lines = 0;
-	memset(&A, 0, sizeof(A));
-	memset(&B, 0, sizeof(B));
-	A.other = &B;
-	B.other = &A;
-	A.next_spi = 0xa0000001;
-	B.next_spi = 0xb0000001;
-	conn_init(&A.conn, "192.0.2.1", "192.0.2.2");
-	conn_init(&B.conn, "192.0.2.2", "192.0.2.1");
-	A.eng = ike_engine_new(&ops, &A);
-	B.eng = ike_engine_new(&ops, &B);
-	assert_non_null(A.eng);
-	assert_non_null(B.eng);
+	h_setup(&cfg);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	ike_engine_free(A.eng);
-	ike_engine_free(B.eng);
+	h_teardown();
 	return 0;
 }
 
@@ -188,13 +71,8 @@ static struct ike_addr addr(unsigned int n)
 
 static struct dgram *pop(void)
 {
-	assert_true(qhead != qtail);
-	return &queue[qhead++ % QLEN];
-}
-
-static bool queue_empty(void)
-{
-	return qhead == qtail;
+	assert_true(!h_queue_empty());
+	return h_pop();
 }
 
 /* A's next datagram, handed to B as if sent from `from`. */
@@ -300,7 +178,7 @@ static void test_cookie_per_address_and_block(void **state)
 	init_from(&x);
 	assert_true(answer_is_cookie());
 	to_b_from(&x); /* valid cookie, but x is at the block threshold */
-	assert_true(queue_empty());
+	assert_true(h_queue_empty());
 	assert_int_equal(stats().drop_blocked, 1);
 	assert_int_equal(stats().half_open, 6);
 	assert_int_equal(stats().cookies_invalid, 0);
@@ -370,7 +248,7 @@ static void test_half_open_limit(void **state)
 	struct ike_addr a = addr(50);
 
 	init_from(&a);
-	assert_true(queue_empty());
+	assert_true(h_queue_empty());
 	assert_int_equal(stats().drop_half_open_limit, 1);
 	assert_int_equal(stats().half_open, 10);
 	/* half-open SAs expire; then requests get in again */
@@ -380,17 +258,6 @@ static void test_half_open_limit(void **state)
 	assert_int_equal(stats().half_open_expired, 10);
 	init_from(&a);
 	assert_false(answer_is_cookie());
-}
-
-/* Deliver everything queued between A and B until quiet. */
-static void pump(void)
-{
-	for (int guard = 0; guard < 100 && !queue_empty(); guard++) {
-		struct dgram *d = pop();
-
-		ike_input(d->to->eng, &d->dst, &d->src, d->buf, d->len);
-	}
-	assert_true(queue_empty());
 }
 
 static void cfg_peer_limit_2(struct ike_dos_config *c)
@@ -407,20 +274,20 @@ static void test_peer_sa_limit(void **state)
 	set_dos(cfg_peer_limit_2);
 	for (int i = 0; i < 2; i++) {
 		assert_non_null(ike_initiate(A.eng, &A.conn));
-		pump();
+		h_pump();
 	}
 	assert_int_equal(B.established, 2);
 	sa = ike_initiate(A.eng, &A.conn);
 	assert_non_null(sa);
-	pump();
+	h_pump();
 	assert_int_equal(B.established, 2);
 	assert_int_equal(stats().drop_peer_sa_limit, 1);
 	assert_int_equal(stats().ike_sas, 2);
 	ike_conn_down(B.eng, &B.conn, false);
-	pump();
+	h_pump();
 	assert_int_equal(stats().ike_sas, 0);
 	assert_non_null(ike_initiate(A.eng, &A.conn));
-	pump();
+	h_pump();
 	assert_int_equal(B.established, 3);
 }
 
@@ -436,7 +303,7 @@ static void test_max_packet(void **state)
 	memcpy(big, d->buf, d->len);
 	vpn_put_be32(big + 24, sizeof(big)); /* header length: all of it */
 	ike_input(B.eng, &d->dst, &x, big, sizeof(big));
-	assert_true(queue_empty());
+	assert_true(h_queue_empty());
 	assert_int_equal(stats().drop_too_large, 1);
 	assert_int_equal(stats().drop_malformed, 0);
 	assert_int_equal(stats().half_open, 0);
@@ -501,7 +368,7 @@ static void test_many_half_open(void **state)
 		reqs[i] = *pop();
 		ike_input(B.eng, &reqs[i].dst, &a, reqs[i].buf, reqs[i].len);
 		assert_false(answer_is_cookie());
-		qhead = qtail = 0;
+		h_queue_clear();
 	}
 	assert_int_equal(stats().half_open, N);
 	assert_int_equal(stats().ike_sas, N);
@@ -510,7 +377,7 @@ static void test_many_half_open(void **state)
 
 		ike_input(B.eng, &reqs[i].dst, &a, reqs[i].buf, reqs[i].len);
 		pop();
-		assert_true(queue_empty());
+		assert_true(h_queue_empty());
 	}
 	assert_int_equal(stats().retransmits_answered, (N + 6) / 7);
 	/* same SPI, another nonce byte: not the request we answered */
@@ -520,7 +387,7 @@ static void test_many_half_open(void **state)
 
 		ike_input(B.eng, &reqs[0].dst, &a, reqs[0].buf, reqs[0].len);
 	}
-	assert_true(queue_empty());
+	assert_true(h_queue_empty());
 	assert_int_equal(stats().half_open, N);
 	clock_ms += 40000;
 	ike_tick(B.eng);

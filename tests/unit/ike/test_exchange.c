@@ -6,7 +6,7 @@
  *
  * Every host callback (Child SA installed / removed, IKE SA established /
  * ended) is stamped with a global sequence number, so order is checked by
- * sequence, never by the clock: everything inside one pump() happens at
+ * sequence, never by the clock: everything inside one h_pump() happens at
  * the same clock_ms. After each settle (timers run until no datagram
  * moves) the tests assert exact counts of IKE SAs and Child SAs per side.
  */
@@ -16,32 +16,21 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include <sodium.h>
 
 #include "crypto/crypto.h"
 #include "ike/ike.h"
 
+#include "harness.h"
+
 #define MAX_CHILD 256
 #define MAX_IKE 64
-#define QLEN 64
 
 /* Set in the inbound SPIs a peer allocates while the engine runs its
  * timers (ike_tick): SPIs of CREATE_CHILD_SA exchanges that side started.
  * SPIs allocated while answering (ike_input) do not carry it. */
 #define SPI_OWN_REKEY 0x01000000u
-
-struct peer;
-
-struct dgram {
-	struct peer *to;
-	struct ike_addr src, dst;
-	size_t len;
-	uint8_t buf[IKE_MSG_MAX];
-	char desc[64]; /* dgram_describe(), made when it was sent */
-};
 
 struct child_rec {
 	bool up;
@@ -57,187 +46,72 @@ struct ike_rec {
 	const char *reason;
 };
 
-struct peer {
-	const char *name;
-	struct ike_engine *eng;
-	struct ike_conn conn;
-	struct peer *other;
-	uint32_t next_spi;
+/* What a peer's host saw of its SAs (the harness counts the rest). */
+struct rec {
 	struct child_rec child[MAX_CHILD];
 	unsigned int nchild;
-	unsigned int ups, downs;
 	/* Child SA removals that left no Child SA installed: the first one */
 	unsigned int bare_downs;
 	uint32_t bare_down_spi;
 	unsigned int bare_down_seq;
 	struct ike_rec ike[MAX_IKE];
 	unsigned int nike;
-	char log[64 * 1024];
-	size_t loglen;
-	const char *last_reason;
-	unsigned int sent;
-	unsigned int keepalives;
-	/* ordered random bytes (order_nonces()) */
-	uint8_t rand_prefix;
-	uint32_t rand_count;
 };
 
-static uint64_t clock_ms;
+static struct rec recs[2];
 static unsigned int ev_seq; /* last event sequence number given out */
-static struct dgram queue[QLEN];
-static unsigned int qhead, qtail;
-static struct peer A, B;
-static unsigned int drop_next; /* drop this many upcoming datagrams */
-static bool drop_to_b;	       /* blackhole everything to B */
-static struct peer *in_engine; /* the peer whose engine runs now */
-static bool in_tick;	       /* ... inside ike_tick() */
-static bool ordered;	       /* order_nonces() in force */
 
-/*
- * Random bytes: the system's, except that with order_nonces() each buffer
- * a peer's engine draws begins with that peer's prefix byte and a counter
- * of its draws (big-endian). Nonces then compare by peer first, and
- * within one peer by when they were drawn: rekey collisions (RFC 7296
- * 2.8.1, 2.8.2: the SA created with the lowest of the four nonces is
- * redundant) have one known outcome.
- */
-static void rng_buf(void *const buf, const size_t size)
+static struct rec *rec(const struct peer *p)
 {
-	uint8_t hdr[5];
-
-	randombytes_sysrandom_implementation.buf(buf, size);
-	if (!ordered || !in_engine)
-		return;
-	in_engine->rand_count++;
-	hdr[0] = in_engine->rand_prefix;
-	hdr[1] = in_engine->rand_count >> 24;
-	hdr[2] = in_engine->rand_count >> 16;
-	hdr[3] = in_engine->rand_count >> 8;
-	hdr[4] = in_engine->rand_count;
-	memcpy(buf, hdr, size < sizeof(hdr) ? size : sizeof(hdr));
-}
-
-static uint32_t rng_random(void)
-{
-	uint32_t v;
-
-	rng_buf(&v, sizeof(v));
-	return v;
-}
-
-static const char *rng_name(void)
-{
-	return "vpnd-test-ordered";
-}
-
-static randombytes_implementation rng = {
-	.implementation_name = rng_name,
-	.random = rng_random,
-	.buf = rng_buf,
-};
-
-/* From now on every nonce `low` draws is lower than any `high` draws. */
-static void order_nonces(struct peer *low, struct peer *high)
-{
-	ordered = true;
-	low->rand_prefix = 0x10;
-	high->rand_prefix = 0x90;
+	return &recs[p == &B];
 }
 
 static void dgram_describe(struct dgram *d);
 
-static void q_push(struct peer *to, const struct ike_addr *src,
-		   const struct ike_addr *dst, const uint8_t *buf, size_t len)
+static uint32_t alloc_spi(struct peer *p)
 {
-	struct dgram *d;
-
-	if (drop_next) {
-		drop_next--;
-		return;
-	}
-	if (drop_to_b && to == &B)
-		return;
-	assert_true(qtail - qhead < QLEN);
-	d = &queue[qtail++ % QLEN];
-	d->to = to;
-	d->src = *src;
-	d->dst = *dst;
-	d->len = len;
-	memcpy(d->buf, buf, len);
-	dgram_describe(d);
-}
-
-static void h_send(void *host, const struct ike_addr *local,
-		   const struct ike_addr *remote, const uint8_t *buf,
-		   size_t len)
-{
-	struct peer *p = host;
-
-	p->sent++;
-	q_push(p->other, local, remote, buf, len);
-}
-
-static uint64_t h_now(void *host)
-{
-	return clock_ms;
-}
-
-static uint32_t h_spi(void *host)
-{
-	struct peer *p = host;
-
 	assert_true((p->next_spi & SPI_OWN_REKEY) == 0);
-	return p->next_spi++ | (in_tick ? SPI_OWN_REKEY : 0);
-}
-
-static struct ike_conn *h_find(void *host, const struct ike_addr *local,
-			       const struct ike_addr *remote)
-{
-	struct peer *p = host;
-
-	return memcmp(remote->addr, p->conn.remote.addr, 4) == 0 ? &p->conn
-								  : NULL;
+	return p->next_spi++ | (h_in_tick ? SPI_OWN_REKEY : 0);
 }
 
 static unsigned int up_children(const struct peer *p)
 {
+	const struct rec *r = rec(p);
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < p->nchild; i++)
-		n += p->child[i].up;
+	for (unsigned int i = 0; i < r->nchild; i++)
+		n += r->child[i].up;
 	return n;
 }
 
-static void h_child_up(void *host, struct ike_sa *sa,
-		       const struct ike_child_info *info)
+static void child_up(struct peer *p, struct ike_sa *sa,
+		     const struct ike_child_info *info)
 {
-	struct peer *p = host;
+	struct rec *r = rec(p);
 
-	assert_true(p->nchild < MAX_CHILD);
-	for (unsigned int i = 0; i < p->nchild; i++)
-		if (p->child[i].info.spi_in == info->spi_in)
+	assert_true(r->nchild < MAX_CHILD);
+	for (unsigned int i = 0; i < r->nchild; i++)
+		if (r->child[i].info.spi_in == info->spi_in)
 			fail_msg("%s: Child SA %08x installed twice", p->name,
 				 info->spi_in);
-	p->child[p->nchild].up = true;
-	p->child[p->nchild].info = *info;
-	p->child[p->nchild].up_seq = ++ev_seq;
-	p->nchild++;
-	p->ups++;
+	r->child[r->nchild].up = true;
+	r->child[r->nchild].info = *info;
+	r->child[r->nchild].up_seq = ++ev_seq;
+	r->nchild++;
 }
 
-static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
-			 uint32_t spi_out)
+static void child_down(struct peer *p, struct ike_sa *sa, uint32_t spi_in,
+		       uint32_t spi_out)
 {
-	struct peer *p = host;
+	struct rec *r = rec(p);
 
-	for (unsigned int i = 0; i < p->nchild; i++)
-		if (p->child[i].up && p->child[i].info.spi_in == spi_in) {
-			p->child[i].up = false;
-			p->child[i].down_seq = ++ev_seq;
-			p->downs++;
-			if (up_children(p) == 0 && p->bare_downs++ == 0) {
-				p->bare_down_spi = spi_in;
-				p->bare_down_seq = ev_seq;
+	for (unsigned int i = 0; i < r->nchild; i++)
+		if (r->child[i].up && r->child[i].info.spi_in == spi_in) {
+			r->child[i].up = false;
+			r->child[i].down_seq = ++ev_seq;
+			if (up_children(p) == 0 && r->bare_downs++ == 0) {
+				r->bare_down_spi = spi_in;
+				r->bare_down_seq = ev_seq;
 			}
 			return;
 		}
@@ -247,23 +121,26 @@ static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
 static struct ike_rec *ike_rec_find(struct peer *p, uint64_t spi_i,
 				    uint64_t spi_r)
 {
-	for (unsigned int i = 0; i < p->nike; i++)
-		if (p->ike[i].spi_i == spi_i && p->ike[i].spi_r == spi_r)
-			return &p->ike[i];
+	struct rec *r = rec(p);
+
+	for (unsigned int i = 0; i < r->nike; i++)
+		if (r->ike[i].spi_i == spi_i && r->ike[i].spi_r == spi_r)
+			return &r->ike[i];
 	return NULL;
 }
 
-static void h_event(void *host, struct ike_sa *sa, const char *reason)
+static void sa_event(struct peer *p, struct ike_sa *sa, const char *reason)
 {
-	struct peer *p = host;
 	struct ike_sa_status st;
 	struct ike_rec *r;
 
 	ike_sa_get_status(sa, &st);
 	r = ike_rec_find(p, st.spi_i, st.spi_r);
 	if (!r) {
-		assert_true(p->nike < MAX_IKE);
-		r = &p->ike[p->nike++];
+		struct rec *pr = rec(p);
+
+		assert_true(pr->nike < MAX_IKE);
+		r = &pr->ike[pr->nike++];
 		*r = (struct ike_rec){ .spi_i = st.spi_i,
 				       .spi_r = st.spi_r,
 				       .initiator = st.initiator };
@@ -275,7 +152,6 @@ static void h_event(void *host, struct ike_sa *sa, const char *reason)
 				 (unsigned long long)st.spi_r);
 		r->down_seq = ++ev_seq;
 		r->reason = reason;
-		p->last_reason = reason;
 	} else {
 		if (r->up_seq)
 			fail_msg("%s: IKE SA %016llx/%016llx established twice",
@@ -285,152 +161,42 @@ static void h_event(void *host, struct ike_sa *sa, const char *reason)
 	}
 }
 
-static void h_keepalive(void *host, const struct ike_addr *local,
-			const struct ike_addr *remote)
+static void keepalive(struct peer *p, const struct ike_addr *local,
+		      const struct ike_addr *remote)
 {
-	struct peer *p = host;
-
 	assert_int_equal(local->port, IKE_NATT_PORT);
 	assert_int_equal(remote->port, IKE_NATT_PORT);
-	p->keepalives++;
 }
 
-static void h_log(void *host, int level, const char *msg)
-{
-	struct peer *p = host;
-	int n = snprintf(p->log + p->loglen, sizeof(p->log) - p->loglen,
-			 "%s\n", msg);
-
-	/* a log line lost would make log checks lie */
-	if (n < 0 || p->loglen + n >= sizeof(p->log))
-		fail_msg("%s: test log full", p->name);
-	p->loglen += n;
-	if (getenv("IKE_TEST_VERBOSE"))
-		fprintf(stderr, "[%s] %s\n", p->name, msg);
-}
-
-static const struct ike_ops ops = {
-	.send = h_send,
-	.now_ms = h_now,
-	.alloc_spi = h_spi,
-	.find_conn = h_find,
-	.child_up = h_child_up,
-	.child_down = h_child_down,
-	.sa_event = h_event,
-	.keepalive = h_keepalive,
-	.log = h_log,
+/* Connections named after their peer ("A", "B"). */
+static const struct h_config cfg = {
+	.conn = { .psk = "shared-secret" },
+	.find = H_FIND_BY_ADDR,
+	.pump_max = 999,
+	.log_capture = true,
+	.hooks = {
+		.alloc_spi = alloc_spi,
+		.child_up = child_up,
+		.child_down = child_down,
+		.sa_event = sa_event,
+		.keepalive = keepalive,
+		.queued = dgram_describe,
+	},
+	.fail = h_fail_cmocka,
 };
-
-static void set_props(struct vpn_proposal *out, unsigned int *n,
-		      enum vpn_proposal_kind kind, const char *const *strs)
-{
-	*n = 0;
-	for (; *strs; strs++) {
-		char err[512];
-
-		if (vpn_proposal_parse(*strs, kind, &out[*n], err,
-				       sizeof(err)) < 0)
-			fail_msg("%s", err);
-		(*n)++;
-	}
-}
-
-static void conn_init(struct ike_conn *c, const char *name, const char *lip,
-		      const char *rip, const char *psk)
-{
-	static const char *const ike[] = { "aes256gcm16-prfsha256-x25519",
-					   NULL };
-	static const char *const esp[] = { "aes256gcm16", NULL };
-	uint8_t any[4] = { 0 };
-
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->local.family = c->remote.family = AF_INET;
-	inet_pton(AF_INET, lip, c->local.addr);
-	inet_pton(AF_INET, rip, c->remote.addr);
-	c->psklen = strlen(psk);
-	memcpy(c->psk, psk, c->psklen);
-	set_props(c->ike_props, &c->n_ike_props, VPN_PROPOSAL_IKE, ike);
-	set_props(c->esp_props, &c->n_esp_props, VPN_PROPOSAL_ESP, esp);
-	c->ike_lifetime = 28800;
-	c->child_lifetime = 3600;
-	c->dpd_interval = 10;
-	c->dpd_timeout = 30;
-	ike_ts_from_prefix(&c->local_ts[0], AF_INET, any, 0);
-	ike_ts_from_prefix(&c->remote_ts[0], AF_INET, any, 0);
-	c->n_local_ts = c->n_remote_ts = 1;
-}
-
-static void peer_init(struct peer *p, const char *name, struct peer *other,
-		      const char *lip, const char *rip, uint32_t spi_base)
-{
-	memset(p, 0, sizeof(*p));
-	p->name = name;
-	p->other = other;
-	p->next_spi = spi_base;
-	conn_init(&p->conn, name, lip, rip, "shared-secret");
-	p->eng = ike_engine_new(&ops, p);
-	assert_non_null(p->eng);
-}
 
 static int setup(void **state)
 {
-	clock_ms = 1000000;
 	ev_seq = 0;
-	qhead = qtail = 0;
-	drop_next = 0;
-	drop_to_b = false;
-	ordered = false;
-	in_engine = NULL;
-	in_tick = false;
-	peer_init(&A, "A", &B, "192.0.2.1", "192.0.2.2", 0xa0000001);
-	peer_init(&B, "B", &A, "192.0.2.2", "192.0.2.1", 0xb0000001);
+	memset(recs, 0, sizeof(recs));
+	h_setup(&cfg);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	ike_engine_free(A.eng);
-	ike_engine_free(B.eng);
+	h_teardown();
 	return 0;
-}
-
-/* ike_initiate() on p's engine. */
-static struct ike_sa *initiate(struct peer *p)
-{
-	struct ike_sa *sa;
-
-	in_engine = p;
-	sa = ike_initiate(p->eng, &p->conn);
-	in_engine = NULL;
-	return sa;
-}
-
-/* Deliver queued datagrams until none are left. */
-static void pump(void)
-{
-	unsigned int guard = 0;
-
-	while (qhead != qtail) {
-		struct dgram *d = &queue[qhead++ % QLEN];
-		uint8_t buf[IKE_MSG_MAX];
-
-		assert_true(++guard < 1000);
-		memcpy(buf, d->buf, d->len);
-		/* the receiver sees the sender's address as remote */
-		in_engine = d->to;
-		ike_input(d->to->eng, &d->dst, &d->src, buf, d->len);
-		in_engine = NULL;
-	}
-}
-
-static void tick(struct peer *p)
-{
-	in_engine = p;
-	in_tick = true;
-	ike_tick(p->eng);
-	in_tick = false;
-	in_engine = NULL;
 }
 
 /* Advance the clock in 100 ms ticks, delivering traffic. */
@@ -438,9 +204,9 @@ static void run_for(uint64_t ms)
 {
 	for (uint64_t t = 0; t < ms; t += 100) {
 		clock_ms += 100;
-		tick(&A);
-		tick(&B);
-		pump();
+		h_tick(&A);
+		h_tick(&B);
+		h_pump();
 	}
 }
 
@@ -465,18 +231,22 @@ static void settle(void)
 
 static const struct child_rec *newest_up(const struct peer *p)
 {
-	for (int i = (int)p->nchild - 1; i >= 0; i--)
-		if (p->child[i].up)
-			return &p->child[i];
+	const struct rec *r = rec(p);
+
+	for (int i = (int)r->nchild - 1; i >= 0; i--)
+		if (r->child[i].up)
+			return &r->child[i];
 	return NULL;
 }
 
 static const struct child_rec *child_rec(const struct peer *p,
 					 uint32_t spi_in)
 {
-	for (unsigned int i = 0; i < p->nchild; i++)
-		if (p->child[i].info.spi_in == spi_in)
-			return &p->child[i];
+	const struct rec *r = rec(p);
+
+	for (unsigned int i = 0; i < r->nchild; i++)
+		if (r->child[i].info.spi_in == spi_in)
+			return &r->child[i];
 	fail_msg("%s: no Child SA %08x was ever installed", p->name, spi_in);
 	return NULL;
 }
@@ -505,12 +275,14 @@ static void assert_replaced(const struct peer *p, uint32_t old_spi,
  * rekey installed the new SA first. */
 static void check_make_before_break(const struct peer *p)
 {
-	if (p->bare_downs)
+	const struct rec *r = rec(p);
+
+	if (r->bare_downs)
 		fail_msg("%s: make-before-break broken: removing Child SA %08x "
 			 "(event #%u) left no Child SA installed (%u such "
 			 "removals)",
-			 p->name, p->bare_down_spi, p->bare_down_seq,
-			 p->bare_downs);
+			 p->name, r->bare_down_spi, r->bare_down_seq,
+			 r->bare_downs);
 }
 
 /* The IKE SA with SPIs new_i/new_r was established before the one with
@@ -583,6 +355,7 @@ static void current_cb(struct ike_sa *sa, void *arg)
 static struct ike_sa *expect_side(struct peer *p, unsigned int n_ike,
 				  unsigned int n_child)
 {
+	const struct rec *r = rec(p);
 	struct sa_census c = { 0 };
 
 	ike_foreach_sa(p->eng, census_cb, &c);
@@ -593,10 +366,10 @@ static struct ike_sa *expect_side(struct peer *p, unsigned int n_ike,
 	if (up_children(p) != n_child)
 		fail_msg("%s: %u Child SAs installed, expected %u", p->name,
 			 up_children(p), n_child);
-	for (unsigned int i = 0; i < p->nchild; i++) {
-		struct owner_arg o = { p->child[i].info.spi_in, 0 };
+	for (unsigned int i = 0; i < r->nchild; i++) {
+		struct owner_arg o = { r->child[i].info.spi_in, 0 };
 
-		if (!p->child[i].up)
+		if (!r->child[i].up)
 			continue;
 		ike_foreach_sa(p->eng, owner_cb, &o);
 		if (o.owners != 1)
@@ -688,8 +461,8 @@ static void check_mirrored(void)
  * on each side. */
 static void establish(void)
 {
-	assert_non_null(initiate(&A));
-	pump();
+	assert_non_null(h_initiate(&A));
+	h_pump();
 	expect_settled(1, 1);
 	check_mirrored();
 }
@@ -707,10 +480,12 @@ static void test_establish(void **state)
 	assert_true(a.child_spi_in == b.child_spi_out &&
 		    a.child_spi_out == b.child_spi_in);
 	/* one IKE SA established on each side, before its Child SA */
-	assert_int_equal(A.nike, 1);
-	assert_int_equal(B.nike, 1);
-	assert_true(A.ike[0].up_seq && A.ike[0].up_seq < A.child[0].up_seq);
-	assert_true(B.ike[0].up_seq && B.ike[0].up_seq < B.child[0].up_seq);
+	assert_int_equal(rec(&A)->nike, 1);
+	assert_int_equal(rec(&B)->nike, 1);
+	assert_true(rec(&A)->ike[0].up_seq &&
+		    rec(&A)->ike[0].up_seq < rec(&A)->child[0].up_seq);
+	assert_true(rec(&B)->ike[0].up_seq &&
+		    rec(&B)->ike[0].up_seq < rec(&B)->child[0].up_seq);
 	assert_int_equal(newest_up(&A)->info.encr, VPN_ENCR_AES_GCM_16);
 	assert_int_equal(newest_up(&A)->info.encr_keylen, 36);
 }
@@ -736,16 +511,16 @@ static void test_proposal_matrix(void **state)
 
 		teardown(state);
 		setup(state);
-		set_props(A.conn.ike_props, &A.conn.n_ike_props,
-			  VPN_PROPOSAL_IKE, ike);
-		set_props(B.conn.ike_props, &B.conn.n_ike_props,
-			  VPN_PROPOSAL_IKE, ike);
-		set_props(A.conn.esp_props, &A.conn.n_esp_props,
-			  VPN_PROPOSAL_ESP, esp);
-		set_props(B.conn.esp_props, &B.conn.n_esp_props,
-			  VPN_PROPOSAL_ESP, esp);
-		initiate(&A);
-		pump();
+		h_props(A.conn.ike_props, &A.conn.n_ike_props,
+			VPN_PROPOSAL_IKE, ike);
+		h_props(B.conn.ike_props, &B.conn.n_ike_props,
+			VPN_PROPOSAL_IKE, ike);
+		h_props(A.conn.esp_props, &A.conn.n_esp_props,
+			VPN_PROPOSAL_ESP, esp);
+		h_props(B.conn.esp_props, &B.conn.n_esp_props,
+			VPN_PROPOSAL_ESP, esp);
+		h_initiate(&A);
+		h_pump();
 		if (up_children(&A) != 1 || up_children(&B) != 1)
 			fail_msg("%s / %s did not establish:\nA:\n%s\nB:\n%s",
 				 cases[i][0], cases[i][1], A.log, B.log);
@@ -760,8 +535,8 @@ static void test_wrong_psk(void **state)
 {
 	B.conn.psklen = 5;
 	memcpy(B.conn.psk, "wrong", 5);
-	initiate(&A);
-	pump();
+	h_initiate(&A);
+	h_pump();
 	settle();
 	expect_settled(0, 0);
 	assert_int_equal(A.ups + B.ups, 0);
@@ -777,8 +552,8 @@ static void test_wrong_id(void **state)
 {
 	ike_id_parse("someone-else.example", &B.conn.remote_id_type,
 		     B.conn.remote_id, &B.conn.remote_id_len);
-	initiate(&A);
-	pump();
+	h_initiate(&A);
+	h_pump();
 	settle();
 	expect_settled(0, 0);
 	assert_int_equal(A.ups + B.ups, 0);
@@ -789,10 +564,10 @@ static void test_no_proposal(void **state)
 {
 	static const char *const ike_b[] = { "aes128-sha1-modp2048", NULL };
 
-	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  ike_b);
-	initiate(&A);
-	pump();
+	h_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		ike_b);
+	h_initiate(&A);
+	h_pump();
 	/* The refusal is unauthenticated: A keeps waiting a while for a
 	 * response it can use (retransmitting; B refuses again), then
 	 * gives up with the refusal as the reason. */
@@ -815,10 +590,10 @@ static void test_no_child_proposal(void **state)
 {
 	static const char *const esp_b[] = { "aes128-sha1", NULL };
 
-	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
-		  esp_b);
-	initiate(&A);
-	pump();
+	h_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		esp_b);
+	h_initiate(&A);
+	h_pump();
 	run_for(2000);
 	settle();
 	expect_settled(0, 0);
@@ -833,10 +608,10 @@ static void test_invalid_ke(void **state)
 		"aes256-sha256-ecp256-modp2048", NULL };
 	static const char *const ike_b[] = { "aes256-sha256-modp2048", NULL };
 
-	set_props(A.conn.ike_props, &A.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  ike_a);
-	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  ike_b);
+	h_props(A.conn.ike_props, &A.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		ike_a);
+	h_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		ike_b);
 	establish();
 	assert_int_equal(sa_status(only_sa(&A)).dh, 14);
 	assert_non_null(strstr(A.log, "peer asked for DH group 14 instead of "
@@ -853,9 +628,9 @@ static void test_cookie(void **state)
 static void test_retransmit(void **state)
 {
 	/* lose the first IKE_SA_INIT request */
-	drop_next = 1;
-	initiate(&A);
-	pump();
+	h_drop_next = 1;
+	h_initiate(&A);
+	h_pump();
 	assert_int_equal(up_children(&A), 0);
 	run_for(1500);
 	settle();
@@ -865,8 +640,8 @@ static void test_retransmit(void **state)
 
 static void test_unreachable(void **state)
 {
-	drop_to_b = true;
-	initiate(&A);
+	B.unreachable = true;
+	h_initiate(&A);
 	run_for(70000);
 	expect_settled(0, 0);
 	assert_non_null(strstr(A.log, "unreachable: no answer after 6 tries"));
@@ -882,7 +657,7 @@ static void test_dpd(void **state)
 	settle();
 	expect_settled(1, 1);
 	assert_true(B.sent > 2);
-	drop_to_b = true;
+	B.unreachable = true;
 	run_for(45000);
 	/* A's checks go unanswered: dead after dpd_timeout; B hears nothing
 	 * from A any more and ends its IKE SA the same way */
@@ -897,7 +672,7 @@ static void test_delete(void **state)
 {
 	establish();
 	ike_conn_down(A.eng, &A.conn, false);
-	pump();
+	h_pump();
 	settle();
 	expect_settled(0, 0);
 	assert_int_equal(A.downs, 1);
@@ -914,13 +689,13 @@ static void rekey_child_and_check(bool pfs)
 	struct ike_sa *sa;
 
 	if (pfs) {
-		set_props(A.conn.esp_props, &A.conn.n_esp_props,
-			  VPN_PROPOSAL_ESP, esp_pfs);
-		set_props(B.conn.esp_props, &B.conn.n_esp_props,
-			  VPN_PROPOSAL_ESP, esp_pfs);
+		h_props(A.conn.esp_props, &A.conn.n_esp_props,
+			VPN_PROPOSAL_ESP, esp_pfs);
+		h_props(B.conn.esp_props, &B.conn.n_esp_props,
+			VPN_PROPOSAL_ESP, esp_pfs);
 	}
-	sa = initiate(&A);
-	pump();
+	sa = h_initiate(&A);
+	h_pump();
 	expect_settled(1, 1);
 	check_mirrored();
 	old_a = newest_up(&A)->info.spi_in;
@@ -959,11 +734,11 @@ static void test_rekey_child_pfs(void **state)
 
 static void test_rekey_ike(void **state)
 {
-	struct ike_sa *sa = initiate(&A);
+	struct ike_sa *sa = h_initiate(&A);
 	struct ike_sa_status old_a, old_b, new_a, new_b;
 	uint32_t spi;
 
-	pump();
+	h_pump();
 	expect_settled(1, 1);
 	old_a = sa_status(sa);
 	old_b = sa_status(only_sa(&B));
@@ -995,7 +770,7 @@ static void test_rekey_ike(void **state)
 	run_for(25000);
 	settle();
 	expect_settled(1, 1);
-	drop_to_b = true;
+	B.unreachable = true;
 	run_for(45000);
 	expect_side(&A, 0, 0);
 }
@@ -1013,10 +788,11 @@ static unsigned int log_count(const struct peer *p, const char *s)
 /* IKE SAs established on p so far. */
 static unsigned int ike_ups(const struct peer *p)
 {
+	const struct rec *r = rec(p);
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < p->nike; i++)
-		n += p->ike[i].up_seq != 0;
+	for (unsigned int i = 0; i < r->nike; i++)
+		n += r->ike[i].up_seq != 0;
 	return n;
 }
 
@@ -1097,7 +873,7 @@ static void test_lifetimes_collide(void **state)
 {
 	A.conn.child_lifetime = B.conn.child_lifetime = 3;
 	A.conn.ike_lifetime = B.conn.ike_lifetime = 7;
-	order_nonces(&A, &B);
+	h_order_nonces(&A, &B);
 	establish();
 	for (int i = 0; i < 60; i++) {
 		run_for(500);
@@ -1153,7 +929,7 @@ static void child_collision(struct peer *low, struct peer *high)
 	struct ike_sa *sa_a, *sa_b;
 	uint32_t old_a, old_b, kept_a, kept_b;
 
-	order_nonces(low, high);
+	h_order_nonces(low, high);
 	establish();
 	old_a = newest_up(&A)->info.spi_in;
 	old_b = newest_up(&B)->info.spi_in;
@@ -1213,7 +989,7 @@ static void ike_collision(struct peer *low, struct peer *high)
 	struct ike_sa_status old_a, old_b, new_a, new_b;
 	uint32_t child_a;
 
-	order_nonces(low, high);
+	h_order_nonces(low, high);
 	establish();
 	old_a = sa_status(only_sa(&A));
 	old_b = sa_status(only_sa(&B));
@@ -1230,8 +1006,8 @@ static void ike_collision(struct peer *low, struct peer *high)
 	expect_ike_initiator(low, false);
 	/* three IKE SAs seen per side: the old one and two new ones; the
 	 * kept one came up before the old one ended */
-	assert_int_equal(A.nike, 3);
-	assert_int_equal(B.nike, 3);
+	assert_int_equal(rec(&A)->nike, 3);
+	assert_int_equal(rec(&B)->nike, 3);
 	assert_ike_replaced(&A, old_a.spi_i, old_a.spi_r, new_a.spi_i,
 			    new_a.spi_r);
 	assert_ike_replaced(&B, old_b.spi_i, old_b.spi_r, new_b.spi_i,
@@ -1338,7 +1114,7 @@ static int ike_index(struct peer *p, uint64_t spi_i, uint64_t spi_r)
 {
 	const struct ike_rec *r = ike_rec_find(p, spi_i, spi_r);
 
-	return r ? (int)(r - p->ike) : -1;
+	return r ? (int)(r - rec(p)->ike) : -1;
 }
 
 static void ike_label(char *buf, size_t len, int i)
@@ -1402,21 +1178,22 @@ static void child_label(char *buf, size_t len, uint32_t spi, bool current)
 static void sa_describe(const struct peer *p, struct ike_sa *sa,
 			const char *name, char *out, size_t len)
 {
+	const struct rec *r = rec(p);
 	struct ike_sa_status st;
 	size_t n = strlen(out);
 
 	ike_sa_get_status(sa, &st);
 	n += snprintf(out + n, len - n, "%s%s %s [", n ? " " : "", name,
 		      state_str(st.state));
-	for (unsigned int i = 0, k = 0; i < p->nchild; i++) {
+	for (unsigned int i = 0, k = 0; i < r->nchild; i++) {
 		char c[16];
 
-		if (!p->child[i].up ||
-		    !ike_sa_has_child(sa, p->child[i].info.spi_in))
+		if (!r->child[i].up ||
+		    !ike_sa_has_child(sa, r->child[i].info.spi_in))
 			continue;
-		child_label(c, sizeof(c), p->child[i].info.spi_in,
+		child_label(c, sizeof(c), r->child[i].info.spi_in,
 			    st.child_installed &&
-				    st.child_spi_in == p->child[i].info.spi_in);
+				    st.child_spi_in == r->child[i].info.spi_in);
 		n += snprintf(out + n, len - n, "%s%s", k++ ? " " : "", c);
 	}
 	snprintf(out + n, len - n, "]");
@@ -1424,20 +1201,21 @@ static void sa_describe(const struct peer *p, struct ike_sa *sa,
 
 static void peer_describe(struct peer *p, char *out, size_t len)
 {
+	const struct rec *pr = rec(p);
 	struct live_sas l = { 0 };
 	size_t n;
 	bool orphans = false;
 
 	out[0] = '\0';
 	ike_foreach_sa(p->eng, live_cb, &l);
-	for (unsigned int r = 0; r < p->nike; r++)
+	for (unsigned int r = 0; r < pr->nike; r++)
 		for (unsigned int i = 0; i < l.n; i++) {
 			struct ike_sa_status st;
 			char name[16];
 
 			ike_sa_get_status(l.sa[i], &st);
-			if (l.shown[i] || st.spi_i != p->ike[r].spi_i ||
-			    st.spi_r != p->ike[r].spi_r)
+			if (l.shown[i] || st.spi_i != pr->ike[r].spi_i ||
+			    st.spi_r != pr->ike[r].spi_r)
 				continue;
 			l.shown[i] = true;
 			snprintf(name, sizeof(name), "ike%u", r);
@@ -1446,11 +1224,11 @@ static void peer_describe(struct peer *p, char *out, size_t len)
 	for (unsigned int i = 0; i < l.n; i++)
 		if (!l.shown[i])
 			sa_describe(p, l.sa[i], "ike-", out, len);
-	for (unsigned int i = 0; i < p->nchild; i++) {
-		struct owner_arg o = { p->child[i].info.spi_in, 0 };
+	for (unsigned int i = 0; i < pr->nchild; i++) {
+		struct owner_arg o = { pr->child[i].info.spi_in, 0 };
 		char c[16];
 
-		if (!p->child[i].up)
+		if (!pr->child[i].up)
 			continue;
 		ike_foreach_sa(p->eng, owner_cb, &o);
 		if (o.owners)
@@ -1475,9 +1253,9 @@ static void queue_describe(char *out, size_t len)
 	size_t n = 0;
 
 	out[0] = '\0';
-	for (unsigned int i = qhead; i != qtail; i++)
-		n += snprintf(out + n, len - n, "%s%s", i == qhead ? "" : ", ",
-			      queue[i % QLEN].desc);
+	for (unsigned int i = 0; i < h_queue_len(); i++)
+		n += snprintf(out + n, len - n, "%s%s", i ? ", " : "",
+			      h_queue_at(i)->desc);
 }
 
 /*
@@ -1519,17 +1297,12 @@ static void deliver(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(want, sizeof(want), fmt, ap);
 	va_end(ap);
-	for (unsigned int i = qhead; i != qtail; i++) {
-		if (strcmp(queue[i % QLEN].desc, want) != 0)
+	for (unsigned int i = 0; i < h_queue_len(); i++) {
+		if (strcmp(h_queue_at(i)->desc, want) != 0)
 			continue;
-		d = queue[i % QLEN];
-		for (unsigned int k = i; k + 1 != qtail; k++)
-			queue[k % QLEN] = queue[(k + 1) % QLEN];
-		qtail--;
+		h_take(i, &d);
 		snprintf(step_ctx, sizeof(step_ctx), "delivering %s", want);
-		in_engine = d.to;
-		ike_input(d.to->eng, &d.dst, &d.src, d.buf, d.len);
-		in_engine = NULL;
+		h_deliver_dgram(&d);
 		return;
 	}
 	queue_describe(q, sizeof(q));
@@ -1541,7 +1314,7 @@ static void deliver(const char *fmt, ...)
 static void step_tick(struct peer *p)
 {
 	snprintf(step_ctx, sizeof(step_ctx), "%s's timers", p->name);
-	tick(p);
+	h_tick(p);
 }
 
 /* The message ID of p's next request on the first IKE SA (A started it:
@@ -1562,7 +1335,7 @@ static void child_collision_steps(struct peer *low, struct peer *high)
 	const char *L = low->name, *H = high->name;
 	unsigned int ml = mid(low), mh = mid(high);
 
-	order_nonces(low, high);
+	h_order_nonces(low, high);
 	establish();
 	snprintf(step_ctx, sizeof(step_ctx), "establishing");
 	check(low, "ike0 est [*1]", high, "ike0 est [*1]", "");
@@ -1644,7 +1417,7 @@ static void ike_collision_steps(struct peer *low, struct peer *high)
 	unsigned int ml = mid(low), mh = mid(high);
 	struct ike_sa_status kl, kh;
 
-	order_nonces(low, high);
+	h_order_nonces(low, high);
 	establish();
 	assert_int_equal(ike_sa_rekey_ike(only_sa(low)), 0);
 	assert_int_equal(ike_sa_rekey_ike(only_sa(high)), 0);
@@ -1697,7 +1470,7 @@ static void ike_collision_steps(struct peer *low, struct peer *high)
 	kl = sa_status(only_sa(low));
 	kh = sa_status(only_sa(high));
 	assert_true(kl.spi_i == kh.spi_i && kl.spi_r == kh.spi_r);
-	assert_true(low->ike[1].spi_i == kl.spi_i);
+	assert_true(rec(low)->ike[1].spi_i == kl.spi_i);
 	expect_ike_initiator(high, true);
 	assert_int_equal(A.ups + B.ups, 2);
 	assert_int_equal(A.downs + B.downs, 0);
@@ -1757,7 +1530,7 @@ static void child_vs_ike_steps(struct peer *xc, struct peer *yi)
 					"(notify 43)"));
 	assert_int_equal(A.ups + B.ups, 2);
 	assert_int_equal(A.downs + B.downs, 0);
-	assert_int_equal(A.nike + B.nike, 2);
+	assert_int_equal(rec(&A)->nike + rec(&B)->nike, 2);
 	/* no lockstep: the IKE SA rekey is retried first, 5 s on, alone */
 	run_for(4900);
 	assert_int_equal(ike_ups(&A) + ike_ups(&B), 2);
@@ -1869,10 +1642,10 @@ static void ike_vs_delete_steps(struct peer *x, struct peer *y,
 	assert_int_equal(y->ups, 1);
 	assert_string_equal(x->last_reason, "deleted by peer");
 	assert_string_equal(y->last_reason, "connection closed");
-	for (unsigned int i = 0; i < x->nike; i++)
-		assert_true(x->ike[i].down_seq > 0);
-	for (unsigned int i = 0; i < y->nike; i++)
-		assert_true(y->ike[i].down_seq > 0);
+	for (unsigned int i = 0; i < rec(x)->nike; i++)
+		assert_true(rec(x)->ike[i].down_seq > 0);
+	for (unsigned int i = 0; i < rec(y)->nike; i++)
+		assert_true(rec(y)->ike[i].down_seq > 0);
 }
 
 static void test_rekey_ike_vs_delete_a_rekeys(void **state)
@@ -2137,11 +1910,11 @@ static void test_modes(void **state)
 	struct sa_census c = { 0 };
 
 	A.conn.responder_only = true;
-	assert_null(initiate(&A));
+	assert_null(h_initiate(&A));
 	A.conn.responder_only = false;
 	B.conn.initiator_only = true;
-	initiate(&A);
-	pump();
+	h_initiate(&A);
+	h_pump();
 	assert_non_null(strstr(B.log, "connection-mode initiator-only"));
 	/* B keeps no state; A waits for an answer */
 	expect_side(&B, 0, 0);
@@ -2176,8 +1949,8 @@ static void test_ts_narrowing(void **state)
 	setup(state);
 	ike_ts_from_prefix(&A.conn.local_ts[0], AF_INET, n1, 16);
 	ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET, n2, 16);
-	initiate(&A);
-	pump();
+	h_initiate(&A);
+	h_pump();
 	run_for(2000);
 	settle();
 	expect_settled(0, 0);
@@ -2201,8 +1974,8 @@ static void narrow_from_b(const uint8_t *b_local, unsigned int plen,
 				   limit_len);
 		A.conn.n_route_limit = 1;
 	}
-	initiate(&A);
-	pump();
+	h_initiate(&A);
+	h_pump();
 	run_for(2000);
 	settle();
 }
@@ -2250,8 +2023,8 @@ static void test_ts_route_limit(void **state)
 	 * TS_UNACCEPTABLE */
 	ike_ts_from_prefix(&A.conn.local_ts[0], AF_INET, (uint8_t[4]){ 10, 1 },
 			   16);
-	initiate(&A);
-	pump();
+	h_initiate(&A);
+	h_pump();
 	run_for(2000);
 	settle();
 	expect_settled(0, 0);
@@ -2280,8 +2053,8 @@ static void test_ts_route_limit_v6(void **state)
 			B.conn.local_ts[0].end[15] = 0xff;
 		ike_ts_from_prefix(&B.conn.remote_ts[0], AF_INET6, any6, 0);
 		B.conn.n_local_ts = B.conn.n_remote_ts = 1;
-		initiate(&A);
-		pump();
+		h_initiate(&A);
+		h_pump();
 		run_for(2000);
 		settle();
 		if (!v6only) {
@@ -2332,9 +2105,9 @@ static void test_volume_rekey(void **state)
  * side tears the other's down (no INITIAL_CONTACT), nothing goes down. */
 static void test_simultaneous_initiation(void **state)
 {
-	initiate(&A);
-	initiate(&B);
-	pump();
+	h_initiate(&A);
+	h_initiate(&B);
+	h_pump();
 	run_for(2000);
 	settle();
 	expect_settled(2, 2);
@@ -2342,8 +2115,8 @@ static void test_simultaneous_initiation(void **state)
 	assert_int_equal(B.ups, 2);
 	assert_int_equal(A.downs, 0);
 	assert_int_equal(B.downs, 0);
-	assert_int_equal(A.nike, 2);
-	assert_int_equal(B.nike, 2);
+	assert_int_equal(rec(&A)->nike, 2);
+	assert_int_equal(rec(&B)->nike, 2);
 	assert_null(strstr(A.log, "INITIAL_CONTACT"));
 	assert_null(strstr(B.log, "INITIAL_CONTACT"));
 }
@@ -2360,11 +2133,11 @@ static void test_initial_contact(void **state)
 	old_child = newest_up(&A)->info.spi_in;
 	/* B forgets everything, as after a restart */
 	ike_engine_free(B.eng);
-	memset(B.child, 0, sizeof(B.child));
-	B.nchild = B.ups = B.downs = B.nike = 0;
-	B.eng = ike_engine_new(&ops, &B);
-	initiate(&B);
-	pump();
+	memset(rec(&B)->child, 0, sizeof(rec(&B)->child));
+	rec(&B)->nchild = B.ups = B.downs = rec(&B)->nike = 0;
+	B.eng = h_engine_new(&B);
+	h_initiate(&B);
+	h_pump();
 	settle();
 	assert_non_null(strstr(A.log, "peer sent INITIAL_CONTACT"));
 	expect_settled(1, 1);
@@ -2407,14 +2180,14 @@ static void test_responder_chooses_subset(void **state)
 	static const char *const esp_b[] = { "aes256gcm16-x25519", NULL };
 	struct ike_sa *bsa = NULL;
 
-	set_props(A.conn.ike_props, &A.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  ike_a);
-	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  ike_b);
-	set_props(A.conn.esp_props, &A.conn.n_esp_props, VPN_PROPOSAL_ESP,
-		  esp_a);
-	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
-		  esp_b);
+	h_props(A.conn.ike_props, &A.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		ike_a);
+	h_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		ike_b);
+	h_props(A.conn.esp_props, &A.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		esp_a);
+	h_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		esp_b);
 	establish();
 	assert_int_equal(newest_up(&A)->info.encr_keylen, 36);
 	ike_foreach_sa(B.eng, grab_sa, &bsa);
@@ -2454,16 +2227,16 @@ static void test_responder_chooses_subset(void **state)
 static void test_rekey_child_refused_retried(void **state)
 {
 	static const char *const esp_other[] = { "chacha20poly1305", NULL };
-	struct ike_sa *sa = initiate(&A);
+	struct ike_sa *sa = h_initiate(&A);
 	struct ike_sa_status st;
 	uint64_t refused_at;
 	uint32_t old_a, old_b;
 
-	pump();
+	h_pump();
 	old_a = newest_up(&A)->info.spi_in;
 	old_b = newest_up(&B)->info.spi_in;
-	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
-		  esp_other);
+	h_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		esp_other);
 	assert_int_equal(ike_sa_rekey_child(sa), 0);
 	run_for(100);
 	refused_at = clock_ms;
@@ -2475,8 +2248,8 @@ static void test_rekey_child_refused_retried(void **state)
 	assert_int_equal(st.child_rekey_at_ms, refused_at + 10000);
 	expect_settled(1, 1);
 
-	set_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
-		  (const char *const[]){ "aes256gcm16", NULL });
+	h_props(B.conn.esp_props, &B.conn.n_esp_props, VPN_PROPOSAL_ESP,
+		(const char *const[]){ "aes256gcm16", NULL });
 	run_for(9000);
 	assert_int_equal(A.ups, 1);
 	run_for(2000);
@@ -2492,14 +2265,14 @@ static void test_rekey_ike_refused_retried(void **state)
 {
 	static const char *const ike_other[] = { "aes128-sha256-prfsha256-ecp256",
 						 NULL };
-	struct ike_sa *sa = initiate(&A);
+	struct ike_sa *sa = h_initiate(&A);
 	struct ike_sa_status st, old_a, new_a;
 	uint64_t refused_at;
 
-	pump();
+	h_pump();
 	old_a = sa_status(sa);
-	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  ike_other);
+	h_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		ike_other);
 	assert_int_equal(ike_sa_rekey_ike(sa), 0);
 	run_for(100);
 	refused_at = clock_ms;
@@ -2510,9 +2283,9 @@ static void test_rekey_ike_refused_retried(void **state)
 	assert_int_equal(st.rekey_at_ms, refused_at + 10000);
 	expect_settled(1, 1);
 
-	set_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
-		  (const char *const[]){ "aes256gcm16-prfsha256-x25519",
-					 NULL });
+	h_props(B.conn.ike_props, &B.conn.n_ike_props, VPN_PROPOSAL_IKE,
+		(const char *const[]){ "aes256gcm16-prfsha256-x25519",
+				       NULL });
 	run_for(11000);
 	settle();
 	assert_non_null(strstr(A.log, "IKE SA rekeyed"));
@@ -2632,8 +2405,9 @@ int main(void)
 						setup, teardown),
 	};
 
-	/* before sodium_init(): every random byte goes through rng_buf */
-	if (randombytes_set_implementation(&rng) != 0)
+	/* before sodium_init(): every random byte goes through the harness
+	 * (h_order_nonces()) */
+	if (h_rng_install(H_RNG_SYSTEM) != 0)
 		return 1;
 	vpn_crypto_init();
 	return cmocka_run_group_tests_name("exchange", tests, NULL, NULL);

@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <cmocka.h>
 
@@ -23,179 +22,27 @@
 #include "ike/ike.h"
 #include "util/bytes.h"
 
-#define QLEN 16
+#include "harness.h"
+
 #define MAX_SA 8
 
-struct peer;
-
-struct dgram {
-	struct peer *to;
-	struct ike_addr src, dst;
-	size_t len;
-	uint8_t buf[IKE_MSG_MAX];
+static const struct h_config cfg = {
+	.conn = { .name = "inject" },
+	.find = H_FIND_BY_ADDR,
+	.qlimit = 16,
+	.fail = h_fail_cmocka,
 };
-
-struct peer {
-	const char *name;
-	struct ike_engine *eng;
-	struct ike_conn conn;
-	struct peer *other;
-	uint32_t next_spi;
-	unsigned int events; /* host callbacks: child up/down, SA events */
-	unsigned int sent;
-};
-
-static uint64_t clock_ms;
-static struct dgram queue[QLEN];
-static unsigned int qhead, qtail;
-static struct peer A, B;
-static bool hold; /* keep datagrams in the queue (pump delivers them) */
-
-static void h_send(void *host, const struct ike_addr *local,
-		   const struct ike_addr *remote, const uint8_t *buf,
-		   size_t len)
-{
-	struct peer *p = host;
-	struct dgram *d;
-
-	p->sent++;
-	if (!hold)
-		return; /* answers to injected messages go nowhere */
-	assert_true(qtail - qhead < QLEN);
-	d = &queue[qtail++ % QLEN];
-	d->to = p->other;
-	d->src = *local;
-	d->dst = *remote;
-	d->len = len;
-	memcpy(d->buf, buf, len);
-}
-
-static uint64_t h_now(void *host)
-{
-	return clock_ms;
-}
-
-static uint32_t h_spi(void *host)
-{
-	return ((struct peer *)host)->next_spi++;
-}
-
-static struct ike_conn *h_find(void *host, const struct ike_addr *local,
-			       const struct ike_addr *remote)
-{
-	struct peer *p = host;
-
-	return memcmp(remote->addr, p->conn.remote.addr, 4) == 0 ? &p->conn
-								  : NULL;
-}
-
-static void h_child_up(void *host, struct ike_sa *sa,
-		       const struct ike_child_info *info)
-{
-	((struct peer *)host)->events++;
-}
-
-static void h_child_down(void *host, struct ike_sa *sa, uint32_t spi_in,
-			 uint32_t spi_out)
-{
-	((struct peer *)host)->events++;
-}
-
-static void h_event(void *host, struct ike_sa *sa, const char *reason)
-{
-	((struct peer *)host)->events++;
-}
-
-static void h_keepalive(void *host, const struct ike_addr *local,
-			const struct ike_addr *remote)
-{
-}
-
-static const struct ike_ops ops = {
-	.send = h_send,
-	.now_ms = h_now,
-	.alloc_spi = h_spi,
-	.find_conn = h_find,
-	.child_up = h_child_up,
-	.child_down = h_child_down,
-	.sa_event = h_event,
-	.keepalive = h_keepalive,
-};
-
-static void conn_init(struct ike_conn *c, const char *lip, const char *rip)
-{
-	static const char *const ike = "aes256gcm16-prfsha256-x25519";
-	static const char *const esp = "aes256gcm16";
-	uint8_t any[4] = { 0 };
-	char err[512];
-
-	memset(c, 0, sizeof(*c));
-	snprintf(c->name, sizeof(c->name), "inject");
-	c->local.family = c->remote.family = AF_INET;
-	inet_pton(AF_INET, lip, c->local.addr);
-	inet_pton(AF_INET, rip, c->remote.addr);
-	c->psklen = 6;
-	memcpy(c->psk, "secret", 6);
-	assert_int_equal(vpn_proposal_parse(ike, VPN_PROPOSAL_IKE,
-					    &c->ike_props[0], err, sizeof(err)),
-			 0);
-	assert_int_equal(vpn_proposal_parse(esp, VPN_PROPOSAL_ESP,
-					    &c->esp_props[0], err, sizeof(err)),
-			 0);
-	c->n_ike_props = c->n_esp_props = 1;
-	c->ike_lifetime = 28800;
-	c->child_lifetime = 3600;
-	c->dpd_interval = 10;
-	c->dpd_timeout = 30;
-	ike_ts_from_prefix(&c->local_ts[0], AF_INET, any, 0);
-	ike_ts_from_prefix(&c->remote_ts[0], AF_INET, any, 0);
-	c->n_local_ts = c->n_remote_ts = 1;
-}
 
 static int setup(void **state)
 {
-	clock_ms = 1000000;
-	qhead = qtail = 0;
-	hold = true;
-	memset(&A, 0, sizeof(A));
-	memset(&B, 0, sizeof(B));
-	A.name = "A";
-	B.name = "B";
-	A.other = &B;
-	B.other = &A;
-	A.next_spi = 0xa0000001;
-	B.next_spi = 0xb0000001;
-	conn_init(&A.conn, "192.0.2.1", "192.0.2.2");
-	conn_init(&B.conn, "192.0.2.2", "192.0.2.1");
-	A.eng = ike_engine_new(&ops, &A);
-	B.eng = ike_engine_new(&ops, &B);
+	h_setup(&cfg);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	ike_engine_free(A.eng);
-	ike_engine_free(B.eng);
+	h_teardown();
 	return 0;
-}
-
-/* Deliver the first n queued datagrams (all: n = ~0u). */
-static void deliver(unsigned int n)
-{
-	while (qhead != qtail && n--) {
-		struct dgram *d = &queue[qhead++ % QLEN];
-		uint8_t buf[IKE_MSG_MAX];
-
-		memcpy(buf, d->buf, d->len);
-		ike_input(d->to->eng, &d->dst, &d->src, buf, d->len);
-	}
-}
-
-/* Drop the first queued datagram. */
-static void drop_one(void)
-{
-	assert_true(qhead != qtail);
-	qhead++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -331,7 +178,7 @@ static void inject(struct peer *p, uint16_t port, unsigned int bodies)
 		       (uint64_t[2]){ st->spi_i, 0x1122334455667788ULL },
 		       sizeof(spis[0]));
 	}
-	hold = false;
+	h_lose_all = true; /* answers to injected messages go nowhere */
 	for (unsigned int s = 0; s < nspis; s++)
 		for (size_t e = 0; e < sizeof(exchanges); e++)
 			for (size_t f = 0; f < sizeof(flags); f++)
@@ -360,7 +207,7 @@ static void inject(struct peer *p, uint16_t port, unsigned int bodies)
 								 what,
 								 p->sent - sent);
 					}
-	hold = true;
+	h_lose_all = false;
 }
 
 static void inject_all(struct peer *p, uint16_t port)
@@ -384,7 +231,7 @@ static void test_initiator_without_keys(void **state)
 	assert_non_null(ike_initiate(A.eng, &A.conn));
 	inject(&A, IKE_PORT, BODIES_INERT);
 	inject(&A, IKE_NATT_PORT, BODIES_INERT);
-	deliver(~0u); /* the real exchange goes on */
+	h_deliver(~0u); /* the real exchange goes on */
 	assert_established(&A, 1);
 	assert_established(&B, 1);
 }
@@ -394,11 +241,11 @@ static void test_initiator_without_keys(void **state)
 static void test_half_open_both_sides(void **state)
 {
 	assert_non_null(ike_initiate(A.eng, &A.conn));
-	deliver(1); /* IKE_SA_INIT request to B */
-	deliver(1); /* its response to A, which sends IKE_AUTH */
+	h_deliver(1); /* IKE_SA_INIT request to B */
+	h_deliver(1); /* its response to A, which sends IKE_AUTH */
 	inject_all(&B, IKE_NATT_PORT);
 	inject_all(&A, IKE_NATT_PORT);
-	deliver(~0u);
+	h_deliver(~0u);
 	assert_established(&A, 1);
 	assert_established(&B, 1);
 }
@@ -407,14 +254,14 @@ static void test_half_open_both_sides(void **state)
 static void test_established(void **state)
 {
 	assert_non_null(ike_initiate(A.eng, &A.conn));
-	deliver(~0u);
+	h_deliver(~0u);
 	assert_established(&A, 1);
 	assert_established(&B, 1);
 	inject_all(&A, IKE_NATT_PORT);
 	inject_all(&B, IKE_NATT_PORT);
 	/* still working: a liveness check goes through */
 	ike_conn_probe(A.eng, &A.conn);
-	deliver(~0u);
+	h_deliver(~0u);
 	assert_established(&A, 1);
 	assert_established(&B, 1);
 }
@@ -424,14 +271,14 @@ static void test_established(void **state)
 static void test_responder_half_open(void **state)
 {
 	assert_non_null(ike_initiate(A.eng, &A.conn));
-	deliver(1); /* to B */
-	drop_one(); /* B's response lost */
+	h_deliver(1); /* to B */
+	assert_true(h_drop()); /* B's response lost */
 	inject_all(&B, IKE_PORT);
 	inject_all(&B, IKE_NATT_PORT);
 	/* A retransmits; B answers the same; the exchange completes */
 	clock_ms += 1500;
 	ike_tick(A.eng);
-	deliver(~0u);
+	h_deliver(~0u);
 	assert_established(&A, 1);
 	assert_established(&B, 1);
 }
@@ -470,7 +317,7 @@ static void test_cookie_invalid_ke_bounded(void **state)
 					    &A.conn.ike_props[0], err,
 					    sizeof(err)),
 			 0);
-	hold = false;
+	h_lose_all = true;
 	assert_non_null(ike_initiate(A.eng, &A.conn));
 	assert_int_equal(answer_init(BODY_COOKIE, 0), 1);  /* followed */
 	assert_int_equal(answer_init(BODY_COOKIE, 0), 0);  /* not again */
