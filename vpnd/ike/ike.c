@@ -1891,6 +1891,8 @@ static void init_handle_request(struct ike_engine *eng,
 	if (!conn)
 		return;
 	if (!msg->has_sa || !msg->has_ke || !has_valid_nonce(msg)) {
+		/* answered (RFC 7296 2.21.1) but nothing kept: a drop */
+		eng->stats.drop_malformed++;
 		send_init_notify(eng, local, remote, &msg->hdr,
 				 IKE_N_INVALID_SYNTAX, NULL, 0);
 		return;

@@ -205,7 +205,8 @@ struct ike_stats {
 	uint64_t half_open;	 /* gauge: half-open responder SAs */
 	uint64_t rx;		 /* datagrams given to the engine */
 	uint64_t drop_too_large; /* above max_packet */
-	uint64_t drop_malformed; /* header or payloads unparsable */
+	uint64_t drop_malformed; /* unparsable, or an IKE_SA_INIT request
+				  * without SA, KE or a valid nonce */
 	uint64_t drop_unknown_spi;
 	uint64_t drop_unexpected; /* wrong state, exchange or message ID,
 				   * or a pre-key message to an SA */

@@ -96,10 +96,13 @@ static uint16_t notify_type(const struct dgram *d)
 	static struct ike_msg msg;
 
 	assert_int_equal(ike_parse(d->buf, d->len, &msg), IKE_PARSE_OK);
+	for (uint16_t t = 1; t < 50; t++) /* error types */
+		if (ike_msg_notify(&msg, t))
+			return t;
 	for (uint16_t t = 16384; t < 16400; t++)
 		if (ike_msg_notify(&msg, t))
 			return t;
-	return ike_msg_notify(&msg, IKE_N_INVALID_KE_PAYLOAD) ? 17 : 0;
+	return 0;
 }
 
 /* B's answer: a COOKIE notify (true: it goes back to A, which retries
@@ -291,6 +294,26 @@ static void test_peer_sa_limit(void **state)
 	assert_int_equal(B.established, 3);
 }
 
+/* An IKE_SA_INIT request without SA, KE and nonce: answered with
+ * INVALID_SYNTAX, nothing kept, counted as malformed. */
+static void test_init_without_payloads(void **state)
+{
+	struct ike_addr x = addr(1);
+	uint8_t msg[28] = { 0 };
+
+	msg[0] = 0x42; /* SPIi */
+	msg[17] = 0x20;
+	msg[18] = 34; /* IKE_SA_INIT */
+	msg[19] = 0x08; /* initiator */
+	vpn_put_be32(msg + 24, sizeof(msg));
+	h_input(&B, &B.conn.local, &x, msg, sizeof(msg));
+	assert_int_equal(notify_type(pop()), IKE_N_INVALID_SYNTAX);
+	assert_true(h_queue_empty());
+	assert_int_equal(stats().drop_malformed, 1);
+	assert_int_equal(stats().half_open, 0);
+	assert_int_equal(stats().ike_sas, 0);
+}
+
 /* Datagrams above max-packet are dropped before they are parsed. */
 static void test_max_packet(void **state)
 {
@@ -479,6 +502,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_peer_sa_limit, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_init_without_payloads,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_packet, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_log_rate_limit, setup,
