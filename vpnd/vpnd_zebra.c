@@ -17,7 +17,9 @@
  *  - interfaces and addresses: the interface database (libfrr's, fed by
  *    zebra) gives tunnel ifindexes and tells when a tunnel interface is
  *    operative, and when a connection's local-address appears;
- *  - nexthop tracking of every remote-address: the underlay path. When it
+ *  - nexthop tracking of every remote-address: the underlay path, one
+ *    registration (and one pin) per address, shared by the connections
+ *    to it with a reference count. When it
  *    disappears, the tunnel's carrier goes down at once (routing fails
  *    over without waiting for DPD); when it comes back or changes, the
  *    IKE SA is probed (or initiated);
@@ -52,10 +54,32 @@ struct zr_route {
 };
 
 PREDECL_DLIST(vpn_zconns);
+PREDECL_DLIST(vpn_uconns);
+PREDECL_HASH(vpn_unders);
+
+/*
+ * The underlay path to one remote-address: zebra's nexthop tracking and
+ * the pin are per address, and several connections may share one, so it
+ * is registered and pinned once, and freed with its last connection.
+ */
+struct zunder {
+	struct vpn_unders_item hitem;
+	struct prefix p; /* remote-address/32 (or /128) */
+	struct vpn_uconns_head conns;
+	bool registered;
+	enum vpn_underlay_state state;
+	unsigned int nnh;
+	struct zapi_nexthop nh[VPN_ZR_MAX_NH];
+	/* the pin: p through the underlay */
+	bool pinned;
+	unsigned int npin;
+	struct zapi_nexthop pin[VPN_ZR_MAX_NH];
+};
 
 /* Per connection. */
 struct vpn_zconn {
 	struct vpn_zconns_item item;
+	struct vpn_uconns_item uitem; /* in under->conns */
 	void *owner; /* given back in events */
 	char name[VPN_NAME_MAX];
 	/* configuration (vpn_zebra_conn_config) */
@@ -67,16 +91,8 @@ struct vpn_zconn {
 	unsigned int nroutes;
 	struct prefix *routes;
 	bool carrier;
-	/* nexthop tracking */
-	bool nht_registered;
-	struct prefix nht_p;
-	enum vpn_underlay_state underlay;
-	unsigned int nnh;
-	struct zapi_nexthop nh[VPN_ZR_MAX_NH];
-	/* the pin: remote-address/32 (or /128) through the underlay */
-	bool pinned;
-	unsigned int npin;
-	struct zapi_nexthop pin[VPN_ZR_MAX_NH];
+	/* the underlay path to remote (while tracked) */
+	struct zunder *under;
 	/* remote traffic selectors of the newest Child SA, as prefixes */
 	unsigned int nts;
 	struct prefix ts[VPN_ZR_TS_MAX];
@@ -87,9 +103,23 @@ struct vpn_zconn {
 };
 
 DECLARE_DLIST(vpn_zconns, struct vpn_zconn, item);
+DECLARE_DLIST(vpn_uconns, struct vpn_zconn, uitem);
+
+static int under_cmp(const struct zunder *a, const struct zunder *b)
+{
+	return prefix_cmp(&a->p, &b->p);
+}
+
+static uint32_t under_hash(const struct zunder *u)
+{
+	return prefix_hash_key(&u->p);
+}
+
+DECLARE_HASH(vpn_unders, struct zunder, hitem, under_cmp, under_hash);
 
 static struct zclient *zclient;
 static struct vpn_zconns_head zconns;
+static struct vpn_unders_head unders;
 static struct vpn_zebra_events zevents;
 
 static bool zebra_up(void)
@@ -282,12 +312,12 @@ static bool addr_is(const struct prefix *p, const struct ipaddr *a)
 	       IPV6_ADDR_SAME(&p->u.prefix6, &a->ipaddr_v6);
 }
 
-static void pin_remove(struct vpn_zconn *zc)
+static void pin_remove(struct zunder *u)
 {
-	if (zc->pinned && zebra_up())
-		route_send(false, &zc->nht_p, NULL, 0);
-	zc->pinned = false;
-	zc->npin = 0;
+	if (u->pinned && zebra_up())
+		route_send(false, &u->p, NULL, 0);
+	u->pinned = false;
+	u->npin = 0;
 }
 
 static bool nh_same(const struct zapi_nexthop *a, unsigned int na,
@@ -302,26 +332,64 @@ static bool nh_same(const struct zapi_nexthop *a, unsigned int na,
 	return true;
 }
 
-static void pin_set(struct vpn_zconn *zc)
+static void pin_set(struct zunder *u)
 {
-	if (zc->pinned && nh_same(zc->pin, zc->npin, zc->nh, zc->nnh))
+	if (u->pinned && nh_same(u->pin, u->npin, u->nh, u->nnh))
 		return;
-	memcpy(zc->pin, zc->nh, zc->nnh * sizeof(zc->nh[0]));
-	zc->npin = zc->nnh;
-	zc->pinned = true;
-	route_send(true, &zc->nht_p, zc->pin, zc->npin);
-	zlog_info("%s: underlay route %pFX pinned through %s", zc->name,
-		  &zc->nht_p, ifindex2ifname(zc->pin[0].ifindex, VRF_DEFAULT));
+	memcpy(u->pin, u->nh, u->nnh * sizeof(u->nh[0]));
+	u->npin = u->nnh;
+	u->pinned = true;
+	route_send(true, &u->p, u->pin, u->npin);
+	zlog_info("underlay route %pFX pinned through %s", &u->p,
+		  ifindex2ifname(u->pin[0].ifindex, VRF_DEFAULT));
 }
 
-static void nht_register(struct vpn_zconn *zc, bool reg)
+static void nht_register(struct zunder *u, bool reg)
 {
 	if (!zebra_up())
 		return;
 	zclient_send_rnh(zclient,
 			 reg ? ZEBRA_NEXTHOP_REGISTER
 			     : ZEBRA_NEXTHOP_UNREGISTER,
-			 &zc->nht_p, SAFI_UNICAST, false, true, VRF_DEFAULT);
+			 &u->p, SAFI_UNICAST, false, true, VRF_DEFAULT);
+	u->registered = reg;
+}
+
+/* The underlay of p, made (and registered) for its first connection. */
+static struct zunder *under_get(const struct prefix *p)
+{
+	struct zunder key = { .p = *p }, *u;
+
+	u = vpn_unders_find(&unders, &key);
+	if (u)
+		return u;
+	u = XCALLOC(MTYPE_VPN_ZROUTE, sizeof(*u));
+	u->p = *p;
+	u->state = VPN_UNDERLAY_UNKNOWN;
+	vpn_uconns_init(&u->conns);
+	vpn_unders_add(&unders, u);
+	nht_register(u, true);
+	return u;
+}
+
+/* zc no longer uses its underlay; the last one out unpins and
+ * unregisters it. */
+static void under_detach(struct vpn_zconn *zc)
+{
+	struct zunder *u = zc->under;
+
+	if (!u)
+		return;
+	vpn_uconns_del(&u->conns, zc);
+	zc->under = NULL;
+	if (vpn_uconns_count(&u->conns))
+		return;
+	pin_remove(u);
+	if (u->registered)
+		nht_register(u, false);
+	vpn_unders_del(&unders, u);
+	vpn_uconns_fini(&u->conns);
+	XFREE(MTYPE_VPN_ZROUTE, u);
 }
 
 static void nht_sync(struct vpn_zconn *zc)
@@ -330,19 +398,14 @@ static void nht_sync(struct vpn_zconn *zc)
 
 	if (zc->track)
 		host_prefix(&p, &zc->remote);
-	if (zc->nht_registered &&
-	    (!zc->track || !prefix_same(&p, &zc->nht_p))) {
-		pin_remove(zc);
-		nht_register(zc, false);
-		zc->nht_registered = false;
-		zc->underlay = VPN_UNDERLAY_UNKNOWN;
-		zc->nnh = 0;
+	if (zc->under && (!zc->track || !prefix_same(&p, &zc->under->p)))
+		under_detach(zc);
+	if (zc->track && !zc->under) {
+		zc->under = under_get(&p);
+		vpn_uconns_add_tail(&zc->under->conns, zc);
 	}
-	if (zc->track && !zc->nht_registered && zebra_up()) {
-		zc->nht_p = p;
-		nht_register(zc, true);
-		zc->nht_registered = true;
-	}
+	if (zc->under && !zc->under->registered)
+		nht_register(zc->under, true);
 }
 
 /* The usable underlay nexthops of a nexthop update. */
@@ -369,49 +432,58 @@ static unsigned int nht_usable(const struct zapi_route *nhr,
 	return nnh;
 }
 
-/* One tracked connection's share of a nexthop update. */
-static void nht_apply(struct vpn_zconn *zc, const struct zapi_route *nhr)
+/* A connection hears that its underlay changed (was: old). */
+static void under_tell(struct vpn_zconn *zc, enum vpn_underlay_state old)
 {
-	enum vpn_underlay_state old = zc->underlay;
+	struct zunder *u = zc->under;
+
+	zlog_info("%s: remote-address %pFX %s", zc->name, &u->p,
+		  u->nnh ? (old == VPN_UNDERLAY_UNREACHABLE ? "reachable again"
+							     : "reachable")
+			 : "unreachable: no underlay route");
+	if (zevents.underlay_changed)
+		zevents.underlay_changed(zc->owner, u->nnh > 0,
+					 old != VPN_UNDERLAY_UNKNOWN);
+}
+
+/* A nexthop update for an underlay: its state and pin, then the news to
+ * each connection that uses it. */
+static void nht_apply(struct zunder *u, const struct zapi_route *nhr)
+{
+	enum vpn_underlay_state old = u->state;
 	struct zapi_nexthop nh[VPN_ZR_MAX_NH];
 	unsigned int nnh = nht_usable(nhr, nh);
 	/* Resolved through our own pin: the pinned path holds. */
 	bool ours = nhr->type == ZEBRA_ROUTE_NHRP &&
-		    prefix_same(&nhr->prefix, &zc->nht_p);
-	bool changed = !nh_same(nh, nnh, zc->nh, zc->nnh);
+		    prefix_same(&nhr->prefix, &u->p);
+	bool changed = !nh_same(nh, nnh, u->nh, u->nnh);
+	struct vpn_zconn *zc;
 
-	memcpy(zc->nh, nh, nnh * sizeof(nh[0]));
-	zc->nnh = nnh;
-	zc->underlay = nnh ? VPN_UNDERLAY_REACHABLE : VPN_UNDERLAY_UNREACHABLE;
+	memcpy(u->nh, nh, nnh * sizeof(nh[0]));
+	u->nnh = nnh;
+	u->state = nnh ? VPN_UNDERLAY_REACHABLE : VPN_UNDERLAY_UNREACHABLE;
 	if (!nnh)
-		pin_remove(zc);
+		pin_remove(u);
 	else if (!ours)
-		pin_set(zc);
-	if (zc->underlay == old && (!changed || ours))
+		pin_set(u);
+	if (u->state == old && (!changed || ours))
 		return;
-	zlog_info("%s: remote-address %pFX %s", zc->name, &zc->nht_p,
-		  nnh ? (old == VPN_UNDERLAY_UNREACHABLE ? "reachable again"
-							  : "reachable")
-		      : "unreachable: no underlay route");
-	if (zevents.underlay_changed)
-		zevents.underlay_changed(zc->owner, nnh > 0,
-					 old != VPN_UNDERLAY_UNKNOWN);
+	frr_each_safe (vpn_uconns, &u->conns, zc)
+		under_tell(zc, old);
 }
 
 static int nht_update(ZAPI_CALLBACK_ARGS)
 {
-	struct prefix match;
+	struct zunder key = {}, *u;
 	struct zapi_route nhr;
-	struct vpn_zconn *zc;
 
-	if (!zapi_nexthop_update_decode(zclient->ibuf, &match, &nhr)) {
+	if (!zapi_nexthop_update_decode(zclient->ibuf, &key.p, &nhr)) {
 		zlog_warn("zebra: bad nexthop update");
 		return -1;
 	}
-	/* Several connections may share a remote-address: each is told. */
-	frr_each_safe (vpn_zconns, &zconns, zc)
-		if (zc->nht_registered && prefix_same(&zc->nht_p, &match))
-			nht_apply(zc, &nhr);
+	u = vpn_unders_find(&unders, &key);
+	if (u && u->registered)
+		nht_apply(u, &nhr);
 	return 0;
 }
 
@@ -434,9 +506,7 @@ void vpn_zebra_conn_free(struct vpn_zconn *zc)
 	if (!zc)
 		return;
 	routes_withdraw(zc);
-	pin_remove(zc);
-	if (zc->nht_registered)
-		nht_register(zc, false);
+	under_detach(zc);
 	vpn_zconns_del(&zconns, zc);
 	XFREE(MTYPE_VPN_ZROUTE, zc->routes);
 	XFREE(MTYPE_VPN_ZROUTE, zc);
@@ -471,7 +541,7 @@ void vpn_zebra_conn_set_carrier(struct vpn_zconn *zc, bool up)
 
 bool vpn_zebra_conn_underlay_lost(const struct vpn_zconn *zc)
 {
-	return zc && zc->underlay == VPN_UNDERLAY_UNREACHABLE;
+	return zc && zc->under && zc->under->state == VPN_UNDERLAY_UNREACHABLE;
 }
 
 void vpn_zebra_conn_set_ts(struct vpn_zconn *zc, const struct prefix *ts,
@@ -522,14 +592,16 @@ static void nh_str(const struct zapi_nexthop *nh, char *buf, size_t len)
 void vpn_zebra_conn_get_underlay(const struct vpn_zconn *zc,
 				 struct vpn_underlay_oper *o)
 {
+	const struct zunder *u = zc ? zc->under : NULL;
+
 	memset(o, 0, sizeof(*o));
-	if (!zc)
+	if (!u)
 		return;
-	o->state = zc->underlay;
-	o->pinned = zc->pinned;
-	o->nnh = zc->nnh;
-	for (unsigned int i = 0; i < zc->nnh; i++)
-		nh_str(&zc->nh[i], o->nh[i], sizeof(o->nh[i]));
+	o->state = u->state;
+	o->pinned = u->pinned;
+	o->nnh = u->nnh;
+	for (unsigned int i = 0; i < u->nnh; i++)
+		nh_str(&u->nh[i], o->nh[i], sizeof(o->nh[i]));
 }
 
 unsigned int vpn_zebra_conn_nroutes_max(const struct vpn_zconn *zc)
@@ -590,21 +662,21 @@ static int vpn_ifp_up(struct interface *ifp)
  */
 static void pins_on_ifp(struct interface *ifp)
 {
-	struct vpn_zconn *zc;
+	struct zunder *u;
 
-	frr_each (vpn_zconns, &zconns, zc) {
+	frr_each (vpn_unders, &unders, u) {
 		bool uses = false;
 
-		if (!zc->pinned)
+		if (!u->pinned)
 			continue;
-		for (unsigned int i = 0; i < zc->npin; i++)
-			if (zc->pin[i].ifindex == ifp->ifindex)
+		for (unsigned int i = 0; i < u->npin; i++)
+			if (u->pin[i].ifindex == ifp->ifindex)
 				uses = true;
 		if (!uses)
 			continue;
-		zlog_info("%s: underlay interface %s down", zc->name,
-			  ifp->name);
-		pin_remove(zc);
+		zlog_info("underlay interface %s down: route %pFX unpinned",
+			  ifp->name, &u->p);
+		pin_remove(u);
 	}
 }
 
@@ -643,13 +715,17 @@ static int vpn_if_addr(ZAPI_CALLBACK_ARGS)
 static void vpn_zebra_connected(struct zclient *zc)
 {
 	struct vpn_zconn *c;
+	struct zunder *u;
 
 	zlog_info("connected to zebra");
 	zclient_send_reg_requests(zc, VRF_DEFAULT);
 	/* A (re)connected zebra has none of our state: send it again. */
+	frr_each (vpn_unders, &unders, u) {
+		u->registered = false;
+		u->pinned = false;
+		u->npin = 0;
+	}
 	frr_each (vpn_zconns, &zconns, c) {
-		c->nht_registered = false;
-		c->pinned = false;
 		c->ninst = 0;
 		nht_sync(c);
 		routes_sync(c);
@@ -667,6 +743,7 @@ void vpn_zebra_init(struct thread_master *master,
 {
 	zevents = *events;
 	vpn_zconns_init(&zconns);
+	vpn_unders_init(&unders);
 	if_zapi_callbacks(vpn_ifp_create, vpn_ifp_up, vpn_ifp_down,
 			  vpn_ifp_down);
 	zclient = zclient_new(master, &zclient_options_default, vpn_handlers,

@@ -239,6 +239,40 @@ def test_pin_does_not_outlive_the_connection():
         wait_for(lambda: not routes(p.r1), 5, "no nhrp route left")
 
 
+def test_shared_remote_address():
+    """Two connections to one remote-address share its nexthop tracking
+    and its pin: removing one leaves the other's underlay tracked and
+    pinned (zebra tracks per client and address, not per connection)."""
+    with Topo("sr") as topo:
+        p = Pair(topo)
+        wait_established(p.r1)
+        wait_for(lambda: "192.0.2.2/32" in routes(p.r1), 10, "pin")
+        p.r1.configure("vpnd", [
+            "vpn", "connection peer2", "local-address 192.0.2.1",
+            "remote-address 192.0.2.2", "pre-shared-key other-1234567",
+            "interface vpn1", "connection-mode responder-only"])
+        two = json.loads(p.r1.cmd("vpnd", "show vpn connection json"))[
+            "connections"]
+        wait_for(lambda: json.loads(p.r1.cmd(
+            "vpnd", "show vpn connection peer2 json"))["connections"][
+                "peer2"]["underlay"]["pinned"], 10, "peer2 shares the pin")
+        assert set(two) == {"peer", "peer2"}, two
+        p.r1.configure("vpnd", ["vpn", "no connection peer2"])
+        time.sleep(1)  # what zebra would do with an unregistered address
+        assert "192.0.2.2/32" in routes(p.r1), routes(p.r1)
+        u = conn_json(p.r1)["underlay"]
+        assert u["state"] == "reachable" and u["pinned"], u
+        # still tracked: an underlay cut drops peer's carrier at once
+        veth = [ln.split(":")[1].strip().split("@")[0]
+                for ln in p.r1.exec(["ip", "-o", "link"]).splitlines()
+                if "veth" in ln or "@if" in ln][0]
+        p.r1.exec(["ip", "link", "set", veth, "down"])
+        wait_for(lambda: not carrier(p.r1), 2, "carrier down on cut")
+        assert conn_json(p.r1)["underlay"]["state"] == "unreachable"
+        p.r1.exec(["ip", "link", "set", veth, "up"])
+        wait_for(lambda: carrier(p.r1), 10, "carrier back")
+
+
 def test_remote_changes_follow():
     """A new remote-address is tracked (and the old one forgotten)."""
     with Topo("rc") as topo:
