@@ -23,6 +23,7 @@
 #include "lib/typesafe.h"
 
 #include "crypto/crypto.h"
+#include "ike/htab.h"
 #include "util/bytes.h"
 #include "vpnd.h"
 #include "vpnd_conn.h"
@@ -51,6 +52,8 @@ PREDECL_DLIST(vpn_rts);
 /* Runtime state of one configured connection. */
 struct vpn_conn_rt {
 	struct vpn_rts_item item;
+	struct ike_hnode h_remote; /* in rts_by_remote while ike_ready */
+	bool indexed;
 	struct vpn_connection *conn;
 	struct ike_conn ike;
 	bool ike_ready;		/* ike is complete and usable */
@@ -69,6 +72,34 @@ DECLARE_DLIST(vpn_rts, struct vpn_conn_rt, item);
 
 static struct thread_master *conn_master;
 static struct vpn_rts_head rts;
+/* The usable connections by remote-address: a responder finds the one
+ * an IKE_SA_INIT is for without a walk of every connection. */
+static struct ike_htab rts_by_remote;
+
+static uint64_t remote_hash(const struct ike_addr *a)
+{
+	uint8_t key[17];
+
+	key[0] = a->family;
+	memcpy(key + 1, a->addr, ike_addr_len(a));
+	return ike_htab_hash(&rts_by_remote, key, 1 + ike_addr_len(a));
+}
+
+static void rt_unindex(struct vpn_conn_rt *rt)
+{
+	if (!rt->indexed)
+		return;
+	ike_htab_del(&rts_by_remote, &rt->h_remote);
+	rt->indexed = false;
+}
+
+static void rt_index(struct vpn_conn_rt *rt)
+{
+	rt_unindex(rt);
+	ike_htab_add(&rts_by_remote, &rt->h_remote,
+		     remote_hash(&rt->ike.remote));
+	rt->indexed = true;
+}
 
 static const char *const UNDERLAY_LOST =
 	"remote-address unreachable: no underlay route";
@@ -373,12 +404,14 @@ static void conn_adopt(struct vpn_conn_rt *rt, struct ike_conn *ic)
 		rt->ike.local = keep_local;
 	memcpy(rt->cfg_digest, digest, sizeof(digest));
 	rt->ike_ready = true;
+	rt_index(rt);
 }
 
 static void conn_stop(struct vpn_conn_rt *rt)
 {
 	conn_reset(rt);
 	rt->ike_ready = false;
+	rt_unindex(rt);
 	thread_cancel(&rt->t_retry);
 	conn_set_carrier(rt, false);
 }
@@ -421,6 +454,7 @@ void vpn_conn_delete(struct vpn_connection *conn)
 	vpn_zebra_conn_free(rt->zc);
 	if (rt->tun)
 		vpn_tunnel_free(rt->tun);
+	rt_unindex(rt);
 	vpn_memzero(&rt->ike, sizeof(rt->ike));
 	vpn_rts_del(&rts, rt);
 	XFREE(MTYPE_VPN_CONN_RT, rt);
@@ -459,9 +493,13 @@ void vpn_conn_set_dos(const struct ike_dos_config *cfg)
 static struct ike_conn *ev_find_conn(const struct ike_addr *local,
 				     const struct ike_addr *remote)
 {
-	struct vpn_conn_rt *rt;
+	uint64_t h = remote_hash(remote);
 
-	frr_each (vpn_rts, &rts, rt) {
+	for (struct ike_hnode *n = ike_htab_first(&rts_by_remote, h); n;
+	     n = ike_htab_next(n, h)) {
+		struct vpn_conn_rt *rt =
+			ike_hnode_entry(n, struct vpn_conn_rt, h_remote);
+
 		if (!rt->ike_ready || !conn_active(rt))
 			continue;
 		if (!ike_addr_same_ip(&rt->ike.remote, remote))
@@ -654,6 +692,8 @@ void vpn_conn_init(struct thread_master *master)
 {
 	conn_master = master;
 	vpn_rts_init(&rts);
+	if (ike_htab_init(&rts_by_remote) < 0)
+		zlog_err("vpnd: out of memory for the connection index");
 	vpn_udp_init(master);
 	vpn_tunnel_init(master, vpn_ike_rekey_child);
 	vpn_ike_init(master, &ike_events);
@@ -671,4 +711,5 @@ void vpn_conn_terminate(void)
 	vpn_tunnel_terminate();
 	vpn_udp_terminate();
 	vpn_rts_fini(&rts);
+	ike_htab_fini(&rts_by_remote);
 }

@@ -159,7 +159,11 @@ void vpn_ike_foreach_sa(struct ike_conn *ic, ike_sa_iter_cb cb, void *arg)
 {
 	struct foreach_ctx c = { .only = ic, .cb = cb, .arg = arg };
 
-	if (vpn_ike)
+	if (!vpn_ike)
+		return;
+	if (ic)
+		ike_foreach_conn_sa(vpn_ike, ic, cb, arg);
+	else
 		ike_foreach_sa(vpn_ike, foreach_cb, &c);
 }
 

@@ -42,7 +42,7 @@ static size_t bucket(size_t nbuckets, uint64_t hash)
 /* Twice the buckets; on allocation failure the table stays. */
 static void grow(struct ike_htab *t)
 {
-	size_t nb = t->nbuckets * 2;
+	size_t nb = t->nbuckets ? t->nbuckets * 2 : HTAB_MIN;
 	struct ike_hnode **b = calloc(nb, sizeof(*b));
 
 	if (!b)
@@ -67,8 +67,11 @@ void ike_htab_add(struct ike_htab *t, struct ike_hnode *n, uint64_t hash)
 
 	if (t->count >= t->nbuckets)
 		grow(t);
-	head = &t->b[bucket(t->nbuckets, hash)];
 	n->hash = hash;
+	n->next = NULL;
+	if (!t->b)
+		return; /* out of memory from the start: not filed */
+	head = &t->b[bucket(t->nbuckets, hash)];
 	n->next = *head;
 	*head = n;
 	t->count++;
@@ -76,8 +79,11 @@ void ike_htab_add(struct ike_htab *t, struct ike_hnode *n, uint64_t hash)
 
 void ike_htab_del(struct ike_htab *t, struct ike_hnode *n)
 {
-	struct ike_hnode **pp = &t->b[bucket(t->nbuckets, n->hash)];
+	struct ike_hnode **pp;
 
+	if (!t->b)
+		return;
+	pp = &t->b[bucket(t->nbuckets, n->hash)];
 	for (; *pp; pp = &(*pp)->next)
 		if (*pp == n) {
 			*pp = n->next;

@@ -95,7 +95,7 @@ struct ike_sa {
 	struct ike_sa *next;
 	/* in eng->by_spi under our own SPI (SPIi or SPIr, by role); while
 	 * half-open also in eng->by_peer_spi under the peer's SPIi */
-	struct ike_hnode h_spi, h_peer;
+	struct ike_hnode h_spi, h_peer, h_conn;
 	bool in_by_spi, in_by_peer;
 	/* the class this SA is counted in for dos_ip (IKE_DOS_NCLASS: none) */
 	enum ike_dos_class dos_cls;
@@ -174,6 +174,7 @@ struct ike_engine {
 	struct ike_sa *sas;
 	unsigned int nsas, ndead;
 	struct ike_htab by_spi, by_peer_spi;
+	struct ike_htab by_conn; /* every SA, by its connection */
 	struct ike_tq tq; /* every live SA, by its next deadline */
 	struct ike_dos dos;
 	struct ike_stats stats;
@@ -868,9 +869,11 @@ struct ike_engine *ike_engine_new(const struct ike_ops *ops, void *host)
 	ike_tq_init(&eng->tq);
 	if (ike_htab_init(&eng->by_spi) < 0 ||
 	    ike_htab_init(&eng->by_peer_spi) < 0 ||
+	    ike_htab_init(&eng->by_conn) < 0 ||
 	    ike_dos_init(&eng->dos, now(eng)) < 0) {
 		ike_htab_fini(&eng->by_spi);
 		ike_htab_fini(&eng->by_peer_spi);
+		ike_htab_fini(&eng->by_conn);
 		free(eng);
 		return NULL;
 	}
@@ -927,6 +930,26 @@ static uint64_t spi_hash(const struct ike_htab *t, uint64_t spi)
 {
 	return ike_htab_hash(t, &spi, sizeof(spi));
 }
+
+static uint64_t conn_hash(const struct ike_htab *t,
+			  const struct ike_conn *conn)
+{
+	return ike_htab_hash(t, &conn, sizeof(conn));
+}
+
+/* The SAs of a connection, found without a walk of every SA. The body
+ * must not make SAs (a table that grows is rehashed under the walk):
+ * nothing that calls the host. */
+#define conn_for_each_sa(eng, c, sa)                                           \
+	for (struct ike_hnode *_n = ike_htab_first(&(eng)->by_conn,           \
+						   conn_hash(&(eng)->by_conn, \
+							     (c))),           \
+			      *_next;                                          \
+	     _n &&                                                             \
+	     ((_next = ike_htab_next(_n, _n->hash)),                           \
+	      (sa = ike_hnode_entry(_n, struct ike_sa, h_conn)), 1);          \
+	     _n = _next)                                                       \
+		if (sa->conn == (c))
 
 /* Our own SPI of an IKE SA: the one we chose. */
 static uint64_t sa_our_spi(const struct ike_sa *sa)
@@ -1016,6 +1039,7 @@ static struct ike_sa *sa_new(struct ike_engine *eng, struct ike_conn *conn,
 		return NULL;
 	sa->eng = eng;
 	sa->conn = conn;
+	ike_htab_add(&eng->by_conn, &sa->h_conn, conn_hash(&eng->by_conn, conn));
 	sa->initiator = initiator;
 	sa->created_ms = now(eng);
 	sa->last_rx_ms = sa->created_ms;
@@ -1042,6 +1066,7 @@ static void sa_free(struct ike_sa *sa)
 	sa_set_state(sa, IKE_SA_DEAD);
 	if (sa->in_by_spi)
 		ike_htab_del(&eng->by_spi, &sa->h_spi);
+	ike_htab_del(&eng->by_conn, &sa->h_conn);
 	ike_tq_del(&eng->tq, &sa->tq);
 	eng->nsas--;
 	if (sa->dh_ctx)
@@ -1107,6 +1132,7 @@ void ike_engine_free(struct ike_engine *eng)
 	}
 	ike_htab_fini(&eng->by_spi);
 	ike_htab_fini(&eng->by_peer_spi);
+	ike_htab_fini(&eng->by_conn);
 	ike_dos_fini(&eng->dos);
 	ike_tq_fini(&eng->tq);
 	vpn_memzero(eng, sizeof(*eng));
@@ -2118,8 +2144,10 @@ static void add_child_sa(struct ike_buf *b, struct ike_sa *sa, uint32_t spi_in,
 
 static bool conn_has_other_sa(const struct ike_sa *sa)
 {
-	for (struct ike_sa *o = sa->eng->sas; o; o = o->next)
-		if (o != sa && o->conn == sa->conn && o->state != IKE_SA_DEAD)
+	struct ike_sa *o;
+
+	conn_for_each_sa(sa->eng, sa->conn, o)
+		if (o != sa && o->state != IKE_SA_DEAD)
 			return true;
 	return false;
 }
@@ -2223,6 +2251,7 @@ static void sa_established(struct ike_sa *sa)
 /* INITIAL_CONTACT: the peer forgot every other SA we share with it. */
 static void initial_contact(struct ike_sa *sa)
 {
+	/* the main list: sa_kill() calls the host, which may make SAs */
 	for (struct ike_sa *o = sa->eng->sas; o; o = o->next)
 		if (o != sa && o->conn == sa->conn &&
 		    o->state == IKE_SA_ESTABLISHED) {
@@ -3659,6 +3688,16 @@ void ike_conn_probe(struct ike_engine *eng, struct ike_conn *conn)
 void ike_conn_forget(struct ike_engine *eng, struct ike_conn *conn)
 {
 	ike_conn_down(eng, conn, false);
+}
+
+void ike_foreach_conn_sa(struct ike_engine *eng, const struct ike_conn *conn,
+			 ike_sa_iter_cb cb, void *arg)
+{
+	struct ike_sa *sa;
+
+	conn_for_each_sa(eng, conn, sa)
+		if (sa->state != IKE_SA_DEAD)
+			cb(sa, arg);
 }
 
 void ike_foreach_sa(struct ike_engine *eng, ike_sa_iter_cb cb, void *arg)

@@ -267,6 +267,10 @@ int ike_delete_child_spi(struct ike_engine *eng, uint32_t spi_in);
 /* Introspection for show commands. */
 typedef void (*ike_sa_iter_cb)(struct ike_sa *sa, void *arg);
 void ike_foreach_sa(struct ike_engine *eng, ike_sa_iter_cb cb, void *arg);
+/* The same for one connection's SAs, found through an index (no walk of
+ * every SA). cb only reads: it must not make, end or free SAs. */
+void ike_foreach_conn_sa(struct ike_engine *eng, const struct ike_conn *conn,
+			 ike_sa_iter_cb cb, void *arg);
 
 struct ike_sa_status {
 	enum ike_sa_state state;

@@ -368,6 +368,12 @@ static void test_log_rate_limit(void **state)
 	assert_non_null(strstr(last_log, "unknown SPIs"));
 }
 
+static void count_sa(struct ike_sa *sa, void *arg)
+{
+	assert_ptr_equal(ike_sa_conn(sa), &B.conn);
+	(*(unsigned int *)arg)++;
+}
+
 static void cfg_open(struct ike_dos_config *c)
 {
 	c->cookie_threshold = c->cookie_threshold_ip = 100000;
@@ -395,6 +401,17 @@ static void test_many_half_open(void **state)
 	}
 	assert_int_equal(stats().half_open, N);
 	assert_int_equal(stats().ike_sas, N);
+	/* the per-connection index has each of them, and nothing else */
+	{
+		unsigned int n = 0;
+		struct ike_conn other;
+
+		ike_foreach_conn_sa(B.eng, &B.conn, count_sa, &n);
+		assert_int_equal(n, N);
+		n = 0;
+		ike_foreach_conn_sa(B.eng, &other, count_sa, &n);
+		assert_int_equal(n, 0);
+	}
 	for (unsigned int i = 0; i < N; i += 7) {
 		struct ike_addr a = addr(i / 2);
 
