@@ -493,13 +493,55 @@ DEFPY_YANG(vpn_conn_ipsec_policy, vpn_conn_ipsec_policy_cmd,
 	return vpn_conn_leaf_dflt(vty, "ipsec-policy", no, name);
 }
 
+/* The other connection of the candidate configuration that has interface
+ * ifname (NULL: none). */
+static const char *conn_with_interface(struct vty *vty, const char *ifname)
+{
+	const struct lyd_node *self, *vpn_dn, *dn;
+
+	self = yang_dnode_get(vty->candidate_config->dnode, VTY_CURR_XPATH);
+	vpn_dn = self ? lyd_parent(self) : NULL;
+	if (!vpn_dn)
+		return NULL;
+	LY_LIST_FOR (lyd_child(vpn_dn), dn) {
+		if (dn == self || strcmp(dn->schema->name, "connection") != 0 ||
+		    !yang_dnode_exists(dn, "./interface"))
+			continue;
+		if (strcmp(yang_dnode_get_string(dn, "./interface"), ifname) ==
+		    0)
+			return yang_dnode_get_string(dn, "./name");
+	}
+	return NULL;
+}
+
+/*
+ * The model makes the interface unique among connections (its 'unique'
+ * statement), which libyang reports with its own message. A command
+ * committed on its own is refused here first, with vpnd's message: this
+ * walks every connection, about the cost of the commit's own validation.
+ * A batch of commands (a configuration file, vtysh -b) is left to the
+ * commit, whose hash-based check does not grow with the square of the
+ * number of connections.
+ */
 DEFPY_YANG(vpn_conn_interface, vpn_conn_interface_cmd,
 	   "[no] interface ![IFNAME$ifname]",
 	   NO_STR
 	   "Tunnel interface of this connection\n"
 	   "Interface name (created by vpnd)\n")
 {
-	return vpn_conn_leaf(vty, "interface", no, ifname);
+	const char *other;
+
+	if (no)
+		return vpn_conn_leaf(vty, "interface", true, NULL);
+	if (!vpn_cli_value_ok(vty, VPN_XPATH "/connection/interface", ifname))
+		return CMD_WARNING_CONFIG_FAILED;
+	if (!vty->pending_allowed && (other = conn_with_interface(vty, ifname))) {
+		vty_out(vty,
+			"%% interface: already used by another connection; each connection needs its own tunnel interface (%s has %s)\n",
+			other, ifname);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	return vpn_conn_leaf(vty, "interface", false, ifname);
 }
 
 DEFPY_YANG(vpn_conn_ts, vpn_conn_ts_cmd,
