@@ -93,6 +93,55 @@ static bool vpn_cli_value_ok(struct vty *vty, const char *schema_path,
 	return false;
 }
 
+/*
+ * exit and quit in vpnd's nodes. FRR 8.4's own (install_default) are not
+ * YANG commands, and the CLI commits a pending batch of changes before
+ * any command that is not one (cmd_execute_command_real): a configuration
+ * file or 'vtysh -b' (XFRR_start_configuration), which batch every
+ * change into one transaction, would commit once per connection block.
+ * These are the same commands marked as YANG ones, as FRR 9 marks its own
+ * (lib/command.c). NOSH: vtysh has its own exit and quit for vpnd's nodes
+ * (frr-plugin/vtysh), which it sends here.
+ */
+DEFUN_YANG_NOSH(vpn_node_exit, vpn_node_exit_cmd,
+		"exit",
+		"Exit current mode and down to previous mode\n")
+{
+	cmd_exit(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN_YANG_NOSH(vpn_node_quit, vpn_node_quit_cmd,
+		"quit",
+		"Exit current mode and down to previous mode\n")
+{
+	cmd_exit(vty);
+	return CMD_SUCCESS;
+}
+
+/* install_default(), with vpnd's exit and quit in place of libfrr's. */
+static void vpn_install_default(enum node_type node)
+{
+	struct cmd_node *cnode;
+	const struct cmd_element *lib_cmds[2] = { NULL, NULL };
+
+	install_default(node);
+	cnode = vector_lookup(cmdvec, node);
+	for (unsigned int i = 0; i < vector_active(cnode->cmd_vector); i++) {
+		const struct cmd_element *el = vector_slot(cnode->cmd_vector, i);
+
+		if (el && strcmp(el->string, "exit") == 0)
+			lib_cmds[0] = el;
+		else if (el && strcmp(el->string, "quit") == 0)
+			lib_cmds[1] = el;
+	}
+	for (unsigned int i = 0; i < array_size(lib_cmds); i++)
+		if (lib_cmds[i])
+			uninstall_element(node, lib_cmds[i]);
+	_install_element(node, &vpn_node_exit_cmd);
+	_install_element(node, &vpn_node_quit_cmd);
+}
+
 /* ------------------------------------------------------------------ */
 /* vpn                                                                 */
 /* ------------------------------------------------------------------ */
@@ -967,10 +1016,10 @@ void vpn_vty_init(void)
 	install_node(&vpn_ike_policy_node);
 	install_node(&vpn_ipsec_policy_node);
 	install_node(&vpn_connection_node);
-	install_default(VPN_NODE);
-	install_default(VPN_IKE_POLICY_NODE);
-	install_default(VPN_IPSEC_POLICY_NODE);
-	install_default(VPN_CONNECTION_NODE);
+	vpn_install_default(VPN_NODE);
+	vpn_install_default(VPN_IKE_POLICY_NODE);
+	vpn_install_default(VPN_IPSEC_POLICY_NODE);
+	vpn_install_default(VPN_CONNECTION_NODE);
 
 	install_element(CONFIG_NODE, &vpn_enter_cmd);
 	install_element(CONFIG_NODE, &no_vpn_cmd);
