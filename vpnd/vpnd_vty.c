@@ -377,6 +377,23 @@ DEFPY_YANG(vpn_policy_proposal, vpn_policy_proposal_cmd,
 				      : VPN_XPATH "/ipsec-policy/proposal",
 			      prop))
 		return CMD_WARNING_CONFIG_FAILED;
+	/* The algorithms too (the northbound's VALIDATE callback checks
+	 * them again): refused here, a bad proposal in a configuration file
+	 * read as one transaction is its line's error, not the whole
+	 * transaction's. */
+	if (!no) {
+		struct vpn_proposal p;
+		char err[512];
+
+		if (vpn_proposal_parse(prop,
+				       vty->node == VPN_IKE_POLICY_NODE
+					       ? VPN_PROPOSAL_IKE
+					       : VPN_PROPOSAL_ESP,
+				       &p, err, sizeof(err)) < 0) {
+			vty_out(vty, "%% %s\n", err);
+			return CMD_WARNING_CONFIG_FAILED;
+		}
+	}
 	/* The northbound adds the leaf-list predicate [.='PROP']. */
 	nb_cli_enqueue_change(vty, "./proposal",
 			      no ? NB_OP_DESTROY : NB_OP_CREATE, prop);
