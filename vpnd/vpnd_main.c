@@ -129,8 +129,9 @@ static void cfg_text(char *buf, size_t len, const char *line)
 }
 
 /* The data paths the command just executed edited, as the northbound
- * resolves them (nb_cli_apply_changes: relative to the node's path; a
- * leaf-list entry with its value). */
+ * resolves them (nb_cli_apply_changes: relative to the node's path). A
+ * leaf-list entry's path has no value: the change's value pointed into
+ * the command's arguments, freed by now. */
 static char *cfg_cmd_xpaths(struct vty *vty)
 {
 	size_t len = 0, cap = 256;
@@ -139,18 +140,12 @@ static char *cfg_cmd_xpaths(struct vty *vty)
 	for (size_t i = 0; i < vty->num_cfg_changes; i++) {
 		const struct vty_cfg_change *c = &vty->cfg_changes[i];
 		char xpath[XPATH_MAXLEN * 2] = "";
-		struct nb_node *nbn;
 
 		if (c->xpath[0] == '.' && vty->xpath_index > 0)
 			snprintf(xpath, sizeof(xpath), "%s%s", VTY_CURR_XPATH,
 				 c->xpath + 1);
 		else
 			strlcpy(xpath, c->xpath, sizeof(xpath));
-		nbn = nb_node_find(xpath);
-		if (nbn && nbn->snode->nodetype == LYS_LEAFLIST && c->value)
-			snprintf(xpath + strlen(xpath),
-				 sizeof(xpath) - strlen(xpath), "[.='%s']",
-				 c->value);
 		while (len + strlen(xpath) + 2 > cap) {
 			cap *= 2;
 			out = XREALLOC(MTYPE_TMP, out, cap);
@@ -202,12 +197,19 @@ static int cfg_path_score(const char *x, size_t lx, const char *p)
 }
 
 /* The command of the transaction that best matches path p (the last one
- * on a tie), with its score. */
+ * on a tie), with its score. A leaf-list entry's value ("[.='V']" in p)
+ * picks, among the commands that edited that leaf-list, the one whose
+ * line has V. */
 static const struct cfg_cmd *cfg_blame_path(const struct cfg_read *rd,
 					    const char *p, int *score)
 {
 	const struct cfg_cmd *best = NULL;
+	const char *v = strstr(p, "[.='");
+	char val[128] = "";
 
+	if (v)
+		snprintf(val, sizeof(val), "%.*s", (int)strcspn(v + 4, "'"),
+			 v + 4);
 	*score = 0;
 	for (size_t i = 0; i < rd->ncmds; i++) {
 		const char *x = rd->cmds[i].xpaths, *end;
@@ -217,6 +219,8 @@ static const struct cfg_cmd *cfg_blame_path(const struct cfg_read *rd,
 
 			end = strchr(x, '\n');
 			s = cfg_path_score(x, end - x, p);
+			if (s && val[0] && strstr(rd->cmds[i].text, val))
+				s++;
 			if (s && s >= *score) {
 				*score = s;
 				best = &rd->cmds[i];
