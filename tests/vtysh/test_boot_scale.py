@@ -61,7 +61,10 @@ def test_boot_bad_line(router):
     """A value vpnd refuses is reported by vtysh with its line number; the
     rest loads. An interface used twice, found by the validation of the
     transaction, refuses the transaction (FRR's behaviour for a batch),
-    with the error and the commands it grouped."""
+    with the error and the commands it grouped: none of the 300
+    connections is there, which also shows they were one transaction
+    (with libfrr's exit, each connection block was committed on its own
+    and only the one with the duplicate was refused)."""
     lines = frr_conf(N, {150: "vpn/150"})
     k = lines.index("  interface vpn/150") + 1
     vt, _, rc, out = boot(router, lines)
