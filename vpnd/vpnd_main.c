@@ -426,6 +426,14 @@ static void cfg_line(struct cfg_read *rd, unsigned int num)
 		reason[0] = '\0';
 	} else if (vty->pending_commit && vty->num_cfg_changes)
 		cfg_record(rd, num, text);
+	/* FRR's CLI keeps the text of each command of the batch, for its
+	 * report of a refused batch, appending with strlcat: each command
+	 * costs the length of all the others before it (n * n for the file).
+	 * This reader reports the lines itself. */
+	if (vty->pending_cmds_buf) {
+		vty->pending_cmds_buf[0] = '\0';
+		vty->pending_cmds_bufpos = 0;
+	}
 	/* e.g. FRR's "% Failed to edit configuration." (a success) */
 	if (reason[0] == '%' && !strstr(reason, "% Configuration failed"))
 		flog_warn(EC_LIB_VTY, "config line %u: %s: %s", num, text,
