@@ -7,13 +7,16 @@ the rest of the file is read; an error that only the validation of the
 whole configuration finds (an interface used twice) refuses the whole
 transaction, as FRR does with a batched load, and names its lines.
 
-The bounds: on the 2-CPU machine where this was written, the plain build
-reads the 300 connections in about 0.5 s and the ASan + UBSan build in
-about 2.5 s; before batching (one transaction per line, and an XPath
-count() for each interface), reading 100 connections took 6 s and 400 more
-than 180 s. BOUND keeps a margin of 4x over the sanitizer build, and
-is still far below what the unbatched reader needs (see README.md,
-"Loading large configurations", and bench/scale/config_load.py).
+The bound: on the 2-CPU machine where this was written (shared with other
+runs), 300 connections take 0.4 s to read at start-up, 0.2 s on SIGHUP
+and 0.35 s through NETCONF with the plain build; 1.1 s, 0.6 s and 1.6 s
+with the ASan + UBSan build. Before (one transaction per line, and an
+XPath count() for each interface), reading 100 connections took 6 s and
+400 more than 180 s; with the count() gone but still a transaction per
+line, 300 took 17-19 s. BOUND is about 6 times the sanitizer build's
+time, and half of what the unbatched reader needs even with the new
+model (see README.md, "Loading large configurations", and
+bench/scale/config_load.py).
 """
 import json
 import os
