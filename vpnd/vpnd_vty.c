@@ -93,6 +93,55 @@ static bool vpn_cli_value_ok(struct vty *vty, const char *schema_path,
 	return false;
 }
 
+/*
+ * exit and quit in vpnd's nodes. FRR 8.4's own (install_default) are not
+ * YANG commands, and the CLI commits a pending batch of changes before
+ * any command that is not one (cmd_execute_command_real): a configuration
+ * file or 'vtysh -b' (XFRR_start_configuration), which batch every
+ * change into one transaction, would commit once per connection block.
+ * These are the same commands marked as YANG ones, as FRR 9 marks its own
+ * (lib/command.c). NOSH: vtysh has its own exit and quit for vpnd's nodes
+ * (frr-plugin/vtysh), which it sends here.
+ */
+DEFUN_YANG_NOSH(vpn_node_exit, vpn_node_exit_cmd,
+		"exit",
+		"Exit current mode and down to previous mode\n")
+{
+	cmd_exit(vty);
+	return CMD_SUCCESS;
+}
+
+DEFUN_YANG_NOSH(vpn_node_quit, vpn_node_quit_cmd,
+		"quit",
+		"Exit current mode and down to previous mode\n")
+{
+	cmd_exit(vty);
+	return CMD_SUCCESS;
+}
+
+/* install_default(), with vpnd's exit and quit in place of libfrr's. */
+static void vpn_install_default(enum node_type node)
+{
+	struct cmd_node *cnode;
+	const struct cmd_element *lib_cmds[2] = { NULL, NULL };
+
+	install_default(node);
+	cnode = vector_lookup(cmdvec, node);
+	for (unsigned int i = 0; i < vector_active(cnode->cmd_vector); i++) {
+		const struct cmd_element *el = vector_slot(cnode->cmd_vector, i);
+
+		if (el && strcmp(el->string, "exit") == 0)
+			lib_cmds[0] = el;
+		else if (el && strcmp(el->string, "quit") == 0)
+			lib_cmds[1] = el;
+	}
+	for (unsigned int i = 0; i < array_size(lib_cmds); i++)
+		if (lib_cmds[i])
+			uninstall_element(node, lib_cmds[i]);
+	_install_element(node, &vpn_node_exit_cmd);
+	_install_element(node, &vpn_node_quit_cmd);
+}
+
 /* ------------------------------------------------------------------ */
 /* vpn                                                                 */
 /* ------------------------------------------------------------------ */
@@ -328,6 +377,23 @@ DEFPY_YANG(vpn_policy_proposal, vpn_policy_proposal_cmd,
 				      : VPN_XPATH "/ipsec-policy/proposal",
 			      prop))
 		return CMD_WARNING_CONFIG_FAILED;
+	/* The algorithms too (the northbound's VALIDATE callback checks
+	 * them again): refused here, a bad proposal in a configuration file
+	 * read as one transaction is its line's error, not the whole
+	 * transaction's. */
+	if (!no) {
+		struct vpn_proposal p;
+		char err[512];
+
+		if (vpn_proposal_parse(prop,
+				       vty->node == VPN_IKE_POLICY_NODE
+					       ? VPN_PROPOSAL_IKE
+					       : VPN_PROPOSAL_ESP,
+				       &p, err, sizeof(err)) < 0) {
+			vty_out(vty, "%% %s\n", err);
+			return CMD_WARNING_CONFIG_FAILED;
+		}
+	}
 	/* The northbound adds the leaf-list predicate [.='PROP']. */
 	nb_cli_enqueue_change(vty, "./proposal",
 			      no ? NB_OP_DESTROY : NB_OP_CREATE, prop);
@@ -493,13 +559,55 @@ DEFPY_YANG(vpn_conn_ipsec_policy, vpn_conn_ipsec_policy_cmd,
 	return vpn_conn_leaf_dflt(vty, "ipsec-policy", no, name);
 }
 
+/* The other connection of the candidate configuration that has interface
+ * ifname (NULL: none). */
+static const char *conn_with_interface(struct vty *vty, const char *ifname)
+{
+	const struct lyd_node *self, *vpn_dn, *dn;
+
+	self = yang_dnode_get(vty->candidate_config->dnode, VTY_CURR_XPATH);
+	vpn_dn = self ? lyd_parent(self) : NULL;
+	if (!vpn_dn)
+		return NULL;
+	LY_LIST_FOR (lyd_child(vpn_dn), dn) {
+		if (dn == self || strcmp(dn->schema->name, "connection") != 0 ||
+		    !yang_dnode_exists(dn, "./interface"))
+			continue;
+		if (strcmp(yang_dnode_get_string(dn, "./interface"), ifname) ==
+		    0)
+			return yang_dnode_get_string(dn, "./name");
+	}
+	return NULL;
+}
+
+/*
+ * The model makes the interface unique among connections (its 'unique'
+ * statement), which libyang reports with its own message. A command
+ * committed on its own is refused here first, with vpnd's message: this
+ * walks every connection, about the cost of the commit's own validation.
+ * A batch of commands (a configuration file, vtysh -b) is left to the
+ * commit, whose hash-based check does not grow with the square of the
+ * number of connections.
+ */
 DEFPY_YANG(vpn_conn_interface, vpn_conn_interface_cmd,
 	   "[no] interface ![IFNAME$ifname]",
 	   NO_STR
 	   "Tunnel interface of this connection\n"
 	   "Interface name (created by vpnd)\n")
 {
-	return vpn_conn_leaf(vty, "interface", no, ifname);
+	const char *other;
+
+	if (no)
+		return vpn_conn_leaf(vty, "interface", true, NULL);
+	if (!vpn_cli_value_ok(vty, VPN_XPATH "/connection/interface", ifname))
+		return CMD_WARNING_CONFIG_FAILED;
+	if (!vty->pending_allowed && (other = conn_with_interface(vty, ifname))) {
+		vty_out(vty,
+			"%% interface: already used by another connection; each connection needs its own tunnel interface (%s has %s)\n",
+			other, ifname);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	return vpn_conn_leaf(vty, "interface", false, ifname);
 }
 
 DEFPY_YANG(vpn_conn_ts, vpn_conn_ts_cmd,
@@ -925,10 +1033,10 @@ void vpn_vty_init(void)
 	install_node(&vpn_ike_policy_node);
 	install_node(&vpn_ipsec_policy_node);
 	install_node(&vpn_connection_node);
-	install_default(VPN_NODE);
-	install_default(VPN_IKE_POLICY_NODE);
-	install_default(VPN_IPSEC_POLICY_NODE);
-	install_default(VPN_CONNECTION_NODE);
+	vpn_install_default(VPN_NODE);
+	vpn_install_default(VPN_IKE_POLICY_NODE);
+	vpn_install_default(VPN_IPSEC_POLICY_NODE);
+	vpn_install_default(VPN_CONNECTION_NODE);
 
 	install_element(CONFIG_NODE, &vpn_enter_cmd);
 	install_element(CONFIG_NODE, &no_vpn_cmd);

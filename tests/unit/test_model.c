@@ -146,10 +146,17 @@ static void test_interface(void **state)
 	expect_err(CONN("<interface>.</interface>"), "interface: '.' and '..'");
 	expect_err(CONN("<interface>..</interface>"),
 		   "interface: '.' and '..'");
+	/* The list's unique statement (libyang's message; vpnd's CLI says
+	 * "interface: already used by another connection" first). */
 	expect_err("<connection><name>a</name><interface>vpn0</interface>"
 		   "</connection><connection><name>b</name>"
 		   "<interface>vpn0</interface></connection>",
-		   "interface: already used by another connection");
+		   "Unique data leaf(s) \"interface\" not satisfied");
+	expect_ok("<connection><name>a</name><interface>vpn0</interface>"
+		  "</connection><connection><name>b</name>"
+		  "<interface>vpn1</interface></connection>"
+		  "<connection><name>c</name></connection>"
+		  "<connection><name>d</name></connection>");
 }
 
 static void test_policy_refs(void **state)
