@@ -250,6 +250,18 @@ void h_pump(void)
 			cfg.pump_max);
 }
 
+void h_run_for(uint64_t ms, void (*each)(void))
+{
+	for (uint64_t t = 0; t < ms; t += 100) {
+		clock_ms += 100;
+		h_tick(&A);
+		h_tick(&B);
+		h_pump();
+		if (each)
+			each();
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* The host callbacks                                                  */
 /* ------------------------------------------------------------------ */

@@ -157,6 +157,9 @@ unsigned int h_deliver(unsigned int n);
 /* Deliver until none is in flight: a failure if h_config.pump_max
  * deliveries do not get there. */
 void h_pump(void);
+/* Advance the clock in 100 ms ticks: tick A, tick B, pump; then `each`
+ * (may be NULL) after every tick. */
+void h_run_for(uint64_t ms, void (*each)(void));
 
 /* Random bytes: install before vpn_crypto_init() (sodium_init). */
 enum h_rng {
