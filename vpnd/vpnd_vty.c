@@ -639,6 +639,21 @@ DEFPY_YANG(vpn_conn_ts, vpn_conn_ts_cmd,
 	return nb_cli_apply_changes(vty, NULL);
 }
 
+/* Add (or with `no` remove) a prefix of a leaf-list, masked: 10.1.2.3/24
+ * is 10.1.2.0/24. */
+static int prefix_list_change(struct vty *vty, const char *xpath,
+			      const struct prefix *pfx, const char *no)
+{
+	char buf[PREFIX_STRLEN];
+	struct prefix p;
+
+	prefix_copy(&p, pfx);
+	apply_mask(&p);
+	nb_cli_enqueue_change(vty, xpath, no ? NB_OP_DESTROY : NB_OP_CREATE,
+			      prefix2str(&p, buf, sizeof(buf)));
+	return nb_cli_apply_changes(vty, NULL);
+}
+
 DEFPY_YANG(vpn_conn_route, vpn_conn_route_cmd,
 	   "[no] route <A.B.C.D/M|X:X::X:X/M>$pfx",
 	   NO_STR
@@ -646,14 +661,7 @@ DEFPY_YANG(vpn_conn_route, vpn_conn_route_cmd,
 	   "IPv4 prefix\n"
 	   "IPv6 prefix\n")
 {
-	char buf[PREFIX_STRLEN];
-	struct prefix p;
-
-	prefix_copy(&p, pfx);
-	apply_mask(&p);
-	nb_cli_enqueue_change(vty, "./route", no ? NB_OP_DESTROY : NB_OP_CREATE,
-			      prefix2str(&p, buf, sizeof(buf)));
-	return nb_cli_apply_changes(vty, NULL);
+	return prefix_list_change(vty, "./route", pfx, no);
 }
 
 DEFPY_YANG(vpn_conn_accept_prefix, vpn_conn_accept_prefix_cmd,
@@ -663,15 +671,7 @@ DEFPY_YANG(vpn_conn_accept_prefix, vpn_conn_accept_prefix_cmd,
 	   "IPv4 prefix\n"
 	   "IPv6 prefix\n")
 {
-	char buf[PREFIX_STRLEN];
-	struct prefix p;
-
-	prefix_copy(&p, pfx);
-	apply_mask(&p);
-	nb_cli_enqueue_change(vty, "./accept-prefix",
-			      no ? NB_OP_DESTROY : NB_OP_CREATE,
-			      prefix2str(&p, buf, sizeof(buf)));
-	return nb_cli_apply_changes(vty, NULL);
+	return prefix_list_change(vty, "./accept-prefix", pfx, no);
 }
 
 DEFPY_YANG(vpn_conn_dpd, vpn_conn_dpd_cmd,

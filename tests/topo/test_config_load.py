@@ -133,14 +133,21 @@ def test_bad_values_are_their_lines_errors(router):
     """A value the CLI refuses, and a command it does not know: each is
     logged with its line number, and everything else loads."""
     lines = conf_lines(N, {150: {"  interface": "  interface vpn/150"},
-                           220: {"  dpd": "  dpd interval 0"}})
+                           220: {"  dpd": "  dpd interval 0"},
+                           180: {"  pre-shared-key":
+                                 "  pre-shared-key secret-180 has spaces"}})
     k1 = line_of(lines, "  interface vpn/150")
     k2 = line_of(lines, "  dpd interval 0")
+    k3 = line_of(lines, "  pre-shared-key secret-180 has spaces")
     start_timed(router, lines)
     text = log(router)
     assert (f"on config line {k1}: interface vpn/150: % interface: a Linux "
             "interface name") in text, text[-3000:]
     assert f"No such command on config line {k2}: dpd interval 0" in text
+    # a refused key is named by its line, never shown
+    assert f"on config line {k3}: pre-shared-key <hidden>" in text, \
+        text[-3000:]
+    assert "secret-" not in text, "a pre-shared key in vpnd's log"
     conns = connections(router)
     assert len(conns) == N
     assert "interface" not in conns["c150"] or not conns["c150"]["interface"]
@@ -148,7 +155,7 @@ def test_bad_values_are_their_lines_errors(router):
     assert conns["c151"]["interface"] == "vpn151"
     assert conns["c220"]["dpdInterval"] == 10
     read = read_lines(router)
-    assert "2 refused, 1 transaction(s) committed, 0 refused" in read[0]
+    assert "3 refused, 1 transaction(s) committed, 0 refused" in read[0]
 
 
 def test_validation_error_refuses_the_transaction(router):
@@ -168,6 +175,7 @@ def test_validation_error_refuses_the_transaction(router):
     cmds = [i + 1 for i, l in enumerate(lines) if l.strip() != "exit"]
     assert (f"the {len(cmds)} commands of lines {cmds[0]} to {cmds[-1]} "
             "were one transaction, which validation refused") in text
+    assert "secret-" not in text, "a pre-shared key in vpnd's log"
     assert connections(router) == {}
     assert "0 refused, 0 transaction(s) committed, 1 refused" in \
         read_lines(router)[0]
