@@ -263,7 +263,7 @@ unsigned int vpn_tunnel_get_children(const struct vpn_tunnel *t,
 void vpn_tunnel_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey)
 {
 	tun_master = master;
-	tun_sa_init(rekey, tun_sock_rx);
+	tun_sa_init(master, rekey, tun_sock_rx);
 	vpn_udp_set_esp_receiver(vpn_esp_input);
 }
 

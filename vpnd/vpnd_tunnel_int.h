@@ -114,6 +114,11 @@ struct vpn_tsa {
 	ctr_t rx_packets, rx_bytes, rx_drop[ESP_STATUS_MAX], rx_drop_policy;
 	ctr_t tx_packets, tx_bytes, tx_drop[ESP_STATUS_MAX];
 	atomic_bool rekey_asked; /* volume or sequence numbers: once */
+	/* Installed as the responder of a rekey: receives, but does not
+	 * send until the peer shows it has it (its first authenticated
+	 * packet: the RX worker clears this and posts tun_sa_promote), the
+	 * old SA goes, or TUN_STANDBY_MS pass. */
+	atomic_bool standby;
 	uint64_t rx_top; /* RX worker only: highest sequence number */
 };
 
@@ -165,6 +170,7 @@ struct vpn_tunnel {
 	struct vpn_tsa *out;
 	struct tun_sock *sock;
 	struct handoff *handoff; /* made on first use */
+	struct thread *t_standby; /* a standby SA's deadline */
 
 	/* Drops that belong to no SA. */
 	ctr_t drop_no_sa;	/* TX: outbound packet while no Child SA */
@@ -188,7 +194,7 @@ static inline struct tun_state *tun_state_get(struct vpn_tunnel *t)
 extern atomic_uint_fast64_t tun_drop_unknown_spi;
 
 /* vpnd_tunnel_sa.c (main thread, but tsa_check_volume: workers) */
-void tun_sa_init(vpn_tunnel_rekey_fn rekey,
+void tun_sa_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey,
 		 void (*rx)(struct vpn_dp_ep *ep, struct vpn_dp_worker *w));
 /* Install a Child SA (vpn_tunnel_child_up without the MTU). */
 int tun_sa_install(struct vpn_tunnel *t, const struct ike_child_info *ci);
@@ -200,6 +206,10 @@ void tun_sock_unwatch(struct vpn_tunnel *t, struct tun_sock *ts);
 void tun_sa_release(struct vpn_tunnel *t);
 /* Posted by the RX worker: authenticated ESP from a new address. */
 void tun_peer_moved(uint32_t spi_in, const struct ike_addr *local,
+		    const struct ike_addr *remote, uint8_t *data, size_t len);
+/* Posted by the RX worker: the first authenticated packet on a standby
+ * SA; the peer has it, so it may send now. */
+void tun_sa_promote(uint32_t spi_in, const struct ike_addr *local,
 		    const struct ike_addr *remote, uint8_t *data, size_t len);
 /* Workers: volume lifetime (90%) or, on TX, sequence numbers running
  * out: post a rekey to the main thread, once. */

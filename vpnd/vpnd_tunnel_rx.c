@@ -83,6 +83,10 @@ static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 	}
 	ctr_add(&s->rx_packets, 1);
 	ctr_add(&s->rx_bytes, inner.len);
+	/* The peer sends on an SA we hold back: it has it, we may too. */
+	if (atomic_load_explicit(&s->standby, memory_order_relaxed) &&
+	    atomic_exchange(&s->standby, false))
+		vpn_dp_post(tun_sa_promote, s->spi_in, NULL, NULL, NULL, 0);
 	/* The peer may move (NAT rebinding): follow authenticated ESP, the
 	 * newest only (a late packet from the old address does not move it
 	 * back). */

@@ -3,7 +3,9 @@
  * vpnd: a tunnel's Child SAs and its connected socket, main thread:
  * the SPI table of all tunnels (vpn_tunnel_alloc_spi, lookups for
  * vpn_esp_input), installing and removing SAs (child_up/child_down,
- * make-before-break: the newest SA sends), the tunnel's UDP socket that
+ * make-before-break: the newest SA sends, except that an SA we got as
+ * the responder of a rekey waits in standby until the peer uses it, the
+ * old one goes, or TUN_STANDBY_MS pass), the tunnel's UDP socket that
  * follows the SA's endpoints and the peer after a NAT move
  * (tun_peer_moved), and the rekey request upwards (tun_rekey, through
  * the callback given to vpn_tunnel_init()).
@@ -24,6 +26,7 @@
 #include "lib/jhash.h"
 #include "lib/log.h"
 #include "lib/memory.h"
+#include "lib/thread.h"
 
 #include "vpnd_tunnel_int.h"
 #include "vpnd_udp.h"
@@ -45,7 +48,14 @@ static uint32_t vpn_spi_hash(const struct vpn_tsa *a)
 
 DECLARE_HASH(vpn_spis, struct vpn_tsa, item, vpn_spi_cmp, vpn_spi_hash);
 
+/* How long an SA we got as the responder of a rekey waits for the peer
+ * (its first packet on it, or its DELETE of the old SA) before it sends
+ * anyway (RFC 7296 2.8: the initiator sends on it once it has the
+ * response; its DELETE follows at once). */
+#define TUN_STANDBY_MS 5000
+
 static struct vpn_spis_head spis; /* main thread only */
+static struct thread_master *tun_master;
 static vpn_tunnel_rekey_fn tun_rekey_fn; /* upward: IKE rekeys */
 /* The RX worker's handler of a tunnel socket (vpnd_tunnel_rx.c), given
  * by vpnd_tunnel.c: this file calls nothing above it. */
@@ -138,6 +148,7 @@ void tun_sa_release(struct vpn_tunnel *t)
 {
 	struct tun_state *old = atomic_exchange(&t->state, NULL);
 
+	thread_cancel(&t->t_standby);
 	vpn_dp_sync(); /* no worker uses the tunnel now */
 	XFREE(MTYPE_VPN_TUN_STATE, old);
 	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
@@ -187,6 +198,61 @@ static struct esp_sa *esp_from_child(const struct ike_child_info *ci,
 	};
 
 	return esp_sa_new(&p);
+}
+
+/* The SA that sends: the newest not in standby, else the newest. */
+static struct vpn_tsa *tun_pick_out(const struct vpn_tunnel *t)
+{
+	struct vpn_tsa *best = NULL;
+
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++) {
+		struct vpn_tsa *s = t->sa[i];
+		bool sb, bsb;
+
+		if (!s)
+			continue;
+		if (!best) {
+			best = s;
+			continue;
+		}
+		sb = atomic_load(&s->standby);
+		bsb = atomic_load(&best->standby);
+		if ((bsb && !sb) ||
+		    (sb == bsb && s->installed_ms >= best->installed_ms))
+			best = s;
+	}
+	return best;
+}
+
+/* A standby SA waited long enough: every SA may send. */
+static void tun_standby_expired(struct thread *thread)
+{
+	struct vpn_tunnel *t = THREAD_ARG(thread);
+
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
+		if (t->sa[i] && atomic_exchange(&t->sa[i]->standby, false))
+			zlog_info("%s: Child SA %08x sends now (no sign from the peer in %d ms)",
+				  t->ifname, t->sa[i]->spi_in, TUN_STANDBY_MS);
+	if (t->out != tun_pick_out(t)) {
+		t->out = tun_pick_out(t);
+		tun_commit(t, NULL, NULL);
+	}
+}
+
+void tun_sa_promote(uint32_t spi_in, const struct ike_addr *local,
+		    const struct ike_addr *remote, uint8_t *data, size_t len)
+{
+	struct vpn_tsa *s = tun_sa_find(spi_in);
+	struct vpn_tunnel *t;
+
+	if (!s)
+		return;
+	t = s->tun;
+	atomic_store(&s->standby, false);
+	if (t->out != tun_pick_out(t)) {
+		t->out = tun_pick_out(t);
+		tun_commit(t, NULL, NULL);
+	}
 }
 
 /* The SA of a Child SA, not installed yet; NULL when the ESP engine
@@ -241,9 +307,17 @@ int tun_sa_install(struct vpn_tunnel *t, const struct ike_child_info *ci)
 		victim = t->sa[slot];
 		vpn_spis_del(&spis, victim);
 	}
+	/* Make-before-break: the new SA sends from now on; as the
+	 * responder of a rekey, once the peer has it (RFC 7296 2.8). */
+	if (ci->rekey_responder && t->out && t->out != victim) {
+		atomic_store(&s->standby, true);
+		thread_cancel(&t->t_standby);
+		thread_add_timer_msec(tun_master, tun_standby_expired, t,
+				      TUN_STANDBY_MS, &t->t_standby);
+	}
 	t->sa[slot] = s;
 	vpn_spis_add(&spis, s);
-	t->out = s; /* make-before-break: the new SA sends from now on */
+	t->out = tun_pick_out(t);
 
 	/* The SA's endpoints: the tunnel's socket follows them. */
 	if (!t->sock || !ike_addr_eq(&t->sock->local, &ci->local) ||
@@ -268,13 +342,13 @@ int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
 	if (!s)
 		return -1;
 	vpn_spis_del(&spis, s);
+	/* The old SA gone (the peer's DELETE after its rekey): a standby
+	 * SA it was kept for sends now. */
 	if (t->out == s) {
-		t->out = NULL;
 		for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
-			if (t->sa[i] &&
-			    (!t->out ||
-			     t->sa[i]->installed_ms >= t->out->installed_ms))
-				t->out = t->sa[i];
+			if (t->sa[i])
+				atomic_store(&t->sa[i]->standby, false);
+		t->out = tun_pick_out(t);
 	}
 	tun_commit(t, s, NULL); /* no worker holds s any more: wipe it */
 	return 0;
@@ -328,9 +402,10 @@ void tsa_check_volume(struct vpn_tsa *s, bool tx)
 	}
 }
 
-void tun_sa_init(vpn_tunnel_rekey_fn rekey,
+void tun_sa_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey,
 		 void (*rx)(struct vpn_dp_ep *ep, struct vpn_dp_worker *w))
 {
+	tun_master = master;
 	tun_rekey_fn = rekey;
 	sock_rx_handler = rx;
 	vpn_spis_init(&spis);

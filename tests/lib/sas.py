@@ -35,6 +35,16 @@ def conn_sas(r, conn):
     return [s for s in sa_list(r) if s["connection"] == conn]
 
 
+def unknown_spi_drops(r):
+    """ESP router r dropped for an SPI it has no SA of (all tunnels; read
+    from the first IKE SA that has a tunnel). A peer that sends on a
+    Child SA before r has installed it shows here."""
+    for s in sa_list(r):
+        if "dropUnknownSpiGlobal" in s:
+            return s["dropUnknownSpiGlobal"]
+    raise AssertionError(f"{r.name}: no IKE SA with a tunnel")
+
+
 def conn_state(r, conn):
     """`show vpn connection CONN json` of router r."""
     return json.loads(r.cmd("vpnd", f"show vpn connection {conn} json"))[

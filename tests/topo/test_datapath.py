@@ -20,7 +20,7 @@ import time
 import pytest
 
 import iperf as iperf_lib
-from sas import SpiWatch
+from sas import SpiWatch, unknown_spi_drops
 from topo import BUILD, VPND, Topo, sh, wait_for
 
 PSK = "datapath-test-key-9"
@@ -452,6 +452,9 @@ def test_rekey_loses_nothing():
             for c in ("t0", "t1"):
                 nc, _ = w.assert_rekeys(r, c, child=2)
                 print(f"{r.name} {c}: {len(nc)} new Child SAs")
+        for r in (p.r1, p.r2):
+            assert unknown_spi_drops(r) == 0, \
+                f"{r.name}: ESP for SPIs it did not have while rekeying"
         for dst in dsts:
             out = res[dst]
             assert "400 packets transmitted, 400 received" in out, \

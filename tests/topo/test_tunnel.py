@@ -14,7 +14,8 @@ import time
 import pytest
 
 import iperf
-from sas import SpiWatch, assert_no_tunnel, assert_vpnd_algs, conn_sas
+from sas import (SpiWatch, assert_no_tunnel, assert_vpnd_algs, conn_sas,
+                 unknown_spi_drops)
 from topo import Topo, wait_for
 
 PSK = "interop-test-key-1"
@@ -245,6 +246,91 @@ def test_dpd_and_restart():
 
 
 @pytest.mark.skipif(not shutil.which("iperf3"), reason="iperf3 missing")
+def children(r):
+    """The Child SAs of router r's established IKE SA of `peer`."""
+    est = [s for s in conn_sas(r, "peer") if s["state"] == "established"]
+    return est[0]["childSas"] if est else []
+
+
+@pytest.mark.parametrize("sign", ["none", "esp"])
+def test_rekey_responder_holds_new_sa_back(sign):
+    """As the responder of a Child SA rekey, vpnd sends on the new SA only
+    once the initiator shows it has it (RFC 7296 2.8): its first packet on
+    the new SA, its DELETE of the old one, or, failing both, after 5 s.
+    r1 rekeys (lifetime 10 s) while its small IKE messages to r2 (its
+    DELETE, DPD) are dropped, and r2 pings r1. sign=none: r1's ESP is
+    dropped too; r2 keeps sending on the old SA, the new one in standby
+    with nothing sent, then sends on it after the standby time.
+    sign=esp: r1's replies on the new SA reach r2, which then sends on it
+    at once, the old SA still there. Once the drop ends r1's DELETE gets
+    through and one SA is left."""
+    with Topo("rkresp") as topo:
+        p = Pair(topo, vpnd_conf("192.0.2.1", "192.0.2.2", esp="aes256gcm16",
+                                 esp_life=10),
+                 vpnd_conf("192.0.2.2", "192.0.2.1", esp="aes256gcm16"))
+        wait_established(p.r1)
+        wait_established(p.r2)
+        wait_for(lambda: ping(p.r2, "169.254.21.1", count=1)[0], 15,
+                 "ping over the tunnel")
+        first = children(p.r2)
+        assert len(first) == 1, first
+        old_spi = first[0]["spiIn"]
+        # r1 -> r2: IKE messages too small to be a CREATE_CHILD_SA request
+        # and, for sign=none, ESP in UDP (a non-zero first word)
+        rules = ["nft add rule inet hold out ip daddr 192.0.2.2 udp dport "
+                 "500 udp length lt 150 drop",
+                 "nft add rule inet hold out ip daddr 192.0.2.2 udp dport "
+                 "4500 @th,64,32 == 0 udp length lt 150 drop"]
+        if sign == "none":
+            rules.append("nft add rule inet hold out ip daddr 192.0.2.2 "
+                         "udp dport 4500 @th,64,32 != 0 drop")
+        p.r1.exec(" && ".join(["nft add table inet hold",
+                               "nft add chain inet hold out '{ type filter "
+                               "hook output priority 0; }'"] + rules))
+        pinger = subprocess.Popen(["ip", "netns", "exec", p.r2.ns, "ping",
+                                   "-n", "-q", "-i", "0.05", "-w", "40",
+                                   "169.254.21.1"],
+                                  stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: len(children(p.r2)) == 2, 20,
+                     "r1's rekey answered by r2")
+            t0 = time.monotonic()
+            cs = children(p.r2)
+            new = [c for c in cs if c["spiIn"] != old_spi][0]
+            old = [c for c in cs if c["spiIn"] == old_spi][0]
+            if sign == "esp":
+                # r1 answers r2's next ping on the new SA
+                wait_for(lambda: any(c["spiIn"] == new["spiIn"] and
+                                     c["active"] and c["packetsOut"] > 0
+                                     for c in children(p.r2)), 1,
+                         "the new SA sending once r1 used it")
+                assert len(children(p.r2)) == 2, "the old SA is gone"
+            else:
+                assert not new["active"] and old["active"], cs
+                time.sleep(2)
+                cs = {c["spiIn"]: c for c in children(p.r2)}
+                assert cs[new["spiIn"]]["packetsOut"] == 0, cs
+                assert not cs[new["spiIn"]]["active"], cs
+                assert cs[old_spi]["packetsOut"] > old["packetsOut"] + 20, \
+                    ("r2 stopped sending on the old SA", old, cs)
+                # no sign from r1: the new SA sends after the standby time
+                wait_for(lambda: any(c["spiIn"] == new["spiIn"] and
+                                     c["active"] and c["packetsOut"] > 0
+                                     for c in children(p.r2)), 10,
+                         "the new SA sending after the standby time")
+                assert time.monotonic() - t0 >= 3.5
+        finally:
+            pinger.kill()
+            pinger.wait()
+        p.r1.exec("nft delete table inet hold")
+        # r1's DELETE of the old SA gets through on a retransmission
+        wait_for(lambda: [c["spiIn"] for c in children(p.r2)] ==
+                 [new["spiIn"]], 30, "the old SA deleted")
+        ok, out = ping(p.r1, "169.254.21.2", count=3)
+        assert ok, out
+
+
 def test_rekey_under_load():
     """Child SA lifetime 3 s and IKE SA lifetime 8 s during a 10 s TCP
     transfer: on both routers at least 3 Child SA rekeys and 1 IKE SA
@@ -283,4 +369,10 @@ def test_rekey_under_load():
             nc, ni = w.assert_rekeys(r, "peer", child=3, ike=1)
             print(f"{r.name}: {len(nc)} new Child SAs, {len(ni)} new IKE SAs")
         iperf.assert_no_stall(res, what="transfer while rekeying")
+        # Neither router sent on a Child SA its peer did not have yet: the
+        # responder of a rekey holds the new SA back until the initiator
+        # uses it or deletes the old one (RFC 7296 2.8).
+        for r in (p.r1, p.r2):
+            assert unknown_spi_drops(r) == 0, \
+                f"{r.name}: ESP for SPIs it did not have while rekeying"
         iperf.assert_retransmits(res, base, what="transfer while rekeying")

@@ -1416,14 +1416,23 @@ static void child_log_installed(struct ike_sa *sa, const struct ike_child *ch)
 	      addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
 }
 
+/* How a Child SA came to be: which exchange, and our role in it. */
+enum child_how {
+	CH_AUTH_INITIATOR,
+	CH_AUTH_RESPONDER,
+	CH_REKEY_INITIATOR,
+	CH_REKEY_RESPONDER,
+};
+
 /*
  * Derive and install a Child SA (the host gets its keys through
- * child_up; they are wiped here after). `exch_initiator`: we were the
- * initiator of the exchange that created it (the KEYMAT order follows
- * that exchange). lts/rts: our and the peer's selectors.
+ * child_up; they are wiped here after). `how`: the exchange that created
+ * it and our role (the KEYMAT order follows the exchange's initiator; the
+ * responder of a rekey leaves outbound traffic on the old SA for now).
+ * lts/rts: our and the peer's selectors.
  */
 static int child_install(struct ike_sa *sa, const struct ike_choice *c,
-			 uint32_t spi_in, uint32_t spi_out, bool exch_initiator,
+			 uint32_t spi_in, uint32_t spi_out, enum child_how how,
 			 const uint8_t *gir, size_t girlen, const uint8_t *ni,
 			 size_t nilen, const uint8_t *nr, size_t nrlen,
 			 const struct ike_ts *lts, unsigned int nl,
@@ -1433,6 +1442,9 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 	struct ike_child_info info;
 	struct ike_child *ch;
 	uint64_t t = now(sa->eng);
+
+	bool exch_initiator =
+		how == CH_AUTH_INITIATOR || how == CH_REKEY_INITIATOR;
 
 	memset(&info, 0, sizeof(info));
 	if (child_keys(sa, c, exch_initiator, gir, girlen, ni, nilen, nr,
@@ -1448,6 +1460,7 @@ static int child_install(struct ike_sa *sa, const struct ike_choice *c,
 	info.lifetime_bytes = conn->child_lifetime_bytes;
 	info.local = sa->local;
 	info.remote = sa->remote;
+	info.rekey_responder = how == CH_REKEY_RESPONDER;
 
 	ch = child_slot(sa);
 	if (!ch) {
@@ -2349,7 +2362,8 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	sa_established(sa);
 	id_str(msg->idi.type, msg->idi.data, msg->idi.len, ids, sizeof(ids));
 	SALOG(sa, LOG_INFO, "IKE SA established with '%s' (responder)", ids);
-	child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi), false, NULL, 0,
+	child_install(sa, &c, spi_in, vpn_get_be32(chosen->spi),
+		      CH_AUTH_RESPONDER, NULL, 0,
 		      sa->ni, sa->nilen, sa->nr, sa->nrlen, local.ts, local.nts,
 		      remote.ts, remote.nts);
 	/* The peer restarted: drop what we still hold from before, after the
@@ -2411,8 +2425,8 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 		sa->reason = "invalid Child SA response";
 		return;
 	}
-	child_install(sa, &c, sa->auth_spi_in, vpn_get_be32(chosen->spi), true,
-		      NULL, 0, sa->ni, sa->nilen, sa->nr, sa->nrlen,
+	child_install(sa, &c, sa->auth_spi_in, vpn_get_be32(chosen->spi),
+		      CH_AUTH_INITIATOR, NULL, 0, sa->ni, sa->nilen, sa->nr, sa->nrlen,
 		      msg->tsi.ts, msg->tsi.nts, msg->tsr.ts, msg->tsr.nts);
 }
 
@@ -2881,7 +2895,8 @@ static void child_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 		return;
 	}
 	child_rekey_respond(sa, msg, &ans, spi_in, &local, &remote);
-	child_install(sa, &ans.c, spi_in, vpn_get_be32(ans.chosen->spi), false,
+	child_install(sa, &ans.c, spi_in, vpn_get_be32(ans.chosen->spi),
+		      CH_REKEY_RESPONDER,
 		      ans.c.has_dh ? ans.gir : NULL, ans.girlen,
 		      msg->nonce.data, msg->nonce.len, ans.nr, sizeof(ans.nr),
 		      local.ts, local.nts, remote.ts, remote.nts);
@@ -3067,7 +3082,7 @@ static void child_rekey_handle_response(struct ike_sa *sa,
 		return;
 	}
 	if (child_install(sa, &c, sa->rk.new_spi_in, vpn_get_be32(chosen->spi),
-			  true, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
+			  CH_REKEY_INITIATOR, c.has_dh ? gir : NULL, girlen, sa->rk.ni,
 			  sizeof(sa->rk.ni), msg->nonce.data, msg->nonce.len,
 			  msg->tsi.ts, msg->tsi.nts, msg->tsr.ts,
 			  msg->tsr.nts) == 0)

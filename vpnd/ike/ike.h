@@ -111,6 +111,10 @@ struct ike_child_info {
 	uint32_t lifetime;	   /* seconds */
 	uint64_t lifetime_bytes;   /* 0: none */
 	struct ike_addr local, remote; /* UDP endpoints for ESP */
+	/* We answered the peer's rekey: it may not have installed this SA
+	 * yet (RFC 7296 2.8), so outbound traffic should stay on the old SA
+	 * until the peer uses the new one or deletes the old one. */
+	bool rekey_responder;
 };
 
 struct ike_sa;

@@ -707,6 +707,16 @@ static void rekey_child_and_check(bool pfs)
 	/* A started the exchange, B answered it */
 	expect_child_from(&A, true);
 	expect_child_from(&B, false);
+	/* Only the responder of a rekey holds the new SA back from sending
+	 * (RFC 7296 2.8); the first Child SAs came with IKE_AUTH. */
+	assert_false(newest_up(&A)->info.rekey_responder);
+	assert_true(newest_up(&B)->info.rekey_responder);
+	for (unsigned int i = 0; i < 2; i++) {
+		assert_false(rec(&A)->child[i].info.rekey_responder &&
+			     rec(&A)->child[i].info.spi_in == old_a);
+		assert_false(rec(&B)->child[i].info.rekey_responder &&
+			     rec(&B)->child[i].info.spi_in == old_b);
+	}
 	assert_int_equal(A.ups, 2);
 	assert_int_equal(A.downs, 1);
 	assert_int_equal(B.ups, 2);
