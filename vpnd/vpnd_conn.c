@@ -47,7 +47,20 @@ DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
  */
 #define FIRST_ATTEMPT_YIELD_MS 2000
 
+/*
+ * Initiations are paced: at most INIT_WINDOW of ours in flight (sent, and
+ * neither established nor given up, for at most INIT_HOLD_MS each); the
+ * others wait their turn in order. 1000 connections loaded at once then
+ * do not all send IKE_SA_INIT, and retransmit it, in the same second: the
+ * pace follows how fast the peers answer, and peers that do not answer
+ * slow it to INIT_WINDOW per INIT_HOLD_MS at worst.
+ */
+#define INIT_WINDOW 64
+#define INIT_HOLD_MS 1000
+#define INIT_PUMP_MS 20
+
 PREDECL_DLIST(vpn_rts);
+PREDECL_DLIST(vpn_pace);
 
 /* Runtime state of one configured connection. */
 struct vpn_conn_rt {
@@ -66,12 +79,19 @@ struct vpn_conn_rt {
 	unsigned int retry_s;	/* next retry delay */
 	unsigned int nchildren; /* installed Child SAs */
 	char last_error[160];	/* last failure, for show */
+	/* Pacing: in `waiting` or in `inflight` (since init_ms), or neither. */
+	struct vpn_pace_item pace_item;
+	enum { PACE_NONE, PACE_WAITING, PACE_INFLIGHT } pace;
+	uint64_t init_ms;
 };
 
 DECLARE_DLIST(vpn_rts, struct vpn_conn_rt, item);
+DECLARE_DLIST(vpn_pace, struct vpn_conn_rt, pace_item);
 
 static struct thread_master *conn_master;
 static struct vpn_rts_head rts;
+static struct vpn_pace_head waiting, inflight;
+static struct thread *t_pace;
 /* The usable connections by remote-address: a responder finds the one
  * an IKE_SA_INIT is for without a walk of every connection. */
 static struct ike_htab rts_by_remote;
@@ -163,6 +183,46 @@ static void retry_in(struct vpn_conn_rt *rt, unsigned int seconds)
 	thread_add_timer(conn_master, retry_cb, rt, seconds, &rt->t_retry);
 }
 
+static void pace_leave(struct vpn_conn_rt *rt)
+{
+	if (rt->pace == PACE_WAITING)
+		vpn_pace_del(&waiting, rt);
+	else if (rt->pace == PACE_INFLIGHT)
+		vpn_pace_del(&inflight, rt);
+	rt->pace = PACE_NONE;
+}
+
+static void pace_cb(struct thread *t);
+
+static void pace_schedule(void)
+{
+	if (vpn_pace_count(&waiting) && !t_pace)
+		thread_add_timer_msec(conn_master, pace_cb, NULL, INIT_PUMP_MS,
+				      &t_pace);
+}
+
+/* May rt initiate now? If not, it waits its turn (pace_cb calls
+ * conn_initiate again then). */
+static bool pace_admit(struct vpn_conn_rt *rt)
+{
+	if (rt->pace == PACE_INFLIGHT)
+		pace_leave(rt); /* a new attempt of its own */
+	if (rt->pace == PACE_NONE &&
+	    (vpn_pace_count(&inflight) >= INIT_WINDOW ||
+	     vpn_pace_count(&waiting))) {
+		vpn_pace_add_tail(&waiting, rt);
+		rt->pace = PACE_WAITING;
+		pace_schedule();
+		return false;
+	}
+	if (rt->pace == PACE_WAITING)
+		return false;
+	rt->pace = PACE_INFLIGHT;
+	rt->init_ms = vpn_now_ms();
+	vpn_pace_add_tail(&inflight, rt);
+	return true;
+}
+
 static void conn_initiate(struct vpn_conn_rt *rt)
 {
 	if (!rt->ike_ready || rt->ike.responder_only || !conn_active(rt) ||
@@ -182,6 +242,8 @@ static void conn_initiate(struct vpn_conn_rt *rt)
 		retry_in(rt, rt->retry_s);
 		return;
 	}
+	if (!pace_admit(rt))
+		return;
 	vpn_ike_initiate(&rt->ike);
 	conn_state_refresh(rt);
 }
@@ -189,6 +251,24 @@ static void conn_initiate(struct vpn_conn_rt *rt)
 static void retry_cb(struct thread *t)
 {
 	conn_initiate(THREAD_ARG(t));
+}
+
+/* Let finished and overdue initiations go, and waiting ones in. */
+static void pace_cb(struct thread *t)
+{
+	uint64_t now = vpn_now_ms();
+	struct vpn_conn_rt *rt;
+
+	frr_each_safe (vpn_pace, &inflight, rt)
+		if (rt->state != VPN_STATE_CONNECTING ||
+		    now - rt->init_ms >= INIT_HOLD_MS)
+			pace_leave(rt);
+	while (vpn_pace_count(&inflight) < INIT_WINDOW &&
+	       (rt = vpn_pace_pop(&waiting))) {
+		rt->pace = PACE_NONE;
+		conn_initiate(rt);
+	}
+	pace_schedule();
 }
 
 static unsigned int first_attempt_delay_ms(const struct vpn_connection *conn)
@@ -409,6 +489,7 @@ static void conn_adopt(struct vpn_conn_rt *rt, struct ike_conn *ic)
 
 static void conn_stop(struct vpn_conn_rt *rt)
 {
+	pace_leave(rt);
 	conn_reset(rt);
 	rt->ike_ready = false;
 	rt_unindex(rt);
@@ -451,6 +532,7 @@ void vpn_conn_delete(struct vpn_connection *conn)
 		return;
 	vpn_ike_conn_forget(&rt->ike);
 	thread_cancel(&rt->t_retry);
+	pace_leave(rt);
 	vpn_zebra_conn_free(rt->zc);
 	if (rt->tun)
 		vpn_tunnel_free(rt->tun);
@@ -692,6 +774,8 @@ void vpn_conn_init(struct thread_master *master)
 {
 	conn_master = master;
 	vpn_rts_init(&rts);
+	vpn_pace_init(&waiting);
+	vpn_pace_init(&inflight);
 	if (ike_htab_init(&rts_by_remote) < 0)
 		zlog_err("vpnd: out of memory for the connection index");
 	vpn_udp_init(master);
@@ -710,6 +794,9 @@ void vpn_conn_terminate(void)
 	vpn_ike_terminate();
 	vpn_tunnel_terminate();
 	vpn_udp_terminate();
+	thread_cancel(&t_pace);
+	vpn_pace_fini(&waiting);
+	vpn_pace_fini(&inflight);
 	vpn_rts_fini(&rts);
 	ike_htab_fini(&rts_by_remote);
 }

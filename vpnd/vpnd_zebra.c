@@ -29,7 +29,11 @@
  *    IKE and ESP packets;
  *  - routes: each connection's 'route' prefixes and the remote traffic
  *    selectors it negotiated (when narrower than any), via its tunnel
- *    interface while a Child SA is up.
+ *    interface while a Child SA is up. Changes are batched: a connection
+ *    whose routes may have to change is marked, and one event brings
+ *    every marked connection in line (a thousand tunnels coming up in
+ *    one loop iteration make one pass, and a carrier that flaps within
+ *    it costs zebra nothing).
  */
 #include <zebra.h>
 
@@ -39,6 +43,7 @@
 #include "lib/privs.h"
 #include "lib/memory.h"
 #include "lib/prefix.h"
+#include "lib/thread.h"
 #include "lib/typesafe.h"
 #include "lib/vrf.h"
 
@@ -55,7 +60,9 @@ struct zr_route {
 
 PREDECL_DLIST(vpn_zconns);
 PREDECL_DLIST(vpn_uconns);
+PREDECL_DLIST(vpn_zdirty);
 PREDECL_HASH(vpn_unders);
+PREDECL_HASH(vpn_zifs);
 
 /*
  * The underlay path to one remote-address: zebra's nexthop tracking and
@@ -80,6 +87,9 @@ struct zunder {
 struct vpn_zconn {
 	struct vpn_zconns_item item;
 	struct vpn_uconns_item uitem; /* in under->conns */
+	struct vpn_zifs_item ifitem;  /* in zifs while ifname is set */
+	struct vpn_zdirty_item ditem; /* in zdirty while dirty */
+	bool in_zifs, dirty;
 	void *owner; /* given back in events */
 	char name[VPN_NAME_MAX];
 	/* configuration (vpn_zebra_conn_config) */
@@ -104,6 +114,20 @@ struct vpn_zconn {
 
 DECLARE_DLIST(vpn_zconns, struct vpn_zconn, item);
 DECLARE_DLIST(vpn_uconns, struct vpn_zconn, uitem);
+DECLARE_DLIST(vpn_zdirty, struct vpn_zconn, ditem);
+
+/* Connections by interface name (unique in the configuration). */
+static int zif_cmp(const struct vpn_zconn *a, const struct vpn_zconn *b)
+{
+	return strcmp(a->ifname, b->ifname);
+}
+
+static uint32_t zif_hash(const struct vpn_zconn *zc)
+{
+	return string_hash_make(zc->ifname);
+}
+
+DECLARE_HASH(vpn_zifs, struct vpn_zconn, ifitem, zif_cmp, zif_hash);
 
 static int under_cmp(const struct zunder *a, const struct zunder *b)
 {
@@ -118,7 +142,11 @@ static uint32_t under_hash(const struct zunder *u)
 DECLARE_HASH(vpn_unders, struct zunder, hitem, under_cmp, under_hash);
 
 static struct zclient *zclient;
+static struct thread_master *zmaster;
 static struct vpn_zconns_head zconns;
+static struct vpn_zifs_head zifs;
+static struct vpn_zdirty_head zdirty;
+static struct thread *t_routes;
 static struct vpn_unders_head unders;
 static struct vpn_zebra_events zevents;
 
@@ -134,18 +162,21 @@ static bool ifindex_operative(ifindex_t ifindex)
 	return ifp && if_is_operative(ifp);
 }
 
+/* The connection whose interface is ifp, if any. */
+static struct vpn_zconn *zconn_of_ifp(const struct interface *ifp)
+{
+	struct vpn_zconn key;
+
+	strlcpy(key.ifname, ifp->name, sizeof(key.ifname));
+	return vpn_zifs_find(&zifs, &key);
+}
+
 /* Is ifindex one of vpnd's tunnel interfaces? */
 static bool is_tunnel_ifindex(ifindex_t ifindex)
 {
 	struct interface *ifp = if_lookup_by_index(ifindex, VRF_DEFAULT);
-	struct vpn_zconn *zc;
 
-	if (!ifp)
-		return false;
-	frr_each (vpn_zconns, &zconns, zc)
-		if (zc->ifname[0] && strcmp(zc->ifname, ifp->name) == 0)
-			return true;
-	return false;
+	return ifp && zconn_of_ifp(ifp);
 }
 
 /* ------------------------------------------------------------------ */
@@ -282,6 +313,34 @@ static void routes_sync(struct vpn_zconn *zc)
 		routes_withdraw(zc);
 	routes_apply(zc, ifp, want, n);
 	XFREE(MTYPE_TMP, want);
+}
+
+static void routes_flush(struct thread *t)
+{
+	struct vpn_zconn *zc;
+
+	while ((zc = vpn_zdirty_pop(&zdirty))) {
+		zc->dirty = false;
+		routes_sync(zc);
+	}
+}
+
+/* zc's routes may have to change: brought in line by routes_flush. */
+static void routes_mark(struct vpn_zconn *zc)
+{
+	if (!zc->dirty) {
+		zc->dirty = true;
+		vpn_zdirty_add_tail(&zdirty, zc);
+	}
+	if (!t_routes)
+		thread_add_event(zmaster, routes_flush, NULL, 0, &t_routes);
+}
+
+static void routes_unmark(struct vpn_zconn *zc)
+{
+	if (zc->dirty)
+		vpn_zdirty_del(&zdirty, zc);
+	zc->dirty = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -505,8 +564,11 @@ void vpn_zebra_conn_free(struct vpn_zconn *zc)
 {
 	if (!zc)
 		return;
+	routes_unmark(zc);
 	routes_withdraw(zc);
 	under_detach(zc);
+	if (zc->in_zifs)
+		vpn_zifs_del(&zifs, zc);
 	vpn_zconns_del(&zconns, zc);
 	XFREE(MTYPE_VPN_ZROUTE, zc->routes);
 	XFREE(MTYPE_VPN_ZROUTE, zc);
@@ -515,7 +577,12 @@ void vpn_zebra_conn_free(struct vpn_zconn *zc)
 void vpn_zebra_conn_config(struct vpn_zconn *zc,
 			   const struct vpn_zconn_config *cfg)
 {
+	if (zc->in_zifs)
+		vpn_zifs_del(&zifs, zc);
 	strlcpy(zc->ifname, cfg->ifname, sizeof(zc->ifname));
+	/* a second connection naming the interface (never in a valid
+	 * configuration) is not found by it */
+	zc->in_zifs = zc->ifname[0] && !vpn_zifs_add(&zifs, zc);
 	zc->track = cfg->track;
 	zc->remote = cfg->remote;
 	zc->has_local = cfg->has_local;
@@ -529,14 +596,14 @@ void vpn_zebra_conn_config(struct vpn_zconn *zc,
 		       cfg->nroutes * sizeof(*zc->routes));
 	}
 	nht_sync(zc);
-	routes_sync(zc);
+	routes_mark(zc);
 }
 
 void vpn_zebra_conn_set_carrier(struct vpn_zconn *zc, bool up)
 {
 	zc->carrier = up;
 	nht_sync(zc);
-	routes_sync(zc);
+	routes_mark(zc);
 }
 
 bool vpn_zebra_conn_underlay_lost(const struct vpn_zconn *zc)
@@ -635,11 +702,10 @@ unsigned int vpn_zebra_conn_get_routes(const struct vpn_zconn *zc,
 
 static void conns_on_ifp(struct interface *ifp)
 {
-	struct vpn_zconn *zc;
+	struct vpn_zconn *zc = zconn_of_ifp(ifp);
 
-	frr_each (vpn_zconns, &zconns, zc)
-		if (zc->ifname[0] && strcmp(zc->ifname, ifp->name) == 0)
-			routes_sync(zc);
+	if (zc)
+		routes_mark(zc);
 }
 
 static int vpn_ifp_create(struct interface *ifp)
@@ -742,7 +808,10 @@ void vpn_zebra_init(struct thread_master *master,
 		    const struct vpn_zebra_events *events)
 {
 	zevents = *events;
+	zmaster = master;
 	vpn_zconns_init(&zconns);
+	vpn_zifs_init(&zifs);
+	vpn_zdirty_init(&zdirty);
 	vpn_unders_init(&unders);
 	if_zapi_callbacks(vpn_ifp_create, vpn_ifp_up, vpn_ifp_down,
 			  vpn_ifp_down);
@@ -754,6 +823,7 @@ void vpn_zebra_init(struct thread_master *master,
 
 void vpn_zebra_stop(void)
 {
+	thread_cancel(&t_routes);
 	if (!zclient)
 		return;
 	zclient_stop(zclient);
