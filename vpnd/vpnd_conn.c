@@ -79,9 +79,10 @@ struct vpn_conn_rt {
 	unsigned int retry_s;	/* next retry delay */
 	unsigned int nchildren; /* installed Child SAs */
 	char last_error[160];	/* last failure, for show */
-	/* Pacing: in `waiting` or in `inflight` (since init_ms), or neither. */
+	/* Pacing: in `waiting` or in `inflight` (since init_ms), or neither;
+	 * PACE_TURN: just taken from `waiting` by pace_cb. */
 	struct vpn_pace_item pace_item;
-	enum { PACE_NONE, PACE_WAITING, PACE_INFLIGHT } pace;
+	enum { PACE_NONE, PACE_WAITING, PACE_TURN, PACE_INFLIGHT } pace;
 	uint64_t init_ms;
 };
 
@@ -207,6 +208,8 @@ static bool pace_admit(struct vpn_conn_rt *rt)
 {
 	if (rt->pace == PACE_INFLIGHT)
 		pace_leave(rt); /* a new attempt of its own */
+	if (rt->pace == PACE_WAITING)
+		return false;
 	if (rt->pace == PACE_NONE &&
 	    (vpn_pace_count(&inflight) >= INIT_WINDOW ||
 	     vpn_pace_count(&waiting))) {
@@ -215,8 +218,6 @@ static bool pace_admit(struct vpn_conn_rt *rt)
 		pace_schedule();
 		return false;
 	}
-	if (rt->pace == PACE_WAITING)
-		return false;
 	rt->pace = PACE_INFLIGHT;
 	rt->init_ms = vpn_now_ms();
 	vpn_pace_add_tail(&inflight, rt);
@@ -265,8 +266,10 @@ static void pace_cb(struct thread *t)
 			pace_leave(rt);
 	while (vpn_pace_count(&inflight) < INIT_WINDOW &&
 	       (rt = vpn_pace_pop(&waiting))) {
-		rt->pace = PACE_NONE;
+		rt->pace = PACE_TURN;
 		conn_initiate(rt);
+		if (rt->pace == PACE_TURN) /* it had nothing to send */
+			rt->pace = PACE_NONE;
 	}
 	pace_schedule();
 }
@@ -788,6 +791,7 @@ void vpn_conn_terminate(void)
 {
 	struct vpn_conn_rt *rt;
 
+	vpn_tunnel_terminate_begin();
 	vpn_zebra_stop();
 	while ((rt = vpn_rts_first(&rts)))
 		vpn_conn_delete(rt->conn);

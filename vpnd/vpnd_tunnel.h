@@ -46,6 +46,9 @@ struct vpn_tunnel;
 typedef void (*vpn_tunnel_rekey_fn)(uint32_t spi_in);
 
 void vpn_tunnel_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey);
+/* Shutdown in two steps: after _begin, freed tunnels keep their
+ * interface until vpn_tunnel_terminate() deletes them all at once. */
+void vpn_tunnel_terminate_begin(void);
 void vpn_tunnel_terminate(void);
 
 /* conn_name: for log lines only. NULL when the device cannot be made

@@ -158,6 +158,7 @@ struct handoff {
 
 struct vpn_tunnel {
 	char ifname[IFNAMSIZ];
+	unsigned int ifindex; /* 0: unknown */
 	int fd;
 	bool carrier;
 	struct vpn_dp_worker *txw, *rxw;
