@@ -378,3 +378,190 @@ void vpn_show_ike_text(struct vty *vty, const struct ike_stats *st,
 		vty_out(vty, "  %-42s %u\n", vpn_dos_fields[i].yang,
 			vpn_dos_field_get(dos, &vpn_dos_fields[i]));
 }
+
+/* ------------------------------------------------------------------ */
+/* Connections in brief                                                */
+/* ------------------------------------------------------------------ */
+
+/* As FRR's show commands print an uptime: 01:02:03, 1d02h03m, 02w3d04h. */
+static const char *uptime_str(const struct vpn_conn_brief *b, char *buf,
+			      size_t len)
+{
+	uint64_t s = b->uptime_s;
+
+	if (!b->has_sa)
+		return "-";
+	if (s < 86400)
+		snprintf(buf, len, "%02u:%02u:%02u", (unsigned int)(s / 3600),
+			 (unsigned int)(s / 60 % 60), (unsigned int)(s % 60));
+	else if (s < 7 * 86400)
+		snprintf(buf, len, "%ud%02uh%02um", (unsigned int)(s / 86400),
+			 (unsigned int)(s / 3600 % 24),
+			 (unsigned int)(s / 60 % 60));
+	else
+		snprintf(buf, len, "%02uw%ud%02uh",
+			 (unsigned int)(s / (7 * 86400)),
+			 (unsigned int)(s / 86400 % 7),
+			 (unsigned int)(s / 3600 % 24));
+	return buf;
+}
+
+static const char *peer_str(const struct vpn_connection *c, char *buf,
+			    size_t len)
+{
+	return c->has_remote ? ipaddr2str(&c->remote, buf, len) : "-";
+}
+
+static unsigned int summary_established(const struct vpn_conn_brief *b,
+					unsigned int n)
+{
+	unsigned int est = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		est += b[i].state == VPN_STATE_ESTABLISHED;
+	return est;
+}
+
+json_object *vpn_show_summary_json(const struct vpn_conn_brief *b,
+				   unsigned int n)
+{
+	json_object *j = json_object_new_object();
+	json_object *jarr = json_object_new_array_ext(n);
+	char buf[INET6_ADDRSTRLEN];
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct vpn_connection *c = b[i].conn;
+		json_object *jc = json_object_new_object();
+
+		json_object_string_add(jc, "name", c->name);
+		json_object_string_add(jc, "state",
+				       vpn_conn_state_str(b[i].state));
+		json_object_string_add(jc, "remoteAddress",
+				       ipaddr_str(&c->remote, c->has_remote,
+						  buf, sizeof(buf)));
+		json_object_string_add(jc, "interface", c->ifname);
+		json_object_int_add(jc, "uptimeSeconds", b[i].uptime_s);
+		json_object_int_add(jc, "bytesIn", b[i].bytes_in);
+		json_object_int_add(jc, "bytesOut", b[i].bytes_out);
+		json_object_array_add(jarr, jc);
+	}
+	json_object_object_add(j, "connections", jarr);
+	json_object_int_add(j, "total", n);
+	json_object_int_add(j, "established", summary_established(b, n));
+	return j;
+}
+
+/* Columns as wide as their widest value. */
+struct summary_widths {
+	int name, peer, ifname;
+};
+
+static void summary_widths(const struct vpn_conn_brief *b, unsigned int n,
+			   struct summary_widths *w)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	w->name = strlen("Connection");
+	w->peer = strlen("Peer");
+	w->ifname = strlen("Interface");
+	for (unsigned int i = 0; i < n; i++) {
+		const struct vpn_connection *c = b[i].conn;
+
+		w->name = MAX(w->name, (int)strlen(c->name));
+		w->peer = MAX(w->peer,
+			      (int)strlen(peer_str(c, buf, sizeof(buf))));
+		w->ifname = MAX(w->ifname, (int)strlen(c->ifname));
+	}
+}
+
+void vpn_show_summary_text(struct vty *vty, const struct vpn_conn_brief *b,
+			   unsigned int n)
+{
+	struct summary_widths w;
+	char pbuf[INET6_ADDRSTRLEN], ubuf[32];
+
+	summary_widths(b, n, &w);
+	vty_out(vty, "%-*s %-11s %-*s %-*s %-9s %14s %14s\n", w.name,
+		"Connection", "State", w.peer, "Peer", w.ifname, "Interface",
+		"Uptime", "Bytes in", "Bytes out");
+	for (unsigned int i = 0; i < n; i++) {
+		const struct vpn_connection *c = b[i].conn;
+
+		vty_out(vty, "%-*s %-11s %-*s %-*s %-9s %14" PRIu64 " %14" PRIu64
+			     "\n",
+			w.name, c->name, vpn_conn_state_str(b[i].state), w.peer,
+			peer_str(c, pbuf, sizeof(pbuf)), w.ifname,
+			c->ifname[0] ? c->ifname : "-",
+			uptime_str(&b[i], ubuf, sizeof(ubuf)), b[i].bytes_in,
+			b[i].bytes_out);
+	}
+	vty_out(vty, "\n%u connection%s, %u established\n", n,
+		n == 1 ? "" : "s", summary_established(b, n));
+}
+
+/* ------------------------------------------------------------------ */
+/* Streamed JSON                                                       */
+/* ------------------------------------------------------------------ */
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* A string as a JSON string literal, quotes and escapes included. */
+static void json_str_out(struct vty *vty, const char *s)
+{
+	json_object *j = json_object_new_string(s);
+
+	vty_out(vty, "%s", json_object_to_json_string_ext(j, JSON_FLAGS));
+	json_object_free(j);
+}
+
+void vpn_json_stream_begin(struct vpn_json_stream *js, struct vty *vty,
+			   const char *key, bool array)
+{
+	js->vty = vty;
+	js->array = array;
+	js->first = true;
+	vty_out(vty, "{\n  ");
+	json_str_out(vty, key);
+	vty_out(vty, ":%s", array ? "[" : "{");
+}
+
+/* s, each of its lines after the first indented by 4 spaces (an object
+ * printed at the depth of a member of the answer's list), in one vty_out. */
+static void indented_out(struct vty *vty, const char *s)
+{
+	size_t len = strlen(s), nl = 0;
+	char *buf, *p;
+
+	for (const char *q = s; (q = strchr(q, '\n')); q++)
+		nl++;
+	p = buf = XMALLOC(MTYPE_TMP, len + 4 * nl + 1);
+	for (; *s; s++) {
+		*p++ = *s;
+		if (*s == '\n') {
+			memset(p, ' ', 4);
+			p += 4;
+		}
+	}
+	*p = '\0';
+	vty_out(vty, "%s", buf);
+	XFREE(MTYPE_TMP, buf);
+}
+
+void vpn_json_stream_add(struct vpn_json_stream *js, const char *name,
+			 json_object *j)
+{
+	vty_out(js->vty, "%s\n    ", js->first ? "" : ",");
+	js->first = false;
+	if (!js->array) {
+		json_str_out(js->vty, name);
+		vty_out(js->vty, ":");
+	}
+	indented_out(js->vty, json_object_to_json_string_ext(j, JSON_FLAGS));
+	json_object_free(j);
+}
+
+void vpn_json_stream_end(struct vpn_json_stream *js)
+{
+	vty_out(js->vty, "%s%s\n}\n", js->first ? "" : "\n  ",
+		js->array ? "]" : "}");
+}

@@ -231,3 +231,76 @@ void vpn_state_sa_counts(unsigned int *total, unsigned int *half_open)
 	*total = n[0];
 	*half_open = n[1];
 }
+
+/* ------------------------------------------------------------------ */
+/* Connections in brief                                                */
+/* ------------------------------------------------------------------ */
+
+struct brief {
+	struct vpn_conn_brief *b;
+	uint64_t now_ms;
+	unsigned int nchildren;
+	struct vpn_child_oper children[VPN_TUNNEL_MAX_SA];
+	bool counted[VPN_TUNNEL_MAX_SA];
+};
+
+/* IKE SAs come newest first: the first established one is the one
+ * vpn_state_conn_sa stands for the connection with. */
+static void brief_sa(struct ike_sa *sa, void *arg)
+{
+	struct brief *br = arg;
+	struct vpn_conn_brief *b = br->b;
+	struct ike_sa_status st;
+
+	ike_sa_get_status(sa, &st);
+	if (!b->has_sa && st.state == IKE_SA_ESTABLISHED) {
+		b->has_sa = true;
+		b->uptime_s = br->now_ms > st.established_ms
+				      ? (br->now_ms - st.established_ms) / 1000
+				      : 0;
+	}
+	for (unsigned int i = 0; i < br->nchildren; i++) {
+		if (br->counted[i] ||
+		    !ike_sa_has_child(sa, br->children[i].spi_in))
+			continue;
+		br->counted[i] = true;
+		b->bytes_in += br->children[i].bytes_in;
+		b->bytes_out += br->children[i].bytes_out;
+	}
+}
+
+void vpn_state_conn_brief(const struct vpn_connection *conn,
+			  struct vpn_conn_brief *b)
+{
+	struct vpn_tunnel *tun = vpn_conn_tunnel(conn);
+	struct vpn_conn_oper oper;
+	struct brief br = { .b = b, .now_ms = vpn_now_ms() };
+
+	memset(b, 0, sizeof(*b));
+	b->conn = conn;
+	vpn_conn_get_oper(conn, &oper);
+	b->state = oper.state;
+	if (tun)
+		br.nchildren = vpn_tunnel_get_children(tun, br.children,
+						       VPN_TUNNEL_MAX_SA);
+	vpn_conn_foreach_sa(conn, brief_sa, &br);
+}
+
+struct vpn_conn_brief *vpn_state_conn_summary(unsigned int *n)
+{
+	struct vpn_connection *conn;
+	struct vpn_conn_brief *b;
+	unsigned int i = 0;
+
+	b = XCALLOC(MTYPE_VPN_STATE,
+		    (vpn_conns_count(&vpn.conns) + 1) * sizeof(*b));
+	frr_each (vpn_conns, &vpn.conns, conn)
+		vpn_state_conn_brief(conn, &b[i++]);
+	*n = i;
+	return b;
+}
+
+void vpn_state_conn_summary_free(struct vpn_conn_brief *b)
+{
+	XFREE(MTYPE_VPN_STATE, b);
+}

@@ -46,6 +46,26 @@ void vpn_state_conn_fini(struct vpn_conn_info *s);
  * ike-sa): the newest established one, else the newest; NULL if none. */
 const struct vpn_ike_sa_oper *vpn_state_conn_sa(const struct vpn_conn_info *s);
 
+/*
+ * One connection in brief ('show vpn connection summary'): its state, and
+ * from its IKE SAs only what the summary prints. No allocation per
+ * connection: a summary of every connection is one array.
+ */
+struct vpn_conn_brief {
+	const struct vpn_connection *conn;
+	enum vpn_conn_state state;
+	bool has_sa;	   /* an established IKE SA (the ikeSa one) */
+	uint64_t uptime_s; /* seconds since that IKE SA was established */
+	/* over the Child SAs installed for the connection's IKE SAs */
+	uint64_t bytes_in, bytes_out;
+};
+void vpn_state_conn_brief(const struct vpn_connection *conn,
+			  struct vpn_conn_brief *b);
+/* Every connection, in name order: an array of *n (free it with
+ * vpn_state_conn_summary_free). */
+struct vpn_conn_brief *vpn_state_conn_summary(unsigned int *n);
+void vpn_state_conn_summary_free(struct vpn_conn_brief *b);
+
 /* Every IKE SA of every connection, connection by connection. */
 typedef void (*vpn_state_sa_fn)(const struct vpn_ike_sa_oper *sa, void *arg);
 void vpn_state_foreach_sa(vpn_state_sa_fn fn, void *arg);

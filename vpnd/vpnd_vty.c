@@ -806,6 +806,45 @@ void vpn_conn_shutdown_cli_show(struct vty *vty, const struct lyd_node *dnode,
 /* show                                                                */
 /* ------------------------------------------------------------------ */
 
+static void show_connection(struct vty *vty, struct vpn_json_stream *js,
+			    const struct vpn_connection *conn)
+{
+	struct vpn_conn_info st;
+
+	vpn_state_conn(conn, &st);
+	if (js)
+		vpn_json_stream_add(js, conn->name, vpn_show_conn_json(&st));
+	else
+		vpn_show_conn_text(vty, &st);
+	vpn_state_conn_fini(&st);
+}
+
+/* Every connection, or the one named, in full. */
+static int show_connections(struct vty *vty, const char *name, bool json)
+{
+	struct vpn_connection *conn = name ? vpn_connection_lookup(name) : NULL;
+	struct vpn_json_stream js;
+
+	if (name && !conn && !json) {
+		vty_out(vty, "%% No connection named %s\n", name);
+		return CMD_WARNING;
+	}
+	if (json)
+		vpn_json_stream_begin(&js, vty, "connections", false);
+	if (conn)
+		show_connection(vty, json ? &js : NULL, conn);
+	else if (!name)
+		frr_each (vpn_conns, &vpn.conns, conn)
+			show_connection(vty, json ? &js : NULL, conn);
+	if (json) {
+		vpn_json_stream_end(&js);
+		return CMD_SUCCESS;
+	}
+	if (vpn_conns_count(&vpn.conns) == 0)
+		vty_out(vty, "No connections configured\n");
+	return CMD_SUCCESS;
+}
+
 DEFPY(show_vpn_connection, show_vpn_connection_cmd,
       "show vpn connection [WORD$name] [json$json]",
       SHOW_STR
@@ -814,41 +853,39 @@ DEFPY(show_vpn_connection, show_vpn_connection_cmd,
       "Connection name\n"
       JSON_STR)
 {
-	struct vpn_connection *conn;
-	json_object *jroot = NULL, *jconns = NULL;
+	return show_connections(vty, name, !!json);
+}
 
-	if (name && !vpn_connection_lookup(name)) {
-		if (json) {
-			jroot = json_object_new_object();
-			json_object_object_add(jroot, "connections",
-					       json_object_new_object());
-			return vty_json(vty, jroot);
-		}
-		vty_out(vty, "%% No connection named %s\n", name);
-		return CMD_WARNING;
-	}
-	if (json) {
-		jroot = json_object_new_object();
-		jconns = json_object_new_object();
-		json_object_object_add(jroot, "connections", jconns);
-	}
-	frr_each (vpn_conns, &vpn.conns, conn) {
-		struct vpn_conn_info st;
+/*
+ * FRR's CLI matches the keyword before WORD: 'show vpn connection summary'
+ * (and any abbreviation of it) comes here, not to show_vpn_connection. An
+ * abbreviation that is a connection's name shows that connection; a
+ * connection named "summary" itself is in the summary and in 'show vpn
+ * connection'.
+ */
+DEFPY(show_vpn_connection_summary, show_vpn_connection_summary_cmd,
+      "show vpn connection summary [json$json]",
+      SHOW_STR
+      "IPsec VPN\n"
+      "Connections\n"
+      "One line per connection: state, peer, interface, uptime, bytes\n"
+      JSON_STR)
+{
+	struct vpn_conn_brief *b;
+	unsigned int n;
+	int idx = 0;
 
-		if (name && strcmp(name, conn->name))
-			continue;
-		vpn_state_conn(conn, &st);
-		if (json)
-			json_object_object_add(jconns, conn->name,
-					       vpn_show_conn_json(&st));
-		else
-			vpn_show_conn_text(vty, &st);
-		vpn_state_conn_fini(&st);
-	}
+	/* the word as typed (a keyword's DEFPY variable is the keyword) */
+	argv_find(argv, argc, "summary", &idx);
+	if (strcmp(argv[idx]->arg, "summary") &&
+	    vpn_connection_lookup(argv[idx]->arg))
+		return show_connections(vty, argv[idx]->arg, !!json);
+	b = vpn_state_conn_summary(&n);
 	if (json)
-		return vty_json(vty, jroot);
-	if (vpn_conns_count(&vpn.conns) == 0)
-		vty_out(vty, "No connections configured\n");
+		vty_json(vty, vpn_show_summary_json(b, n));
+	else
+		vpn_show_summary_text(vty, b, n);
+	vpn_state_conn_summary_free(b);
 	return CMD_SUCCESS;
 }
 
@@ -966,9 +1003,9 @@ static void show_sa_text(const struct vpn_ike_sa_oper *sa, void *vty)
 	vpn_show_sa_text(vty, sa);
 }
 
-static void show_sa_json(const struct vpn_ike_sa_oper *sa, void *jarr)
+static void show_sa_json(const struct vpn_ike_sa_oper *sa, void *js)
 {
-	json_object_array_add(jarr, vpn_show_sa_json(sa));
+	vpn_json_stream_add(js, NULL, vpn_show_sa_json(sa));
 }
 
 DEFPY(show_vpn_sa, show_vpn_sa_cmd,
@@ -978,17 +1015,16 @@ DEFPY(show_vpn_sa, show_vpn_sa_cmd,
       "IKE and Child (ESP) security associations\n"
       JSON_STR)
 {
-	json_object *jroot, *jarr;
+	struct vpn_json_stream js;
 
 	if (!json) {
 		vpn_state_foreach_sa(show_sa_text, vty);
 		return CMD_SUCCESS;
 	}
-	jroot = json_object_new_object();
-	jarr = json_object_new_array();
-	json_object_object_add(jroot, "ikeSas", jarr);
-	vpn_state_foreach_sa(show_sa_json, jarr);
-	return vty_json(vty, jroot);
+	vpn_json_stream_begin(&js, vty, "ikeSas", true);
+	vpn_state_foreach_sa(show_sa_json, &js);
+	vpn_json_stream_end(&js);
+	return CMD_SUCCESS;
 }
 
 DEFPY(show_vpn_ike_statistics, show_vpn_ike_statistics_cmd,
@@ -1079,6 +1115,7 @@ void vpn_vty_init(void)
 	install_element(VPN_CONNECTION_NODE, &vpn_conn_shutdown_cmd);
 
 	install_element(VIEW_NODE, &show_vpn_connection_cmd);
+	install_element(VIEW_NODE, &show_vpn_connection_summary_cmd);
 	install_element(VIEW_NODE, &show_vpn_policy_cmd);
 	install_element(VIEW_NODE, &show_vpn_sa_cmd);
 	install_element(VIEW_NODE, &show_vpn_ike_statistics_cmd);

@@ -130,6 +130,12 @@ def test_configure_show_write_and_boot(router):
     assert {k: conn[k] for k in want} == want
     text = vt.out("show vpn connection")
     assert "Connection site1" in text and "interface vpn7" in text, text
+    # the summary reaches vpnd through vtysh (its command graph has it)
+    summ = json.loads(vt.out("show vpn connection summary json"))
+    assert [c["name"] for c in summ["connections"]] == ["site1"], summ
+    assert summ["connections"][0]["interface"] == "vpn7"
+    assert vt.out("show vpn connection summary").splitlines()[-1] == \
+        "1 connection, 0 established"
 
     run1 = vt.running_config()
     assert VPN_SECTION in run1, f"vpn section not whole in:\n{run1}"
