@@ -129,7 +129,7 @@ struct ike_sa {
 	/* our requests */
 	uint32_t msgid_out;
 	enum ike_req_kind req_kind;
-	uint8_t req[IKE_MSG_MAX];
+	uint8_t *req; /* as sent, for retransmission (malloc, reqlen) */
 	size_t reqlen;
 	unsigned int req_tries;
 	uint64_t req_next_ms, req_giveup_ms;
@@ -140,7 +140,7 @@ struct ike_sa {
 
 	/* the peer's requests */
 	uint32_t msgid_in;
-	uint8_t resp[IKE_MSG_MAX];
+	uint8_t *resp; /* the last response (malloc, resplen) */
 	size_t resplen;
 	bool have_resp;
 	/* digest of the whole datagram that resp answers: only that very
@@ -179,6 +179,9 @@ struct ike_engine {
 	struct ike_dos dos;
 	struct ike_stats stats;
 	unsigned int retx_base_ms, retx_tries;
+	/* where messages are built before an SA keeps them at their size
+	 * (an SA holds no IKE_MSG_MAX buffers: memory per tunnel) */
+	uint8_t msgbuf[IKE_MSG_MAX];
 };
 
 static void sa_touched(struct ike_sa *sa);
@@ -1075,6 +1078,8 @@ static void sa_free(struct ike_sa *sa)
 		vpn_dh_free(sa->rk.dh);
 	free(sa->init_req);
 	free(sa->init_resp);
+	free(sa->req);
+	free(sa->resp);
 	ike_sk_dir_free(&sa->sk_in);
 	ike_sk_dir_free(&sa->sk_out);
 	vpn_memzero(sa, sizeof(*sa));
@@ -1161,6 +1166,20 @@ static void hdr_init(struct ike_sa *sa, struct ike_header *h, uint8_t exch,
 	h->msgid = msgid;
 }
 
+/* Keep a message (len bytes at src) in *dst, sized to it. */
+static int msg_keep(uint8_t **dst, size_t *dstlen, const uint8_t *src,
+		    size_t len)
+{
+	uint8_t *p = realloc(*dst, len ? len : 1);
+
+	if (!p)
+		return -1;
+	memcpy(p, src, len);
+	*dst = p;
+	*dstlen = len;
+	return 0;
+}
+
 /* Arm retransmission for the request in sa->req. */
 static void req_start(struct ike_sa *sa, enum ike_req_kind kind,
 		      uint64_t giveup_after_ms)
@@ -1193,14 +1212,15 @@ static int send_request(struct ike_sa *sa, uint8_t exch,
 	int len;
 
 	hdr_init(sa, &h, exch, false, sa->msgid_out);
-	len = ike_sk_seal(&sa->sk_out, &h, inner, sa->req, sizeof(sa->req));
-	if (len < 0) {
+	len = ike_sk_seal(&sa->sk_out, &h, inner, sa->eng->msgbuf,
+			  sizeof(sa->eng->msgbuf));
+	if (len < 0 || msg_keep(&sa->req, &sa->reqlen, sa->eng->msgbuf,
+				(size_t)len) < 0) {
 		SALOG(sa, LOG_ERR, "cannot build %s request",
 		      exch == INFORMATIONAL ? "INFORMATIONAL"
 					    : "CREATE_CHILD_SA");
 		return -1;
 	}
-	sa->reqlen = (size_t)len;
 	req_start(sa, kind, giveup_after_ms);
 	return 0;
 }
@@ -1213,12 +1233,13 @@ static void send_response(struct ike_sa *sa, uint8_t exch, uint32_t msgid,
 	int len;
 
 	hdr_init(sa, &h, exch, true, msgid);
-	len = ike_sk_seal(&sa->sk_out, &h, inner, sa->resp, sizeof(sa->resp));
-	if (len < 0) {
+	len = ike_sk_seal(&sa->sk_out, &h, inner, sa->eng->msgbuf,
+			  sizeof(sa->eng->msgbuf));
+	if (len < 0 || msg_keep(&sa->resp, &sa->resplen, sa->eng->msgbuf,
+				(size_t)len) < 0) {
 		SALOG(sa, LOG_ERR, "cannot build response");
 		return;
 	}
-	sa->resplen = (size_t)len;
 	sa->have_resp = true;
 	sa_send(sa, sa->resp, sa->resplen);
 }
@@ -1601,7 +1622,7 @@ static int init_send_request(struct ike_sa *sa)
 			     0, false, &props[i]);
 
 	hdr_init(sa, &h, IKE_SA_INIT, false, 0);
-	ike_build_init(&b, sa->req, sizeof(sa->req), &h);
+	ike_build_init(&b, sa->eng->msgbuf, sizeof(sa->eng->msgbuf), &h);
 	if (sa->cookielen)
 		ike_add_notify(&b, 0, NULL, 0, IKE_N_COOKIE, sa->cookie,
 			       sa->cookielen);
@@ -1610,9 +1631,9 @@ static int init_send_request(struct ike_sa *sa)
 	ike_add_nonce(&b, sa->ni, sa->nilen);
 	add_natd(&b, sa);
 	len = ike_build_finish(&b);
-	if (len < 0)
+	if (len < 0 ||
+	    msg_keep(&sa->req, &sa->reqlen, sa->eng->msgbuf, (size_t)len) < 0)
 		return -1;
-	sa->reqlen = (size_t)len;
 	free(sa->init_req);
 	sa->init_req = msg_dup(sa->req, sa->reqlen, &sa->init_req_len);
 	if (!sa->init_req)
@@ -1889,7 +1910,7 @@ static void init_send_response(struct ike_sa *sa,
 
 	choice_to_wire(c, chosen, NULL, 0, &out_prop);
 	hdr_init(sa, &h, IKE_SA_INIT, true, 0);
-	ike_build_init(&b, sa->resp, sizeof(sa->resp), &h);
+	ike_build_init(&b, sa->eng->msgbuf, sizeof(sa->eng->msgbuf), &h);
 	ike_add_sa(&b, &out_prop, 1);
 	ike_add_ke(&b, c->dh, pub, publen);
 	ike_add_nonce(&b, sa->nr, sa->nrlen);
@@ -1899,7 +1920,8 @@ static void init_send_response(struct ike_sa *sa,
 		sa_kill(sa, "cannot build IKE_SA_INIT response");
 		return;
 	}
-	sa->init_resp = msg_dup(sa->resp, (size_t)n, &sa->init_resp_len);
+	sa->init_resp = msg_dup(sa->eng->msgbuf, (size_t)n,
+				&sa->init_resp_len);
 	if (!sa->init_resp) {
 		sa_kill(sa, "out of memory");
 		return;
@@ -2252,6 +2274,11 @@ static void sa_established(struct ike_sa *sa)
 	uint64_t t = now(sa->eng);
 
 	sa_set_state(sa, IKE_SA_ESTABLISHED);
+	/* IKE_SA_INIT's messages served AUTH and its retransmissions */
+	free(sa->init_req);
+	free(sa->init_resp);
+	sa->init_req = sa->init_resp = NULL;
+	sa->init_req_len = sa->init_resp_len = 0;
 	sa->established_ms = t;
 	sa->last_rx_ms = t;
 	sa->keepalive_ms = t + IKE_KEEPALIVE_MS;
