@@ -2288,6 +2288,47 @@ static void sa_established(struct ike_sa *sa)
 		sa->eng->ops.sa_event(sa->eng->host, sa, NULL);
 }
 
+/*
+ * Both gateways initiated at once: each has an IKE SA it started and one
+ * the peer started, both established, for one connection (twice the state
+ * and the rekeys, for nothing). The IKE SA started by the higher address
+ * goes, and that side sends its DELETE: both agree without a message of
+ * their own. Rekeys (a superseded SA) are not duplicates. Called once an
+ * IKE_AUTH has made sa established, its Child SA installed.
+ */
+static void dup_resolve(struct ike_sa *sa)
+{
+	struct ike_sa *o, *mine = NULL;
+	size_t alen = ike_addr_len(&sa->local);
+
+	/* Our own attempt, still unanswered (a responder limiting half-open
+	 * SAs per address may hold it back a long while), is not needed any
+	 * more: it would only come up as a duplicate later. */
+	conn_for_each_sa(sa->eng, sa->conn, o)
+		if (o != sa && o->initiator && o->state == IKE_SA_INIT_SENT) {
+			SALOG(o, LOG_INFO,
+			      "IKE SA attempt abandoned: the connection is up");
+			sa_kill(o, NULL);
+		}
+	if (sa->local.family != sa->remote.family ||
+	    memcmp(sa->local.addr, sa->remote.addr, alen) <= 0)
+		return; /* the peer's to resolve */
+	conn_for_each_sa(sa->eng, sa->conn, o)
+		if (o != sa && o->state == IKE_SA_ESTABLISHED &&
+		    !o->superseded && !o->pending_delete_ike &&
+		    o->initiator != sa->initiator) {
+			mine = sa->initiator ? sa : o;
+			break;
+		}
+	if (!mine)
+		return;
+	SALOG(mine, LOG_INFO,
+	      "duplicate IKE SA: both sides initiated; deleting the one we started");
+	mine->reason = "duplicate (the peer's IKE SA is kept)";
+	mine->pending_delete_ike = true;
+	sa_touched(mine);
+}
+
 /* INITIAL_CONTACT: the peer forgot every other SA we share with it. */
 static void initial_contact(struct ike_sa *sa)
 {
@@ -2397,6 +2438,7 @@ static void auth_handle_request(struct ike_sa *sa, struct ike_msg *msg)
 	 * new Child SA is in (the interface keeps its carrier). */
 	if (ike_msg_notify(msg, IKE_N_INITIAL_CONTACT))
 		initial_contact(sa);
+	dup_resolve(sa);
 }
 
 /* Initiator: IKE_AUTH response (already decrypted). */
@@ -2455,6 +2497,7 @@ static void auth_handle_response(struct ike_sa *sa, struct ike_msg *msg)
 	child_install(sa, &c, sa->auth_spi_in, vpn_get_be32(chosen->spi),
 		      CH_AUTH_INITIATOR, NULL, 0, sa->ni, sa->nilen, sa->nr, sa->nrlen,
 		      msg->tsi.ts, msg->tsi.nts, msg->tsr.ts, msg->tsr.nts);
+	dup_resolve(sa);
 }
 
 /* ------------------------------------------------------------------ */
