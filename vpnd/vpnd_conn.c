@@ -46,6 +46,13 @@ DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
  * the peer's IKE SA arrived meanwhile (conn_initiate checks).
  */
 #define FIRST_ATTEMPT_YIELD_MS 2000
+/*
+ * With many connections the peer's initiations are paced over seconds, so
+ * a fixed wait is not enough: while IKE SAs the peer started keep coming
+ * up (one within the last FIRST_ATTEMPT_YIELD_MS), a yielding connection
+ * waits on, up to FIRST_ATTEMPT_YIELD_MAX_MS from its configuration.
+ */
+#define FIRST_ATTEMPT_YIELD_MAX_MS 30000
 
 /*
  * Initiations are paced: at most INIT_WINDOW of ours in flight (sent, and
@@ -79,6 +86,7 @@ struct vpn_conn_rt {
 	unsigned int retry_s;	/* next retry delay */
 	unsigned int nchildren; /* installed Child SAs */
 	char last_error[160];	/* last failure, for show */
+	uint64_t yield_until_ms; /* first attempt yields until (0: none) */
 	/* Pacing: in `waiting` or in `inflight` (since init_ms), or neither;
 	 * PACE_TURN: just taken from `waiting` by pace_cb. */
 	struct vpn_pace_item pace_item;
@@ -92,6 +100,8 @@ DECLARE_DLIST(vpn_pace, struct vpn_conn_rt, pace_item);
 static struct thread_master *conn_master;
 static struct vpn_rts_head rts;
 static struct vpn_pace_head waiting, inflight;
+/* when an IKE SA the peer initiated last came up (any connection) */
+static uint64_t last_peer_sa_ms;
 static struct thread *t_pace;
 /* The usable connections by remote-address: a responder finds the one
  * an IKE_SA_INIT is for without a walk of every connection. */
@@ -224,10 +234,28 @@ static bool pace_admit(struct vpn_conn_rt *rt)
 	return true;
 }
 
+/* A yielding first attempt waits on while the peer is initiating. */
+static bool conn_yields(struct vpn_conn_rt *rt)
+{
+	uint64_t now = vpn_now_ms();
+
+	if (!rt->yield_until_ms)
+		return false;
+	if (now < rt->yield_until_ms && last_peer_sa_ms &&
+	    now - last_peer_sa_ms < FIRST_ATTEMPT_YIELD_MS) {
+		thread_cancel(&rt->t_retry);
+		thread_add_timer_msec(conn_master, retry_cb, rt,
+				      FIRST_ATTEMPT_YIELD_MS / 2, &rt->t_retry);
+		return true;
+	}
+	rt->yield_until_ms = 0;
+	return false;
+}
+
 static void conn_initiate(struct vpn_conn_rt *rt)
 {
 	if (!rt->ike_ready || rt->ike.responder_only || !conn_active(rt) ||
-	    vpn_ike_conn_has_sa(&rt->ike))
+	    vpn_ike_conn_has_sa(&rt->ike) || conn_yields(rt))
 		return;
 	if (vpn_zebra_conn_underlay_lost(rt->zc)) {
 		/* zebra tells when a path appears (conn_underlay_changed);
@@ -288,10 +316,13 @@ static unsigned int first_attempt_delay_ms(const struct vpn_connection *conn)
  * sides tend to see it at once, so the tie-break above applies. */
 static void conn_attempt_soon(struct vpn_conn_rt *rt)
 {
+	unsigned int delay = first_attempt_delay_ms(rt->conn);
+
 	rt->retry_s = RETRY_MIN_S;
+	rt->yield_until_ms =
+		delay ? vpn_now_ms() + FIRST_ATTEMPT_YIELD_MAX_MS : 0;
 	thread_cancel(&rt->t_retry);
-	thread_add_timer_msec(conn_master, retry_cb, rt,
-			      first_attempt_delay_ms(rt->conn), &rt->t_retry);
+	thread_add_timer_msec(conn_master, retry_cb, rt, delay, &rt->t_retry);
 }
 
 /* ------------------------------------------------------------------ */
@@ -558,6 +589,7 @@ void vpn_conn_clear(struct vpn_connection *conn)
 	rt->retry_s = RETRY_MIN_S;
 	thread_cancel(&rt->t_retry);
 	conn_state_refresh(rt);
+	rt->yield_until_ms = 0; /* the operator asks for it now */
 	conn_initiate(rt);
 }
 
@@ -674,6 +706,11 @@ static void ev_child_down(struct ike_sa *sa, uint32_t spi_in)
 static void ev_sa_event(struct ike_sa *sa, const char *reason)
 {
 	struct vpn_conn_rt *rt = rt_of(sa);
+	struct ike_sa_status st;
+
+	ike_sa_get_status(sa, &st);
+	if (!reason && !st.initiator && st.state == IKE_SA_ESTABLISHED)
+		last_peer_sa_ms = vpn_now_ms();
 
 	if (reason)
 		strlcpy(rt->last_error, reason, sizeof(rt->last_error));

@@ -58,9 +58,16 @@ static int ifreq_ioctl(unsigned long req, struct ifreq *ifr)
 	return ret;
 }
 
+/* Only when it changes: every MTU change makes the kernel walk its whole
+ * IPv6 routing table (rt6_mtu_change), one route per tunnel at least, and
+ * zebra hear of it; Child SAs of a connection mostly share one MTU. */
 static void tun_set_mtu(struct vpn_tunnel *t, int mtu)
 {
 	struct ifreq ifr = {};
+
+	if (t->mtu == mtu)
+		return;
+	t->mtu = mtu;
 
 	strlcpy(ifr.ifr_name, t->ifname, sizeof(ifr.ifr_name));
 	ifr.ifr_mtu = mtu;

@@ -160,6 +160,7 @@ struct vpn_tunnel {
 	char ifname[IFNAMSIZ];
 	unsigned int ifindex; /* 0: unknown */
 	int fd;
+	int mtu; /* as last set */
 	bool carrier;
 	struct vpn_dp_worker *txw, *rxw;
 	struct vpn_dp_ep tun_ep; /* TUN readable, on txw */
