@@ -158,7 +158,7 @@ def zebra_conf(side, n):
     return "\n".join(out) + "\n"
 
 
-def bgpd_conf(side, n, connect):
+def bgpd_conf(side, n, connect, passive=False):
     other = 3 - side
     out = [f"router bgp {AS[side]}",
            f" bgp router-id 10.25{side}.0.1",
@@ -168,6 +168,8 @@ def bgpd_conf(side, n, connect):
            f" neighbor tun remote-as {AS[other]}",
            " neighbor tun timers 10 30",
            f" neighbor tun timers connect {connect}"]
+    if passive:
+        out.append(" neighbor tun passive")
     out += [f" neighbor {inner(other, i)} peer-group tun" for i in range(n)]
     out += [" address-family ipv4 unicast",
             f"  network 10.20{side}.0.0/24",
@@ -214,6 +216,26 @@ def build(topo, n, lo_inner=()):
 
 
 # -- measurements ------------------------------------------------------------
+
+def cpu_s(pid):
+    """CPU seconds (user + system, all threads) a process has used."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_text(procs):
+    """'name 1.2s' for each (name, pid) that has a figure."""
+    out = []
+    for name, pid in procs:
+        c = cpu_s(pid) if pid else None
+        if c is not None:
+            out.append(f"{name} {c:.1f}s")
+    return " ".join(out)
+
 
 def rss_kib(pid):
     """(VmRSS, VmHWM) of a process in KiB, or (None, None)."""
@@ -497,7 +519,9 @@ def phase_vpnd_vpnd(topo, n, args):
     if args.bgp:
         t = time.monotonic()
         for s in (1, 2):
-            r[s].start("bgpd", bgpd_conf(s, n, args.bgp_connect), wait=False)
+            r[s].start("bgpd", bgpd_conf(s, n, args.bgp_connect,
+                                         args.bgp_passive and s == 2),
+                       wait=False)
         res["t_bgpd"] = time.monotonic() - t
     wall0 = time.time()
     t0 = time.monotonic()
@@ -515,16 +539,25 @@ def phase_vpnd_vpnd(topo, n, args):
         if args.bgp:
             prog.add(f"bgp{s}", lambda to, s=s: bgp_up(r[s], to), n)
     rss_up = [None, None]
+    procs = [(f"{d}{s}", r[s].daemons.get(d)) for d in ("vpnd", "zebra",
+                                                        "bgpd")
+             for s in (1, 2)]
 
     def on_done(name):
         if prog.done(("vpn1", "vpn2")) and rss_up[0] is None:
             rss_up[:] = rss_kib(r[1].daemons["vpnd"])
+            res["cpu_tunnels"] = cpu_text(procs)
             stop_perf(perf)
+        if args.bgp and prog.done(("bgp1", "bgp2")):
+            res["cpu_bgp"] = cpu_text(procs)
 
     try:
         prog.run(on_done=on_done)
     finally:
         stop_perf(perf)
+    res.setdefault("cpu_tunnels", cpu_text(procs))
+    if args.bgp:
+        res.setdefault("cpu_bgp", cpu_text(procs))
     res["tunnels"] = prog.when("vpn1", "vpn2")
     res["tunnels_up"] = prog.count("vpn1", "vpn2")
     logt = [carrier_all(ms_log(r[s]), wall0, n) for s in (1, 2)]
@@ -573,6 +606,9 @@ def phase_vpnd_swan(topo, n, args):
         prog.add("vpn1", lambda to: ifaces(r[1], n)[1], n)
         prog.add("swan2", lambda to: swan_up(sw), n)
         prog.run()
+        res["cpu_tunnels"] = cpu_text([("vpnd1", r[1].daemons["vpnd"]),
+                                       ("zebra1", r[1].daemons["zebra"]),
+                                       ("charon2", sw.pid)])
         res["tunnels"] = prog.when("vpn1", "swan2")
         res["tunnels_log"] = carrier_all(ms_log(r[1]), wall0, n)
         res["tunnels_up"] = prog.count("vpn1", "swan2")
@@ -613,6 +649,8 @@ def phase_swan_swan(topo, n, args):
         prog.add("swan1", lambda to: swan_up(init), n)
         prog.add("swan2", lambda to: swan_up(resp), n)
         prog.run()
+        res["cpu_tunnels"] = cpu_text([("charon1", init.pid),
+                                       ("charon2", resp.pid)])
         res["tunnels"] = prog.when("swan1", "swan2")
         res["tunnels_up"] = prog.count("swan1", "swan2")
         res["rss_swan"] = rss_kib(resp.pid)[0]
@@ -684,12 +722,19 @@ def report(n, phase, res, args):
         extra.append(f"IKE counters: {res['ike_stats']}")
     if extra:
         print("        " + "; ".join(extra), flush=True)
+    for k, label in (("cpu_tunnels", "until tunnels up"),
+                     ("cpu_bgp", "until BGP up")):
+        if res.get(k):
+            print(f"        CPU used {label}: {res[k]}", flush=True)
     if args.timeline and res.get("timeline"):
         print(res["timeline"], end="", flush=True)
 
 
 def run_n(n, args):
     for phase in args.phases:
+        load = open("/proc/loadavg").read().split()[:3]
+        print(f"# N={n} {phase}: load average {' '.join(load)} before",
+              flush=True)
         with Topo(f"sc{n}") as topo:
             try:
                 res = RUN[phase](topo, n, args)
@@ -715,6 +760,9 @@ def main():
     ap.add_argument("--bgp-connect", type=int, default=5,
                     help="bgpd's connect-retry timer (default 5, as in "
                     "configs/)")
+    ap.add_argument("--bgp-passive", action="store_true",
+                    help="r2's neighbours passive (only r1 connects: no "
+                    "BGP connection collisions)")
     ap.add_argument("--logs", help="keep each phase's logs under this "
                     "directory")
     ap.add_argument("--perf", action="store_true",
