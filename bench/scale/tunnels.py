@@ -158,9 +158,11 @@ def zebra_conf(side, n):
     return "\n".join(out) + "\n"
 
 
-def bgpd_conf(side, n, connect, passive=False):
+def bgpd_conf(side, n, connect, log, passive=False):
     other = 3 - side
-    out = [f"router bgp {AS[side]}",
+    out = [f"log file {log} debug", "log timestamp precision 3",
+           f"router bgp {AS[side]}",
+           " bgp log-neighbor-changes",
            f" bgp router-id 10.25{side}.0.1",
            " no bgp ebgp-requires-policy",
            " no bgp network import-check",
@@ -298,8 +300,9 @@ class Progress:
         self.counters = {}  # name -> [fn, target, last, first, half, all]
         self.poll_max = 0.0
 
-    def add(self, name, fn, target):
-        self.counters[name] = [fn, target, 0, None, None, None]
+    def add(self, name, fn, target, every=0.0):
+        """every: poll this one at most every so many seconds."""
+        self.counters[name] = [fn, target, 0, None, None, None, every, 0.0]
 
     def done(self, names=None):
         return all(c[5] is not None for k, c in self.counters.items()
@@ -313,8 +316,9 @@ class Progress:
                 return False
             p0 = time.monotonic()
             for name, c in self.counters.items():
-                if c[5] is not None:
+                if c[5] is not None or time.monotonic() < c[7]:
                     continue
+                c[7] = time.monotonic() + c[6]
                 c[2] = c[0](max(1.0, min(left, 30)))
                 now = time.monotonic() - self.t0
                 if c[2] > 0 and c[3] is None:
@@ -378,8 +382,8 @@ def ike_stats(r):
                     ("ikeSas", "datagramsReceived"))
 
 
-def ms_log(r):
-    return os.path.join(r.dir, "vpnd-ms.log")
+def ms_log(r, daemon="vpnd"):
+    return os.path.join(r.dir, f"{daemon}-ms.log")
 
 
 def empty_rss(r):
@@ -423,6 +427,25 @@ def carrier_all(path, wall0, n):
         for line in f:
             m = TS.match(line)
             c = re.search(r"\] (vpn\d+): carrier up", line)
+            if m and c and c.group(1) not in up:
+                up.add(c.group(1))
+                if len(up) >= n:
+                    return parse_ts(m.group(1)) - wall0
+    return None
+
+
+def bgp_up_log(path, wall0, n):
+    """From bgpd's log: seconds from wall0 until n distinct neighbours
+    had come Up (each one's first time), or None."""
+    up = set()
+    try:
+        f = open(path, errors="replace")
+    except OSError:
+        return None
+    with f:
+        for line in f:
+            m = TS.match(line)
+            c = re.search(r"%ADJCHANGE: neighbor (\S+)\(?.* Up", line)
             if m and c and c.group(1) not in up:
                 up.add(c.group(1))
                 if len(up) >= n:
@@ -520,6 +543,7 @@ def phase_vpnd_vpnd(topo, n, args):
         t = time.monotonic()
         for s in (1, 2):
             r[s].start("bgpd", bgpd_conf(s, n, args.bgp_connect,
+                                         ms_log(r[s], "bgpd"),
                                          args.bgp_passive and s == 2),
                        wait=False)
         res["t_bgpd"] = time.monotonic() - t
@@ -537,7 +561,8 @@ def phase_vpnd_vpnd(topo, n, args):
     for s in (1, 2):
         prog.add(f"vpn{s}", lambda to, s=s: ifaces(r[s], n)[1], n)
         if args.bgp:
-            prog.add(f"bgp{s}", lambda to, s=s: bgp_up(r[s], to), n)
+            prog.add(f"bgp{s}", lambda to, s=s: bgp_up(r[s], to), n,
+                     every=2.0)
     rss_up = [None, None]
     procs = [(f"{d}{s}", r[s].daemons.get(d)) for d in ("vpnd", "zebra",
                                                         "bgpd")
@@ -560,6 +585,9 @@ def phase_vpnd_vpnd(topo, n, args):
         res.setdefault("cpu_bgp", cpu_text(procs))
     res["tunnels"] = prog.when("vpn1", "vpn2")
     res["tunnels_up"] = prog.count("vpn1", "vpn2")
+    if args.bgp:
+        bl = [bgp_up_log(ms_log(r[s], "bgpd"), wall0, n) for s in (1, 2)]
+        res["bgp_log"] = None if None in bl else max(bl)
     logt = [carrier_all(ms_log(r[s]), wall0, n) for s in (1, 2)]
     res["tunnels_log"] = None if None in logt else max(logt)
     if args.bgp:
@@ -695,6 +723,9 @@ def report(n, phase, res, args):
         else:
             parts.append(f"bgp {bf:.2f}s (total {bf + res['t_zero']:.2f}s "
                          "from zebra)")
+        if res.get("bgp_log"):
+            parts.append(f"[bgpd log: N-th neighbour first Up at "
+                         f"{res['bgp_log']:.2f}s]")
     if res.get("rss_up"):
         per = (res["rss_up"] - res["rss_empty"]) / n
         parts.append(f"vpnd rss {res['rss_up'] / 1024:.1f} MiB "
