@@ -22,6 +22,9 @@ Phases (--phases, comma-separated), each in fresh namespaces:
              with N connections (default settings: both sides may
              initiate). Clock zero: both vpnds are launched back to
              back, after zebra (its vty waited for) and bgpd (launched).
+  bgp-veth   (--bgp only) the anchor for BGP: the same bgpds and N
+             sessions with the same /30s put straight on the veth, no
+             tunnels, no vpnd. Clock zero is the launch of the bgpds.
   vpnd-swan  r1: zebra and vpnd (N connections, each with 'route' to
              charon's inside /32, since charon narrows the selectors);
              r2: strongSwan's charon (kernel-libipsec, tests/lib/swan.py)
@@ -52,7 +55,11 @@ Figures per N and phase:
              (millisecond timestamps, free of the polling interval)
   SA/s       N / tunnels
   bgp        (--bgp) from clock zero until all N BGP sessions are
-             Established on both sides ('show bgp summary json')
+             Established on both sides at once ('show bgp summary json',
+             asked once the kernel shows N TCP sessions on port 179:
+             with 1000 peers the command takes a busy bgpd seconds);
+             in brackets, from bgpd's log, when the N-th neighbour came
+             Up for the first time (sessions can go down again)
   total      (--bgp) from launching zebra to all sessions Established
   rss        vpnd's VmRSS (/proc/PID/status) on r1 once all are up, and
              the per-tunnel cost: (that - the RSS of vpnd with an empty
@@ -95,7 +102,7 @@ from frrvty import Vty  # noqa: E402
 from swan import Conn, Swan  # noqa: E402
 from topo import VPND, Topo, wait_for  # noqa: E402
 
-PHASES = ("vpnd-vpnd", "vpnd-swan", "swan-swan")
+PHASES = ("vpnd-vpnd", "bgp-veth", "vpnd-swan", "swan-swan")
 AS = {1: 65001, 2: 65002}
 # charon logs at level 1 (swan.py's tests use 2: every proposal, selector
 # and address, 15 lines per SA and one per address at start-up)
@@ -266,7 +273,22 @@ def vpnd_up(r, timeout):
         return 0
 
 
-def bgp_up(r, timeout):
+def tcp_bgp(r):
+    """Established TCP connections on port 179 in r's namespace (from the
+    kernel, free for bgpd)."""
+    out = r.exec(["ss", "-Htn", "state", "established",
+                  "( sport = :179 or dport = :179 )"], check=False)
+    return sum(1 for l in out.splitlines() if l.strip())
+
+
+def bgp_up(r, timeout, n):
+    """BGP sessions Established in r's bgpd. bgpd is asked only once the
+    kernel has N TCP sessions on port 179 (with 1000 peers, 'show bgp
+    summary json' takes bgpd seconds while it is busy): until then the
+    TCP count stands in for it."""
+    tcp = tcp_bgp(r)
+    if tcp < n:
+        return tcp
     try:
         with Vty(r.vty_path("bgpd"), timeout=timeout) as v:
             v.run("enable")
@@ -561,8 +583,8 @@ def phase_vpnd_vpnd(topo, n, args):
     for s in (1, 2):
         prog.add(f"vpn{s}", lambda to, s=s: ifaces(r[s], n)[1], n)
         if args.bgp:
-            prog.add(f"bgp{s}", lambda to, s=s: bgp_up(r[s], to), n,
-                     every=2.0)
+            prog.add(f"bgp{s}", lambda to, s=s: bgp_up(r[s], to, n), n,
+                     every=1.0)
     rss_up = [None, None]
     procs = [(f"{d}{s}", r[s].daemons.get(d)) for d in ("vpnd", "zebra",
                                                         "bgpd")
@@ -607,6 +629,44 @@ def phase_vpnd_vpnd(topo, n, args):
                  + timeline(ms_log(r[s]), wall0, n)
                  for s, name in ((1, "r1"), (2, "r2")))
     res["timeline"] = tl
+    return res
+
+
+def phase_bgp_veth(topo, n, args):
+    """The anchor for BGP: the same two bgpds and N sessions, on the same
+    /30s put straight on the veth (no tunnels, no vpnd)."""
+    r = build(topo, n)
+    for s in (1, 2):
+        r[s].exec(["ip", "-batch", "-"], input="".join(
+            f"addr add {inner(s, i, 30)} dev eth0\n" for i in range(n)))
+    res = {}
+    tz = time.monotonic()
+    for s in (1, 2):
+        r[s].start("zebra", "", wait=False)
+    for s in (1, 2):
+        wait_for(lambda: r[s].vty_ok("zebra"), 60, "zebra's vty")
+    res["t_zebra"] = time.monotonic() - tz
+    wall0 = time.time()
+    t0 = time.monotonic()
+    for s in (1, 2):
+        r[s].start("bgpd", bgpd_conf(s, n, args.bgp_connect,
+                                     ms_log(r[s], "bgpd"),
+                                     args.bgp_passive and s == 2),
+                   wait=False)
+    res["t_zero"] = t0 - tz
+    procs = [(f"{d}{s}", r[s].daemons.get(d)) for d in ("zebra", "bgpd")
+             for s in (1, 2)]
+    prog = Progress(t0, t0 + args.timeout, args.interval)
+    for s in (1, 2):
+        prog.add(f"bgp{s}", lambda to, s=s: bgp_up(r[s], to, n), n,
+                 every=1.0)
+    prog.run()
+    res["cpu_bgp"] = cpu_text(procs)
+    res["bgp"] = prog.when("bgp1", "bgp2")
+    res["bgp_up"] = prog.count("bgp1", "bgp2")
+    bl = [bgp_up_log(ms_log(r[s], "bgpd"), wall0, n) for s in (1, 2)]
+    res["bgp_log"] = None if None in bl else max(bl)
+    res["poll_max"] = prog.poll_max
     return res
 
 
@@ -690,7 +750,8 @@ def phase_swan_swan(topo, n, args):
     return res
 
 
-RUN = {"vpnd-vpnd": phase_vpnd_vpnd, "vpnd-swan": phase_vpnd_swan,
+RUN = {"vpnd-vpnd": phase_vpnd_vpnd, "bgp-veth": phase_bgp_veth,
+       "vpnd-swan": phase_vpnd_swan,
        "swan-swan": phase_swan_swan}
 
 
@@ -704,9 +765,11 @@ def report(n, phase, res, args):
             parts.append(f"config read {int(m.group(1)) / 1000:.2f}s")
         else:
             parts.append(f"config {res['t_config']:.2f}s")
-    first, half, full = res["tunnels"]
-    up = res["tunnels_up"]
-    if full is None:
+    first, half, full = res.get("tunnels", (0, 0, 0))
+    up = res.get("tunnels_up")
+    if "tunnels" not in res:
+        pass
+    elif full is None:
         parts.append(f"tunnels >{to:.0f}s ({up}/{n} up; first "
                      f"{fmt_t(first, to)}, half {fmt_t(half, to)})")
     else:
@@ -763,6 +826,8 @@ def report(n, phase, res, args):
 
 def run_n(n, args):
     for phase in args.phases:
+        if phase == "bgp-veth" and not args.bgp:
+            continue
         load = open("/proc/loadavg").read().split()[:3]
         print(f"# N={n} {phase}: load average {' '.join(load)} before",
               flush=True)
