@@ -64,7 +64,9 @@ Figures per N and phase:
   rss        vpnd's VmRSS (/proc/PID/status) on r1 once all are up, and
              the per-tunnel cost: (that - the RSS of vpnd with an empty
              configuration, measured in the same namespace) / N; also the
-             RSS right after the configuration was read. charon's too.
+             RSS once vpnd's log says the configuration was read (its
+             connections and tunnel interfaces exist, few SAs yet), and
+             the peak (VmHWM). charon's RSS too.
   ifaces     tunnel interfaces vpn<i> present, and with carrier, on r1
 
 A phase that runs past --timeout is stopped and reported as '>TIMEOUT'
@@ -404,6 +406,19 @@ def ike_stats(r):
                     ("ikeSas", "datagramsReceived"))
 
 
+def rss_after_config(r, deadline):
+    """vpnd's VmRSS once its log says the configuration file was read
+    (connections and tunnel interfaces made, few SAs yet), or None."""
+    while time.monotonic() < deadline:
+        try:
+            if "configuration file" in open(ms_log(r)).read():
+                return rss_kib(r.daemons["vpnd"])[0]
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return None
+
+
 def ms_log(r, daemon="vpnd"):
     return os.path.join(r.dir, f"{daemon}-ms.log")
 
@@ -518,9 +533,9 @@ def keep_logs(topo, n, phase, args, extra=""):
     if not args.logs:
         return None
     d = os.path.join(args.logs, f"n{n}-{phase}")
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)  # perf.data may be there already
     for name, r in topo.routers.items():
+        shutil.rmtree(os.path.join(d, name), ignore_errors=True)
         shutil.copytree(r.dir, os.path.join(d, name),
                         ignore=shutil.ignore_patterns("*.vici", "*.pid"))
     if extra:
@@ -577,8 +592,8 @@ def phase_vpnd_vpnd(topo, n, args):
         r[s].start("vpnd", vpnd_conf(s, n, ms_log(r[s])), wait=False)
         cfg.append(time.monotonic() - ts)
     res["t_config"] = max(cfg)
-    res["rss_cfg"] = rss_kib(r[1].daemons["vpnd"])[0]
     perf = start_perf(r[1].daemons["vpnd"], args, n)
+    res["rss_cfg"] = rss_after_config(r[1], t0 + args.timeout)
     prog = Progress(t0, t0 + args.timeout, args.interval)
     for s in (1, 2):
         prog.add(f"vpn{s}", lambda to, s=s: ifaces(r[s], n)[1], n)
@@ -636,9 +651,14 @@ def phase_bgp_veth(topo, n, args):
     """The anchor for BGP: the same two bgpds and N sessions, on the same
     /30s put straight on the veth (no tunnels, no vpnd)."""
     r = build(topo, n)
+    mac = {s: json.loads(r[s].exec(["ip", "-j", "link", "show", "eth0"]))[0]
+           ["address"] for s in (1, 2)}
     for s in (1, 2):
+        o = 3 - s
         r[s].exec(["ip", "-batch", "-"], input="".join(
-            f"addr add {inner(s, i, 30)} dev eth0\n" for i in range(n)))
+            f"addr add {inner(s, i, 30)} dev eth0\n"
+            f"neigh replace {inner(o, i)} lladdr {mac[o]} dev eth0 "
+            "nud permanent\n" for i in range(n)))
     res = {}
     tz = time.monotonic()
     for s in (1, 2):
@@ -689,7 +709,7 @@ def phase_vpnd_swan(topo, n, args):
         r[1].start("vpnd", vpnd_conf(1, n, ms_log(r[1]), routes=True),
                    wait=False)
         res["t_config"] = time.monotonic() - t0
-        res["rss_cfg"] = rss_kib(r[1].daemons["vpnd"])[0]
+        res["rss_cfg"] = rss_after_config(r[1], t0 + args.timeout)
         prog = Progress(t0, t0 + args.timeout, args.interval)
         prog.add("vpn1", lambda to: ifaces(r[1], n)[1], n)
         prog.add("swan2", lambda to: swan_up(sw), n)
@@ -793,8 +813,10 @@ def report(n, phase, res, args):
         per = (res["rss_up"] - res["rss_empty"]) / n
         parts.append(f"vpnd rss {res['rss_up'] / 1024:.1f} MiB "
                      f"({per:.1f} KiB/tunnel over empty "
-                     f"{res['rss_empty'] / 1024:.1f} MiB; at config "
-                     f"{res['rss_cfg'] / 1024:.1f} MiB)")
+                     f"{res['rss_empty'] / 1024:.1f} MiB; "
+                     + (f"after config read {res['rss_cfg'] / 1024:.1f} MiB"
+                        if res.get("rss_cfg") else "")
+                     + f"; peak {res['hwm'] / 1024:.1f} MiB)")
     if res.get("rss_swan"):
         parts.append(f"charon rss {res['rss_swan'] / 1024:.1f} MiB")
     if "ifaces" in res:
