@@ -68,6 +68,10 @@ Figures per N and phase:
              connections and tunnel interfaces exist, few SAs yet), and
              the peak (VmHWM). charon's RSS too.
   ifaces     tunnel interfaces vpn<i> present, and with carrier, on r1
+  CPU used   CPU seconds of each daemon (/proc/PID/stat) until the
+             tunnels, and the BGP sessions, were up
+  IKE        vpnd's nonzero 'show vpn ike statistics' counters (COOKIEs,
+             retransmitted requests answered, drops)
 
 A phase that runs past --timeout is stopped and reported as '>TIMEOUT'
 with how many were up. Figures, not pass/fail; both routers share this
@@ -80,8 +84,11 @@ Run as root (network namespaces), from anywhere:
   bench/scale/tunnels.py -n 1000 --bgp --logs /tmp/scale-logs --perf
   VPND_BUILD=build-asan bench/scale/tunnels.py -n 100
 
+--bgp-passive makes r2's BGP neighbours passive (no connection
+collisions). --timeline prints, per vpnd log, when interfaces were
+created, initiations sent, IKE SAs established and carriers raised.
 --logs DIR keeps every phase's logs and configurations (DIR/n<N>-<phase>/
-r1, r2) with a timeline of r1's vpnd log (timeline.txt); --perf also
+r1, r2) with that timeline (timeline.txt); --perf also
 records 'perf record -g' of r1's vpnd from clock zero until all are up
 (DIR/n<N>-vpnd-vpnd/perf.data, needs --logs). Results are in README.md.
 """
