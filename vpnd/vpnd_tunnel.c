@@ -276,8 +276,10 @@ unsigned int vpn_tunnel_get_children(const struct vpn_tunnel *t,
 	uint64_t now_ms = vpn_now_ms();
 	unsigned int n = 0;
 
+	/* not those deleted and in their grace time: the IKE SA has no
+	 * such Child SA any more */
 	for (int i = 0; i < VPN_TUNNEL_MAX_SA && n < max; i++)
-		if (t->sa[i])
+		if (t->sa[i] && !t->sa[i]->dying_until_ms)
 			child_oper(t, t->sa[i], now_ms, &out[n++]);
 	return n;
 }

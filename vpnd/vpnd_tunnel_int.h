@@ -119,6 +119,10 @@ struct vpn_tsa {
 	 * packet: the RX worker clears this and posts tun_sa_promote), the
 	 * old SA goes, or TUN_STANDBY_MS pass. */
 	atomic_bool standby;
+	/* Main thread: deleted (its IKE SA said so) while another SA of the
+	 * tunnel goes on; it still takes what was already on its way, until
+	 * this time (TUN_GRACE_MS), and sends nothing. 0: not dying. */
+	uint64_t dying_until_ms;
 	uint64_t rx_top; /* RX worker only: highest sequence number */
 };
 
@@ -173,6 +177,7 @@ struct vpn_tunnel {
 	struct tun_sock *sock;
 	struct handoff *handoff; /* made on first use */
 	struct thread *t_standby; /* a standby SA's deadline */
+	struct thread *t_grace;	  /* dying SAs' end */
 
 	/* Drops that belong to no SA. */
 	ctr_t drop_no_sa;	/* TX: outbound packet while no Child SA */

@@ -54,6 +54,13 @@ DECLARE_HASH(vpn_spis, struct vpn_tsa, item, vpn_spi_cmp, vpn_spi_hash);
  * response; its DELETE follows at once). */
 #define TUN_STANDBY_MS 5000
 
+/* How long a Child SA deleted while another one carries the tunnel still
+ * accepts packets: ESP sent just before the DELETE may wait in the
+ * tunnel's socket behind a full queue while the main thread has already
+ * handled the DELETE (the datapath and IKE are read by different
+ * threads). */
+#define TUN_GRACE_MS 1000
+
 static struct vpn_spis_head spis; /* main thread only */
 static struct thread_master *tun_master;
 static vpn_tunnel_rekey_fn tun_rekey_fn; /* upward: IKE rekeys */
@@ -149,6 +156,7 @@ void tun_sa_release(struct vpn_tunnel *t)
 	struct tun_state *old = atomic_exchange(&t->state, NULL);
 
 	thread_cancel(&t->t_standby);
+	thread_cancel(&t->t_grace);
 	vpn_dp_sync(); /* no worker uses the tunnel now */
 	XFREE(MTYPE_VPN_TUN_STATE, old);
 	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
@@ -209,7 +217,7 @@ static struct vpn_tsa *tun_pick_out(const struct vpn_tunnel *t)
 		struct vpn_tsa *s = t->sa[i];
 		bool sb, bsb;
 
-		if (!s)
+		if (!s || s->dying_until_ms)
 			continue;
 		if (!best) {
 			best = s;
@@ -329,28 +337,77 @@ int tun_sa_install(struct vpn_tunnel *t, const struct ike_child_info *ci)
 	return 0;
 }
 
-int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
+/* Remove the SA in slot i now. */
+static void tsa_remove(struct vpn_tunnel *t, int i)
 {
-	struct vpn_tsa *s = NULL;
+	struct vpn_tsa *s = t->sa[i];
 
-	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
-		if (t->sa[i] && t->sa[i]->spi_in == spi_in) {
-			s = t->sa[i];
-			t->sa[i] = NULL;
-			break;
-		}
-	if (!s)
-		return -1;
+	t->sa[i] = NULL;
 	vpn_spis_del(&spis, s);
 	/* The old SA gone (the peer's DELETE after its rekey): a standby
 	 * SA it was kept for sends now. */
 	if (t->out == s) {
-		for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++)
-			if (t->sa[i])
-				atomic_store(&t->sa[i]->standby, false);
+		for (int k = 0; k < VPN_TUNNEL_MAX_SA; k++)
+			if (t->sa[k])
+				atomic_store(&t->sa[k]->standby, false);
 		t->out = tun_pick_out(t);
 	}
 	tun_commit(t, s, NULL); /* no worker holds s any more: wipe it */
+}
+
+static void tun_grace_expired(struct thread *thread)
+{
+	struct vpn_tunnel *t = THREAD_ARG(thread);
+	uint64_t now = vpn_now_ms(), next = 0;
+
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++) {
+		struct vpn_tsa *s = t->sa[i];
+
+		if (!s || !s->dying_until_ms)
+			continue;
+		if (s->dying_until_ms <= now)
+			tsa_remove(t, i);
+		else if (!next || s->dying_until_ms < next)
+			next = s->dying_until_ms;
+	}
+	if (next)
+		thread_add_timer_msec(tun_master, tun_grace_expired, t,
+				      next - now, &t->t_grace);
+}
+
+int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
+{
+	int slot = -1;
+	bool others = false;
+
+	for (int i = 0; i < VPN_TUNNEL_MAX_SA; i++) {
+		if (!t->sa[i] || t->sa[i]->dying_until_ms)
+			continue;
+		if (t->sa[i]->spi_in == spi_in)
+			slot = i;
+		else
+			others = true;
+	}
+	if (slot < 0)
+		return -1;
+	if (!others) { /* the tunnel goes down: nothing to wait for */
+		tsa_remove(t, slot);
+		return 0;
+	}
+	/* Another SA carries the tunnel: this one sends no more, and takes
+	 * what is already on its way for a while. */
+	t->sa[slot]->dying_until_ms = vpn_now_ms() + TUN_GRACE_MS;
+	atomic_store(&t->sa[slot]->standby, false);
+	if (t->out == t->sa[slot]) {
+		for (int k = 0; k < VPN_TUNNEL_MAX_SA; k++)
+			if (t->sa[k])
+				atomic_store(&t->sa[k]->standby, false);
+		t->out = tun_pick_out(t);
+		tun_commit(t, NULL, NULL);
+	}
+	if (!t->t_grace)
+		thread_add_timer_msec(tun_master, tun_grace_expired, t,
+				      TUN_GRACE_MS, &t->t_grace);
 	return 0;
 }
 
