@@ -66,7 +66,12 @@ DECLARE_MTYPE(VPN_TUN_STATE); /* tun_state, tun_sock, handoff */
 #define TUN_BATCH VPN_DP_BATCH
 #define TUN_ROUNDS 4   /* batches per wake-up, then back to epoll */
 #define PKT_MAX VPN_DP_PKT /* inner MTU is below 1500; room for ESP */
-#define HANDOFF_SLOTS 32
+/* The hand-off ring carries ESP that came through the shared socket: in
+ * practice only the first packets of a tunnel, queued there before its
+ * own socket existed. It is made on first use and lives as long as the
+ * tunnel: 8 slots (17 KiB) rather than 32 (66 KiB, most of a tunnel's
+ * memory at 1000 tunnels); a burst past them is counted (drop_handoff). */
+#define HANDOFF_SLOTS 8
 
 /* Outbound packets are read at a fixed offset that leaves room for the
  * ESP header and IV in front, and encapsulated in place. */

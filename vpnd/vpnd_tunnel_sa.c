@@ -337,6 +337,16 @@ int tun_sa_install(struct vpn_tunnel *t, const struct ike_child_info *ci)
 	return 0;
 }
 
+/* The sending SA goes (the peer's DELETE after its rekey): a standby SA
+ * it was kept for sends now. */
+static void out_gone(struct vpn_tunnel *t)
+{
+	for (int k = 0; k < VPN_TUNNEL_MAX_SA; k++)
+		if (t->sa[k])
+			atomic_store(&t->sa[k]->standby, false);
+	t->out = tun_pick_out(t);
+}
+
 /* Remove the SA in slot i now. */
 static void tsa_remove(struct vpn_tunnel *t, int i)
 {
@@ -344,14 +354,8 @@ static void tsa_remove(struct vpn_tunnel *t, int i)
 
 	t->sa[i] = NULL;
 	vpn_spis_del(&spis, s);
-	/* The old SA gone (the peer's DELETE after its rekey): a standby
-	 * SA it was kept for sends now. */
-	if (t->out == s) {
-		for (int k = 0; k < VPN_TUNNEL_MAX_SA; k++)
-			if (t->sa[k])
-				atomic_store(&t->sa[k]->standby, false);
-		t->out = tun_pick_out(t);
-	}
+	if (t->out == s)
+		out_gone(t);
 	tun_commit(t, s, NULL); /* no worker holds s any more: wipe it */
 }
 
@@ -399,10 +403,7 @@ int vpn_tunnel_child_down(struct vpn_tunnel *t, uint32_t spi_in)
 	t->sa[slot]->dying_until_ms = vpn_now_ms() + TUN_GRACE_MS;
 	atomic_store(&t->sa[slot]->standby, false);
 	if (t->out == t->sa[slot]) {
-		for (int k = 0; k < VPN_TUNNEL_MAX_SA; k++)
-			if (t->sa[k])
-				atomic_store(&t->sa[k]->standby, false);
-		t->out = tun_pick_out(t);
+		out_gone(t);
 		tun_commit(t, NULL, NULL);
 	}
 	if (!t->t_grace)
