@@ -2136,6 +2136,30 @@ static void test_simultaneous_initiation(void **state)
 	assert_null(strstr(B.log, "INITIAL_CONTACT"));
 }
 
+/* A's IKE_SA_INIT is lost; B initiates and comes up first: A drops its
+ * own attempt at once instead of bringing it up later as a duplicate
+ * (which would then cost B the IKE SA it has). */
+static void test_unanswered_attempt_abandoned(void **state)
+{
+	struct ike_sa_status st;
+
+	h_drop_next = 1;
+	h_initiate(&A);
+	h_initiate(&B);
+	h_pump();
+	assert_non_null(strstr(A.log, "attempt abandoned"));
+	run_for(40000); /* past every retransmission A would have sent */
+	settle();
+	expect_settled(1, 1);
+	assert_int_equal(A.ups, 1);
+	assert_int_equal(B.ups, 1);
+	assert_int_equal(A.downs, 0);
+	assert_int_equal(B.downs, 0);
+	ike_sa_get_status(only_sa(&A), &st);
+	assert_false(st.initiator);
+	assert_null(strstr(B.log, "duplicate IKE SA"));
+}
+
 /* A restarted peer (INITIAL_CONTACT): the old SAs go, after the new Child
  * SA is installed. */
 static void test_initial_contact(void **state)
@@ -2402,6 +2426,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_attempt_abandoned,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_initiation,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup,
