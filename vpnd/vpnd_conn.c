@@ -66,8 +66,17 @@ DEFINE_MTYPE_STATIC(VPND, VPN_CONN_RT, "VPN connection runtime");
 #define INIT_HOLD_MS 1000
 #define INIT_PUMP_MS 20
 
+/*
+ * Tunnel interfaces are made a few at a time (2-3 ms each in the kernel),
+ * between other events: a configuration of 1000 connections does not hold
+ * the event loop for seconds. A connection whose interface is not made
+ * yet neither initiates nor answers.
+ */
+#define TUN_MAKE_BATCH 32
+
 PREDECL_DLIST(vpn_rts);
 PREDECL_DLIST(vpn_pace);
+PREDECL_DLIST(vpn_mk);
 
 /* Runtime state of one configured connection. */
 struct vpn_conn_rt {
@@ -87,6 +96,8 @@ struct vpn_conn_rt {
 	unsigned int nchildren; /* installed Child SAs */
 	char last_error[160];	/* last failure, for show */
 	uint64_t yield_until_ms; /* first attempt yields until (0: none) */
+	struct vpn_mk_item mk_item; /* in `to_make` while tun_pending */
+	bool tun_pending;	    /* its interface is still to be made */
 	/* Pacing: in `waiting` or in `inflight` (since init_ms), or neither;
 	 * PACE_TURN: just taken from `waiting` by pace_cb. */
 	struct vpn_pace_item pace_item;
@@ -96,10 +107,13 @@ struct vpn_conn_rt {
 
 DECLARE_DLIST(vpn_rts, struct vpn_conn_rt, item);
 DECLARE_DLIST(vpn_pace, struct vpn_conn_rt, pace_item);
+DECLARE_DLIST(vpn_mk, struct vpn_conn_rt, mk_item);
 
 static struct thread_master *conn_master;
 static struct vpn_rts_head rts;
 static struct vpn_pace_head waiting, inflight;
+static struct vpn_mk_head to_make;
+static struct thread *t_make;
 /* when an IKE SA the peer initiated last came up (any connection) */
 static uint64_t last_peer_sa_ms;
 static struct thread *t_pace;
@@ -255,7 +269,8 @@ static bool conn_yields(struct vpn_conn_rt *rt)
 static void conn_initiate(struct vpn_conn_rt *rt)
 {
 	if (!rt->ike_ready || rt->ike.responder_only || !conn_active(rt) ||
-	    vpn_ike_conn_has_sa(&rt->ike) || conn_yields(rt))
+	    rt->tun_pending || vpn_ike_conn_has_sa(&rt->ike) ||
+	    conn_yields(rt))
 		return;
 	if (vpn_zebra_conn_underlay_lost(rt->zc)) {
 		/* zebra tells when a path appears (conn_underlay_changed);
@@ -466,6 +481,32 @@ static struct vpn_conn_rt *rt_get(struct vpn_connection *conn)
 	return rt;
 }
 
+static void mk_leave(struct vpn_conn_rt *rt)
+{
+	if (rt->tun_pending)
+		vpn_mk_del(&to_make, rt);
+	rt->tun_pending = false;
+}
+
+/* Make the next batch of waiting interfaces; each connection may then
+ * negotiate. */
+static void tun_make_cb(struct thread *t)
+{
+	struct vpn_conn_rt *rt;
+
+	for (unsigned int n = 0; n < TUN_MAKE_BATCH &&
+				 (rt = vpn_mk_pop(&to_make));
+	     n++) {
+		rt->tun_pending = false;
+		rt->tun = vpn_tunnel_new(rt->conn->name, rt->conn->ifname);
+		if (rt->ike_ready && conn_active(rt))
+			conn_attempt_soon(rt);
+	}
+	if (vpn_mk_count(&to_make))
+		thread_add_timer_msec(conn_master, tun_make_cb, NULL, 0,
+				      &t_make);
+}
+
 /* The tunnel interface exists as long as the connection names it. */
 static void conn_sync_tunnel(struct vpn_conn_rt *rt)
 {
@@ -477,8 +518,15 @@ static void conn_sync_tunnel(struct vpn_conn_rt *rt)
 		rt->tun = NULL;
 		rt->nchildren = 0;
 	}
-	if (!rt->tun && ifname[0])
-		rt->tun = vpn_tunnel_new(rt->conn->name, ifname);
+	if (!ifname[0])
+		mk_leave(rt);
+	else if (!rt->tun && !rt->tun_pending) {
+		rt->tun_pending = true;
+		vpn_mk_add_tail(&to_make, rt);
+		if (!t_make)
+			thread_add_timer_msec(conn_master, tun_make_cb, NULL,
+					      0, &t_make);
+	}
 }
 
 static void conn_sync_zebra(struct vpn_conn_rt *rt)
@@ -567,6 +615,7 @@ void vpn_conn_delete(struct vpn_connection *conn)
 	vpn_ike_conn_forget(&rt->ike);
 	thread_cancel(&rt->t_retry);
 	pace_leave(rt);
+	mk_leave(rt);
 	vpn_zebra_conn_free(rt->zc);
 	if (rt->tun)
 		vpn_tunnel_free(rt->tun);
@@ -617,7 +666,7 @@ static struct ike_conn *ev_find_conn(const struct ike_addr *local,
 		struct vpn_conn_rt *rt =
 			ike_hnode_entry(n, struct vpn_conn_rt, h_remote);
 
-		if (!rt->ike_ready || !conn_active(rt))
+		if (!rt->ike_ready || !conn_active(rt) || rt->tun_pending)
 			continue;
 		if (!ike_addr_same_ip(&rt->ike.remote, remote))
 			continue;
@@ -816,6 +865,7 @@ void vpn_conn_init(struct thread_master *master)
 	vpn_rts_init(&rts);
 	vpn_pace_init(&waiting);
 	vpn_pace_init(&inflight);
+	vpn_mk_init(&to_make);
 	if (ike_htab_init(&rts_by_remote) < 0)
 		zlog_err("vpnd: out of memory for the connection index");
 	vpn_udp_init(master);
@@ -836,6 +886,8 @@ void vpn_conn_terminate(void)
 	vpn_tunnel_terminate();
 	vpn_udp_terminate();
 	thread_cancel(&t_pace);
+	thread_cancel(&t_make);
+	vpn_mk_fini(&to_make);
 	vpn_pace_fini(&waiting);
 	vpn_pace_fini(&inflight);
 	vpn_rts_fini(&rts);

@@ -217,3 +217,33 @@ def test_initiations_paced_and_batch_stop():
         assert dt < N / 100.0, f"stop took {dt:.1f} s"
         log = open(r1.log_path("vpnd")).read()
         assert f"{N} tunnel interfaces removed" in log
+
+
+def test_interfaces_made_without_blocking():
+    """1000 connections (shut down: interfaces, no negotiation): vpnd
+    makes their interfaces a batch at a time after reading the file, and
+    answers its vty meanwhile: at least one command is answered while
+    interfaces are still missing, and none takes half a second."""
+    n = 1000
+    with Topo("mkif") as topo:
+        r = topo.add_router("r1")
+        lines = vpnd_lines(n, 1).replace(" exit\n", "  shutdown\n exit\n")
+        r.start("vpnd", lines)
+        during, worst = 0, 0.0
+        deadline = time.monotonic() + 60
+        with Vty(r.vty_path("vpnd"), timeout=30) as v:
+            v.run("enable")
+            while time.monotonic() < deadline:
+                made = int(r.exec(["sh", "-c", "ip -o link show | grep -c "
+                                   "': vpn' || true"]).strip())
+                t0 = time.monotonic()
+                v.run("show vpn ike statistics")
+                worst = max(worst, time.monotonic() - t0)
+                if made == n:
+                    break
+                during += 1
+        print(f"answers while interfaces were being made: {during}; "
+              f"slowest {worst * 1000:.0f} ms")
+        assert made == n, f"{made} of {n} interfaces after 60 s"
+        assert during >= 1, "every interface was made before vpnd answered"
+        assert worst < 0.5, f"a command took {worst:.2f} s"
