@@ -459,10 +459,10 @@ def parse_ts(s):
     return datetime.datetime.strptime(s, fmt).timestamp()
 
 
-def carrier_all(path, wall0, n):
-    """From vpnd's log: seconds from wall0 until n distinct tunnel
-    interfaces had carrier up (each one's first time), or None."""
-    up = set()
+def nth_distinct(path, wall0, n, pattern):
+    """From a daemon's log: seconds from wall0 until n distinct values of
+    pattern's group 1 had been seen (each one's first time), or None."""
+    seen = set()
     try:
         f = open(path, errors="replace")
     except OSError:
@@ -470,31 +470,22 @@ def carrier_all(path, wall0, n):
     with f:
         for line in f:
             m = TS.match(line)
-            c = re.search(r"\] (vpn\d+): carrier up", line)
-            if m and c and c.group(1) not in up:
-                up.add(c.group(1))
-                if len(up) >= n:
+            c = re.search(pattern, line)
+            if m and c and c.group(1) not in seen:
+                seen.add(c.group(1))
+                if len(seen) >= n:
                     return parse_ts(m.group(1)) - wall0
     return None
+
+
+def carrier_all(path, wall0, n):
+    """From vpnd's log: until n tunnel interfaces had carrier up."""
+    return nth_distinct(path, wall0, n, r"\] (vpn\d+): carrier up")
 
 
 def bgp_up_log(path, wall0, n):
-    """From bgpd's log: seconds from wall0 until n distinct neighbours
-    had come Up (each one's first time), or None."""
-    up = set()
-    try:
-        f = open(path, errors="replace")
-    except OSError:
-        return None
-    with f:
-        for line in f:
-            m = TS.match(line)
-            c = re.search(r"%ADJCHANGE: neighbor (\S+)\(?.* Up", line)
-            if m and c and c.group(1) not in up:
-                up.add(c.group(1))
-                if len(up) >= n:
-                    return parse_ts(m.group(1)) - wall0
-    return None
+    """From bgpd's log: until n neighbours had come Up."""
+    return nth_distinct(path, wall0, n, r"%ADJCHANGE: neighbor (\S+)\(?.* Up")
 
 
 def timeline(path, wall0, n):
