@@ -459,6 +459,15 @@ def parse_ts(s):
     return datetime.datetime.strptime(s, fmt).timestamp()
 
 
+def start_zebras(r, confs):
+    """Start zebra on r[1] and r[2] with confs[0], confs[1]; wait until
+    both answer."""
+    for s in (1, 2):
+        r[s].start("zebra", confs[s - 1], wait=False)
+    for s in (1, 2):
+        wait_for(lambda: r[s].vty_ok("zebra"), 60, "zebra's vty")
+
+
 def nth_distinct(path, wall0, n, pattern):
     """From a daemon's log: seconds from wall0 until n distinct values of
     pattern's group 1 had been seen (each one's first time), or None."""
@@ -568,11 +577,8 @@ def phase_vpnd_vpnd(topo, n, args):
     r = build(topo, n)
     res = {"rss_empty": empty_rss(r[1])}
     tz = time.monotonic()
-    for s in (1, 2):
-        r[s].start("zebra", zebra_conf(s, n), wait=False)
-    for s in (1, 2):
-        # zebra answers before the tunnels appear (as at boot)
-        wait_for(lambda: r[s].vty_ok("zebra"), 60, "zebra's vty")
+    # zebra answers before the tunnels appear (as at boot)
+    start_zebras(r, [zebra_conf(s, n) for s in (1, 2)])
     res["t_zebra"] = time.monotonic() - tz
     if args.bgp:
         t = time.monotonic()
@@ -659,10 +665,7 @@ def phase_bgp_veth(topo, n, args):
             "nud permanent\n" for i in range(n)))
     res = {}
     tz = time.monotonic()
-    for s in (1, 2):
-        r[s].start("zebra", "", wait=False)
-    for s in (1, 2):
-        wait_for(lambda: r[s].vty_ok("zebra"), 60, "zebra's vty")
+    start_zebras(r, ["", ""])
     res["t_zebra"] = time.monotonic() - tz
     wall0 = time.time()
     t0 = time.monotonic()
