@@ -65,6 +65,15 @@ def labs(request):
                     tr.write("\n")  # after the progress dots
                 tr.write_line(f"  {line}")
     make.report = report
+
+    def close(lab):
+        """Tear a lab down now (a test that starts over in a fresh one)."""
+        for pair in made:
+            if pair[1] is lab:
+                pair[0].close()
+                made.remove(pair)
+                return
+    make.close = close
     try:
         yield make
     finally:
@@ -134,6 +143,40 @@ def ping_tx_split(lab, router, host, dst, ifs, count=100):
 # measured (three runs of each scenario), so about 0.2 s of margin for a
 # loaded CI machine.
 FAILOVER_MS = 600
+
+# A failover is measured again, in a fresh lab (at most this many more
+# times), when BFD on a path that was not cut went down during the cut as
+# well. On these shared VMs the hypervisor now and then takes both CPUs
+# away for longer than BFD's 300 ms (a probe process outside the labs
+# sees the same gap, with steal time in /proc/stat): every BFD session in
+# the lab then expires at once, and what the ping measures is the
+# surviving session's reset, not the failover. A vpnd that disturbed the
+# surviving tunnel on a cut would void every attempt and fail.
+STALL_RETRIES = 2
+
+
+def bfd_downs(r, peer):
+    """How many times BFD with `peer` went down on router r."""
+    return json.loads(r.cmd("bfdd", f"show bfd peer {peer} counters json"))[
+        "session-down"]
+
+
+def cut_under_ping(labs, what, attempt):
+    """Run attempt(n) -> (result, kept, downs_before) until BFD on none of
+    the kept (router, peer) paths went down after downs_before was read;
+    returns that attempt's result. A voided attempt is reported."""
+    for n in range(1 + STALL_RETRIES):
+        result, kept, before = attempt(n)
+        flapped = [f"{r.name}/{peer}" for r, peer in kept
+                   if bfd_downs(r, peer) > before[(r, peer)]]
+        if not flapped:
+            return result
+        labs.report(f"{what}: attempt {n + 1} void: BFD on a path that was "
+                    f"not cut went down too ({', '.join(flapped)}); "
+                    f"{result[-1]}")
+    pytest.fail(f"{what}: in all {1 + STALL_RETRIES} attempts BFD on a path "
+                f"that was not cut went down as well (last: "
+                f"{', '.join(flapped)})")
 
 
 # -- a) two sites -------------------------------------------------------------
@@ -215,73 +258,87 @@ def test_active_active(labs):
     are up (each tunnel carries at least ECMP_MIN_SHARE of many flows); a
     silent cut of one tunnel's underlay costs a continuous ping less than
     FAILOVER_MS (BFD), and BGP on the other tunnel keeps its routes."""
-    lab = labs("active-active", "aa")
+    labs_made = []
+
+    def attempt(n):
+        if labs_made:  # a voided attempt: start over in a fresh lab
+            labs.close(labs_made.pop())
+        lab = labs("active-active", f"aa{n or ''}")
+        labs_made.append(lab)
+        a, b = lab.r["site-a"], lab.r["site-b"]
+        for r, p in ((a, "site-b"), (b, "site-a")):
+            lab.wait_established(r.name, f"{p}-1")
+            lab.wait_established(r.name, f"{p}-2")
+        for r, peers in ((a, ("169.254.21.2", "169.254.22.2")),
+                         (b, ("169.254.21.1", "169.254.22.1"))):
+            for p in peers:
+                wait_bgp(r, p)
+        wait_route(a, "10.2.0.0/24", "bgp via vpn-b1,vpn-b2")
+        wait_route(b, "10.1.0.0/24", "bgp via vpn-a1,vpn-a2")
+        wait_route(a, "10.2.0.0/24", "bgp vpn-b1,vpn-b2", where="kernel")
+        wait_route(b, "10.1.0.0/24", "bgp vpn-a1,vpn-a2", where="kernel")
+        wait_for(lambda: "Up" in a.cmd("bfdd", "show bfd peer 169.254.21.2")
+                 and "Up" in a.cmd("bfdd", "show bfd peer 169.254.22.2"), 20,
+                 "BFD up on both tunnels")
+
+        # ECMP: many UDP flows from h-a to h-b (echoed back), spread over both
+        # tunnels each way. BFD (10 packets a second) and BGP keep every
+        # tunnel busy on their own: their counts over the same interval
+        # without test traffic are subtracted first.
+        ifs = {a: ("vpn-b1", "vpn-b2"), b: ("vpn-a1", "vpn-a2")}
+        idle, idle_s = tunnel_tx(ifs, lambda: time.sleep(ECMP_SECONDS))
+        load = {}
+        tx, load_s = tunnel_tx(ifs, lambda: load.update(udp_load(
+            lab.h["h-a"], lab.h["h-b"], "10.2.0.10", flows=ECMP_FLOWS,
+            seconds=ECMP_SECONDS, rate=ECMP_RATE)))
+        # the baseline over the loaded interval's length
+        base = {r: {i: round(n * load_s / idle_s) for i, n in c.items()}
+                for r, c in idle.items()}
+        assert load["flows_echoed"] == ECMP_FLOWS, (
+            f"only {load['flows_echoed']}/{ECMP_FLOWS} UDP flows echoed: "
+            f"{load}")
+        for r, what, total in ((a, "datagrams to h-b", load["sent"]),
+                               (b, "echoes to h-a", load["received"])):
+            share = {i: (tx[r][i] - base[r][i]) / total for i in ifs[r]}
+            labs.report(
+                f"active-active: ECMP, {ECMP_FLOWS} UDP flows, {r.name} tx "
+                f"per tunnel {tx[r]} for {total} {what} (BFD/BGP alone: "
+                f"{base[r]}): shares "
+                + ", ".join(f"{i} {v:.0%}" for i, v in share.items()))
+            assert all(v >= ECMP_MIN_SHARE for v in share.values()), (
+                f"{r.name}: each tunnel should carry at least "
+                f"{ECMP_MIN_SHARE:.0%} of the {total} {what} of {ECMP_FLOWS} "
+                f"flows (tx minus BFD/BGP's own): "
+                + ", ".join(f"{i} {v:.1%}" for i, v in share.items())
+                + f" (tx {tx[r]}, without test traffic {base[r]})")
+
+        # which tunnel carries the ping flow from h-a? cut that one
+        split = ping_tx_split(lab, "site-a", "h-a", "10.2.0.10",
+                              ("vpn-b1", "vpn-b2"))
+        cut_if = max(split, key=split.get)
+        underlay = {"vpn-b1": "eth0", "vpn-b2": "eth1"}[cut_if]
+        keep = {"vpn-b1": ("vpn-b2", "169.254.22.2", "169.254.22.1"),
+                "vpn-b2": ("vpn-b1", "169.254.21.2", "169.254.21.1")}[cut_if]
+        kept = ((a, keep[1]), (b, keep[2]))
+        est = {r: bgp_peer(r, p)["connectionsEstablished"] for r, p in kept}
+        before = {(r, p): bfd_downs(r, p) for r, p in kept}
+
+        with ContinuousPing(lab.h["h-a"], "10.2.0.10", 0.01, 400) as p:
+            time.sleep(1.5)
+            b.block(underlay)  # silent: neither end's link state changes
+        lost_ms, gap_ms = p.outage()
+        return ((lab, cut_if, keep, est, lost_ms,
+                 f"{cut_if}'s underlay cut: continuous ping lost {lost_ms} ms "
+                 f"(longest gap {gap_ms} ms)"), kept, before)
+
+    lab, cut_if, keep, est, lost_ms, line = cut_under_ping(
+        labs, "active-active", attempt)
     a, b = lab.r["site-a"], lab.r["site-b"]
-    for r, p in ((a, "site-b"), (b, "site-a")):
-        lab.wait_established(r.name, f"{p}-1")
-        lab.wait_established(r.name, f"{p}-2")
-    for r, peers in ((a, ("169.254.21.2", "169.254.22.2")),
-                     (b, ("169.254.21.1", "169.254.22.1"))):
-        for p in peers:
-            wait_bgp(r, p)
-    wait_route(a, "10.2.0.0/24", "bgp via vpn-b1,vpn-b2")
-    wait_route(b, "10.1.0.0/24", "bgp via vpn-a1,vpn-a2")
-    wait_route(a, "10.2.0.0/24", "bgp vpn-b1,vpn-b2", where="kernel")
-    wait_route(b, "10.1.0.0/24", "bgp vpn-a1,vpn-a2", where="kernel")
-    wait_for(lambda: "Up" in a.cmd("bfdd", "show bfd peer 169.254.21.2")
-             and "Up" in a.cmd("bfdd", "show bfd peer 169.254.22.2"), 20,
-             "BFD up on both tunnels")
-
-    # ECMP: many UDP flows from h-a to h-b (echoed back), spread over both
-    # tunnels each way. BFD (10 packets a second) and BGP keep every
-    # tunnel busy on their own: their counts over the same interval
-    # without test traffic are subtracted first.
-    ifs = {a: ("vpn-b1", "vpn-b2"), b: ("vpn-a1", "vpn-a2")}
-    idle, idle_s = tunnel_tx(ifs, lambda: time.sleep(ECMP_SECONDS))
-    load = {}
-    tx, load_s = tunnel_tx(ifs, lambda: load.update(udp_load(
-        lab.h["h-a"], lab.h["h-b"], "10.2.0.10", flows=ECMP_FLOWS,
-        seconds=ECMP_SECONDS, rate=ECMP_RATE)))
-    # the baseline over the loaded interval's length
-    base = {r: {i: round(n * load_s / idle_s) for i, n in c.items()}
-            for r, c in idle.items()}
-    assert load["flows_echoed"] == ECMP_FLOWS, (
-        f"only {load['flows_echoed']}/{ECMP_FLOWS} UDP flows echoed: {load}")
-    for r, what, total in ((a, "datagrams to h-b", load["sent"]),
-                           (b, "echoes to h-a", load["received"])):
-        share = {i: (tx[r][i] - base[r][i]) / total for i in ifs[r]}
-        labs.report(
-            f"active-active: ECMP, {ECMP_FLOWS} UDP flows, {r.name} tx per "
-            f"tunnel {tx[r]} for {total} {what} (BFD/BGP alone: "
-            f"{base[r]}): shares "
-            + ", ".join(f"{i} {v:.0%}" for i, v in share.items()))
-        assert all(v >= ECMP_MIN_SHARE for v in share.values()), (
-            f"{r.name}: each tunnel should carry at least "
-            f"{ECMP_MIN_SHARE:.0%} of the {total} {what} of {ECMP_FLOWS} "
-            f"flows (tx minus BFD/BGP's own): "
-            + ", ".join(f"{i} {v:.1%}" for i, v in share.items())
-            + f" (tx {tx[r]}, without test traffic {base[r]})")
-
-    # which tunnel carries the ping flow from h-a? cut that one
-    split = ping_tx_split(lab, "site-a", "h-a", "10.2.0.10",
-                          ("vpn-b1", "vpn-b2"))
-    cut_if = max(split, key=split.get)
-    underlay = {"vpn-b1": "eth0", "vpn-b2": "eth1"}[cut_if]
-    keep = {"vpn-b1": ("vpn-b2", "169.254.22.2", "169.254.22.1"),
-            "vpn-b2": ("vpn-b1", "169.254.21.2", "169.254.21.1")}[cut_if]
     keep_if, keep_peer_a, keep_peer_b = keep
-    est_a = bgp_peer(a, keep_peer_a)["connectionsEstablished"]
-    est_b = bgp_peer(b, keep_peer_b)["connectionsEstablished"]
-
-    with ContinuousPing(lab.h["h-a"], "10.2.0.10", 0.01, 400) as p:
-        time.sleep(1.5)
-        b.block(underlay)  # silent: neither end's link state changes
-    lost_ms, gap_ms = p.outage()
-    labs.report(f"active-active: {cut_if}'s underlay cut: continuous ping "
-                f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
+    est_a, est_b = est[a], est[b]
+    labs.report(f"active-active: {line}")
     assert lost_ms < FAILOVER_MS, (
-        f"lost {lost_ms} ms of pings (longest gap {gap_ms} ms) when "
-        f"{cut_if}'s underlay was cut: README states under {FAILOVER_MS} ms")
+        f"{line}: README states under {FAILOVER_MS} ms")
     # the surviving tunnel's BGP sessions never reset, and carry the routes
     assert bgp_established(a, keep_peer_a)
     assert bgp_established(b, keep_peer_b)
@@ -311,30 +368,45 @@ def test_private_link_backup(labs):
     the traffic while it is up; when it is cut, traffic moves to the tunnel
     losing less than FAILOVER_MS of a continuous ping; when it comes back,
     traffic moves back without losing a ping."""
-    lab = labs("private-link-backup", "plb")
-    hub, site = lab.r["hub"], lab.r["site"]
-    lab.wait_established("site", "hub")
-    for r, peers in ((site, ("172.16.0.1", "169.254.21.1")),
-                     (hub, ("172.16.0.2", "169.254.21.2"))):
-        for p in peers:
-            wait_bgp(r, p)
-    # both paths known, the private one selected
-    wait_route(site, "10.0.0.0/24", "bgp via eth1")
-    wait_route(hub, "10.1.0.0/24", "bgp via eth1")
-    bgp = json.loads(site.cmd("bgpd", "show ip bgp 10.0.0.0/24 json"))
-    assert len(bgp["paths"]) == 2, bgp
-    must_ping(lab, "h-site", "10.0.0.10")
-    split = private_or_vpn(lab)
-    assert split["eth1"] >= 100 and split["vpn-hub"] < 50, split
-    wait_for(lambda: "Up" in site.cmd("bfdd", "show bfd peer 172.16.0.1")
-             and "Up" in site.cmd("bfdd", "show bfd peer 169.254.21.1"),
-             20, "BFD up on both paths")
+    labs_made = []
 
-    # cut the private link (silently: carrier stays up on both ends)
-    with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 400) as p:
-        time.sleep(1.0)
-        site.block("eth1")
-    lost_ms, gap_ms = p.outage()
+    def attempt(n):
+        if labs_made:  # a voided attempt: start over in a fresh lab
+            labs.close(labs_made.pop())
+        lab = labs("private-link-backup", f"plb{n or ''}")
+        labs_made.append(lab)
+        hub, site = lab.r["hub"], lab.r["site"]
+        lab.wait_established("site", "hub")
+        for r, peers in ((site, ("172.16.0.1", "169.254.21.1")),
+                         (hub, ("172.16.0.2", "169.254.21.2"))):
+            for p in peers:
+                wait_bgp(r, p)
+        # both paths known, the private one selected
+        wait_route(site, "10.0.0.0/24", "bgp via eth1")
+        wait_route(hub, "10.1.0.0/24", "bgp via eth1")
+        bgp = json.loads(site.cmd("bgpd", "show ip bgp 10.0.0.0/24 json"))
+        assert len(bgp["paths"]) == 2, bgp
+        must_ping(lab, "h-site", "10.0.0.10")
+        split = private_or_vpn(lab)
+        assert split["eth1"] >= 100 and split["vpn-hub"] < 50, split
+        wait_for(lambda: "Up" in site.cmd("bfdd", "show bfd peer 172.16.0.1")
+                 and "Up" in site.cmd("bfdd", "show bfd peer 169.254.21.1"),
+                 20, "BFD up on both paths")
+        kept = ((site, "169.254.21.1"), (hub, "169.254.21.2"))
+        before = {(r, p): bfd_downs(r, p) for r, p in kept}
+
+        # cut the private link (silently: carrier stays up on both ends)
+        with ContinuousPing(lab.h["h-site"], "10.0.0.10", 0.01, 400) as p:
+            time.sleep(1.0)
+            site.block("eth1")
+        lost_ms, gap_ms = p.outage()
+        return ((lab, lost_ms, gap_ms,
+                 f"private link cut: continuous ping lost {lost_ms} ms "
+                 f"(longest gap {gap_ms} ms)"), kept, before)
+
+    lab, lost_ms, gap_ms, _ = cut_under_ping(labs, "private-link-backup",
+                                             attempt)
+    hub, site = lab.r["hub"], lab.r["site"]
     labs.report(f"private-link-backup: private link cut: continuous ping "
                 f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
     assert lost_ms < FAILOVER_MS, (
