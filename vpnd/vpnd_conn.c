@@ -498,7 +498,13 @@ static void tun_make_cb(struct thread *t)
 				 (rt = vpn_mk_pop(&to_make));
 	     n++) {
 		rt->tun_pending = false;
-		rt->tun = vpn_tunnel_new(rt->conn->name, rt->conn->ifname);
+		rt->tun = vpn_tunnel_new(
+			rt->conn->name, rt->conn->ifname,
+			rt->ike_ready ? vpn_tunnel_expected_mtu(
+						rt->ike.remote.family,
+						rt->ike.esp_props,
+						rt->ike.n_esp_props)
+				      : 1400);
 		if (rt->ike_ready && conn_active(rt))
 			conn_attempt_soon(rt);
 	}

@@ -104,7 +104,8 @@ void vpn_tunnel_set_carrier(struct vpn_tunnel *t, bool up)
 	zlog_info("%s: carrier %s", t->ifname, up ? "up" : "down");
 }
 
-struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname)
+struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
+				  int mtu)
 {
 	struct vpn_tunnel *t;
 	struct ifreq ifr = {};
@@ -150,7 +151,7 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname)
 	/* Exists with carrier down until a Child SA is installed. */
 	t->carrier = true;
 	vpn_tunnel_set_carrier(t, false);
-	tun_set_mtu(t, 1400);
+	tun_set_mtu(t, mtu);
 	tun_set_up(t);
 	if (vpn_dp_watch(t->txw, t->fd, &t->tun_ep) < 0) {
 		close(t->fd);
@@ -191,18 +192,44 @@ void vpn_tunnel_free(struct vpn_tunnel *t)
 
 /* Inner MTU for an SA: 1500 minus outer IP, UDP, ESP header, IV, ICV,
  * worst-case padding and the ESP trailer, rounded down to 4. */
-static int sa_mtu(const struct ike_child_info *ci)
+static int mtu_for(int family, uint16_t encr, uint16_t keybits,
+		   uint16_t integ)
 {
 	struct vpn_cipher_info inf;
 	int overhead;
 
-	if (vpn_cipher_info(ci->encr, ci->encr_keybits, &inf) < 0)
+	if (vpn_cipher_info(encr, keybits, &inf) < 0)
 		return 1400;
-	overhead = (ci->remote.family == AF_INET ? 20 : 40) + 8 + 8 +
-		   (int)inf.ivlen +
-		   (int)(inf.aead ? inf.icvlen : vpn_integ_icvlen(ci->integ)) +
+	overhead = (family == AF_INET ? 20 : 40) + 8 + 8 + (int)inf.ivlen +
+		   (int)(inf.aead ? inf.icvlen : vpn_integ_icvlen(integ)) +
 		   (int)(inf.blocksize > 4 ? inf.blocksize - 1 : 3) + 2;
 	return (1500 - overhead) & ~3;
+}
+
+static int sa_mtu(const struct ike_child_info *ci)
+{
+	return mtu_for(ci->remote.family, ci->encr, ci->encr_keybits,
+		       ci->integ);
+}
+
+int vpn_tunnel_expected_mtu(int family, const struct vpn_proposal *esp,
+			    unsigned int nesp)
+{
+	const struct vpn_transform *encr = NULL, *integ = NULL;
+
+	if (!nesp)
+		return 1400;
+	for (unsigned int i = 0; i < esp->ntransforms; i++) {
+		const struct vpn_transform *tr = &esp->transforms[i];
+
+		if (tr->type == VPN_TT_ENCR && !encr)
+			encr = tr;
+		else if (tr->type == VPN_TT_INTEG && !integ)
+			integ = tr;
+	}
+	if (!encr)
+		return 1400;
+	return mtu_for(family, encr->id, encr->keylen, integ ? integ->id : 0);
 }
 
 int vpn_tunnel_child_up(struct vpn_tunnel *t, const struct ike_child_info *ci)

@@ -51,9 +51,18 @@ void vpn_tunnel_init(struct thread_master *master, vpn_tunnel_rekey_fn rekey);
 void vpn_tunnel_terminate_begin(void);
 void vpn_tunnel_terminate(void);
 
-/* conn_name: for log lines only. NULL when the device cannot be made
+/* conn_name: for log lines only; mtu: the interface's first MTU
+ * (vpn_tunnel_expected_mtu). NULL when the device cannot be made
  * (logged). */
-struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname);
+struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
+				  int mtu);
+/* The MTU a Child SA negotiated from `esp` (the first proposal's first
+ * algorithms, the most preferred) would give, over an outer IP of
+ * `family`: set at creation, so that the usual first Child SA changes
+ * nothing (each MTU change is an interface event for zebra and its
+ * clients, and a walk of the kernel's IPv6 routes). 1400 without one. */
+int vpn_tunnel_expected_mtu(int family, const struct vpn_proposal *esp,
+			    unsigned int nesp);
 void vpn_tunnel_free(struct vpn_tunnel *t);
 const char *vpn_tunnel_ifname(const struct vpn_tunnel *t);
 

@@ -189,6 +189,63 @@ def test_no_common_proposal():
         assert not conn_sas(p.r2, "peer"), conn_sas(p.r2, "peer")
 
 
+def link_mtus(lines, ifname="vpn0"):
+    """The MTUs in `ip -o monitor link` lines about ifname, in order."""
+    out = []
+    for line in lines:
+        f = line.split()
+        if len(f) > 2 and f[1] == f"{ifname}:" and "mtu" in f:
+            out.append(int(f[f.index("mtu") + 1]))
+    return out
+
+
+def test_mtu_made_as_negotiated():
+    """A tunnel interface is made with the MTU its first Child SA will
+    have (the first algorithms of its IPsec policy), so that establishing
+    changes no MTU: each change is an interface event for zebra and every
+    daemon it serves. When the peer picks a later proposal, the MTU
+    follows what was negotiated. Seen in `ip monitor link` on both
+    routers from before vpnd starts."""
+    with Topo("mtu") as topo:
+        r1 = topo.add_router("r1")
+        r2 = topo.add_router("r2")
+        topo.add_link(r1, r2, "192.0.2.1/24", "192.0.2.2/24")
+        r1.start("zebra", zebra_conf("vpn0", "169.254.21.1/30"))
+        r2.start("zebra", zebra_conf("vpn0", "169.254.21.2/30"))
+        mons = {r: subprocess.Popen(
+            ["ip", "netns", "exec", r.ns, "ip", "-o", "monitor", "link"],
+            stdout=subprocess.PIPE, text=True) for r in (r1, r2)}
+        try:
+            time.sleep(0.5)
+            # r2 takes AES-CBC only; r1 offers AES-GCM first
+            r2.start("vpnd", vpnd_conf("192.0.2.2", "192.0.2.1",
+                                       esp="aes128-sha1"))
+            r1.start("vpnd", vpnd_conf("192.0.2.1", "192.0.2.2",
+                                       esp="aes256gcm16,aes128-sha1"))
+            wait_established(r1)
+            wait_established(r2)
+            encs = {ch["encryption"] for sa in conn_sas(r1, "peer")
+                    for ch in sa.get("childSas", [])}
+            assert encs and not any("gcm" in e for e in encs), encs
+            time.sleep(1)
+        finally:
+            for m in mons.values():
+                m.terminate()
+        # what vpnd set: after the kernel's 1500 of a new TUN device
+        seen = {r: link_mtus(m.communicate(timeout=5)[0].splitlines())
+                for r, m in mons.items()}
+        seen = {r: v[next((i for i, x in enumerate(v) if x != 1500),
+                          len(v)):] for r, v in seen.items()}
+        # 1500 - (20 IPv4 + 8 UDP + 8 ESP + 16 IV + 12 ICV + 15 pad + 2)
+        # = 1419, down to 4: 1416. AES-GCM: 1500 - 65 = 1435 -> 1432.
+        assert seen[r2] and set(seen[r2]) == {1416}, seen[r2]
+        assert seen[r1] and seen[r1][0] == 1432 and seen[r1][-1] == 1416 \
+            and set(seen[r1]) == {1432, 1416}, seen[r1]
+        for r in (r1, r2):
+            out = r.exec(["ip", "-o", "link", "show", "vpn0"])
+            assert " mtu 1416 " in out, out
+
+
 def test_policy_change_renegotiates():
     """Changing a policy that connections use reaches them: the connection
     renegotiates with the new proposals (new SPIs, the new algorithms on
