@@ -31,6 +31,13 @@
 #include "vpnd_udp.h"
 #include "vpnd_util.h"
 
+/* TUNSETIFF: make the device without carrier (Linux 6.0) */
+#ifdef IFF_NO_CARRIER
+#define TUN_NO_CARRIER IFF_NO_CARRIER
+#else
+#define TUN_NO_CARRIER 0x0040
+#endif
+
 DEFINE_MTYPE_STATIC(VPND, VPN_TUNNEL, "VPN tunnel");
 
 static struct thread_master *tun_master;
@@ -111,6 +118,7 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 	struct ifreq ifr = {};
 	unsigned int n;
 	int fd = -1;
+	bool no_carrier = true;
 
 	if (vpn_dp_start(tun_master) < 0) {
 		zlog_err("%s: no datapath worker thread", ifname);
@@ -124,10 +132,22 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 			 safe_strerror(errno));
 		return NULL;
 	}
+	/* Made without carrier (Linux 6.0+): zebra sets an interface it has
+	 * configuration for up as soon as it appears, and a device made
+	 * with carrier would be operative for that moment, until
+	 * TUNSETCARRIER (an interface up and down for zebra and every
+	 * daemon it serves, connected routes installed and removed). */
 	strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | TUN_NO_CARRIER;
 	frr_with_privs (&vpnd_privs) {
-		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int r = ioctl(fd, TUNSETIFF, &ifr);
+
+		if (r < 0 && errno == EINVAL) { /* an older kernel */
+			no_carrier = false;
+			ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+			r = ioctl(fd, TUNSETIFF, &ifr);
+		}
+		if (r < 0) {
 			zlog_err("%s: cannot create the tunnel interface (%s)",
 				 ifname, safe_strerror(errno));
 			close(fd);
@@ -149,7 +169,7 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 	t->rxw = vpn_dp_worker(vpn_dp_split() ? n + 1 : n);
 	t->tun_ep.handler = tun_tx;
 	/* Exists with carrier down until a Child SA is installed. */
-	t->carrier = true;
+	t->carrier = !no_carrier;
 	vpn_tunnel_set_carrier(t, false);
 	tun_set_mtu(t, mtu);
 	tun_set_up(t);

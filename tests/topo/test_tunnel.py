@@ -190,12 +190,12 @@ def test_no_common_proposal():
 
 
 def link_mtus(lines, ifname="vpn0"):
-    """The MTUs in `ip -o monitor link` lines about ifname, in order."""
+    """(MTU, carrier) of each `ip -o monitor link` line about ifname."""
     out = []
     for line in lines:
         f = line.split()
         if len(f) > 2 and f[1] == f"{ifname}:" and "mtu" in f:
-            out.append(int(f[f.index("mtu") + 1]))
+            out.append((int(f[f.index("mtu") + 1]), "LOWER_UP" in f[2]))
     return out
 
 
@@ -204,8 +204,10 @@ def test_mtu_made_as_negotiated():
     have (the first algorithms of its IPsec policy), so that establishing
     changes no MTU: each change is an interface event for zebra and every
     daemon it serves. When the peer picks a later proposal, the MTU
-    follows what was negotiated. Seen in `ip monitor link` on both
-    routers from before vpnd starts."""
+    follows what was negotiated. The interface never has carrier before
+    its Child SA (it is made without: zebra sets it up as soon as it
+    appears, which made it operative for a moment). Seen in `ip monitor
+    link` on both routers from before vpnd starts."""
     with Topo("mtu") as topo:
         r1 = topo.add_router("r1")
         r2 = topo.add_router("r2")
@@ -231,9 +233,13 @@ def test_mtu_made_as_negotiated():
         finally:
             for m in mons.values():
                 m.terminate()
-        # what vpnd set: after the kernel's 1500 of a new TUN device
         seen = {r: link_mtus(m.communicate(timeout=5)[0].splitlines())
                 for r, m in mons.items()}
+        # carrier only with the Child SA, at its MTU
+        for r, v in seen.items():
+            assert all(mtu == 1416 for mtu, up in v if up), (r.name, v)
+        # what vpnd set: after the kernel's 1500 of a new TUN device
+        seen = {r: [mtu for mtu, _ in v] for r, v in seen.items()}
         seen = {r: v[next((i for i, x in enumerate(v) if x != 1500),
                           len(v)):] for r, v in seen.items()}
         # 1500 - (20 IPv4 + 8 UDP + 8 ESP + 16 IV + 12 ICV + 15 pad + 2)
