@@ -18,7 +18,9 @@
 #include <zebra.h>
 
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include "lib/log.h"
@@ -81,6 +83,29 @@ static void tun_set_mtu(struct vpn_tunnel *t, int mtu)
 	if (ifreq_ioctl(SIOCSIFMTU, &ifr) < 0)
 		zlog_warn("%s: cannot set MTU %d (%s)", t->ifname, mtu,
 			  safe_strerror(errno));
+}
+
+/* A TUN device says 10 Gb/s; a tunnel's speed is unknown: 0, what zebra
+ * assumes for a new interface. zebra 8.4 reads the speed 15 s after it
+ * learns an interface (and at every up), and a change is announced to
+ * every daemon it serves as a new interface; with 1000 tunnels that is
+ * 1000 such messages, which bgpd reads one per turn of its event loop
+ * while it brings the sessions up. `bandwidth` in zebra's interface
+ * configuration still sets what the routing protocols use. */
+static void tun_set_speed_unknown(struct vpn_tunnel *t)
+{
+	struct ethtool_cmd cmd = { .cmd = ETHTOOL_GSET };
+	struct ifreq ifr = {};
+
+	strlcpy(ifr.ifr_name, t->ifname, sizeof(ifr.ifr_name));
+	ifr.ifr_data = (void *)&cmd;
+	if (ifreq_ioctl(SIOCETHTOOL, &ifr) < 0)
+		return;
+	cmd.cmd = ETHTOOL_SSET;
+	ethtool_cmd_speed_set(&cmd, 0);
+	if (ifreq_ioctl(SIOCETHTOOL, &ifr) < 0)
+		zlog_debug("%s: cannot set the speed (%s)", t->ifname,
+			   safe_strerror(errno));
 }
 
 static void tun_set_up(struct vpn_tunnel *t)
@@ -172,6 +197,7 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 	t->carrier = !no_carrier;
 	vpn_tunnel_set_carrier(t, false);
 	tun_set_mtu(t, mtu);
+	tun_set_speed_unknown(t);
 	tun_set_up(t);
 	if (vpn_dp_watch(t->txw, t->fd, &t->tun_ep) < 0) {
 		close(t->fd);
