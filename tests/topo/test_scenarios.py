@@ -161,12 +161,17 @@ def bfd_downs(r, peer):
         "session-down"]
 
 
-def cut_under_ping(labs, what, attempt):
-    """Run attempt(n) -> (result, kept, downs_before) until BFD on none of
-    the kept (router, peer) paths went down after downs_before was read;
-    returns that attempt's result. A voided attempt is reported."""
+def cut_under_ping(labs, what, scenario, tag, attempt):
+    """Run attempt(lab) -> (result, kept, downs_before), each time in a
+    fresh lab of `scenario`, until BFD on none of the kept (router, peer)
+    paths went down after downs_before was read; returns that attempt's
+    result. A voided attempt is reported and its lab torn down."""
+    lab = None
     for n in range(1 + STALL_RETRIES):
-        result, kept, before = attempt(n)
+        if lab is not None:
+            labs.close(lab)
+        lab = labs(scenario, f"{tag}{n or ''}")
+        result, kept, before = attempt(lab)
         flapped = [f"{r.name}/{peer}" for r, peer in kept
                    if bfd_downs(r, peer) > before[(r, peer)]]
         if not flapped:
@@ -258,13 +263,7 @@ def test_active_active(labs):
     are up (each tunnel carries at least ECMP_MIN_SHARE of many flows); a
     silent cut of one tunnel's underlay costs a continuous ping less than
     FAILOVER_MS (BFD), and BGP on the other tunnel keeps its routes."""
-    labs_made = []
-
-    def attempt(n):
-        if labs_made:  # a voided attempt: start over in a fresh lab
-            labs.close(labs_made.pop())
-        lab = labs("active-active", f"aa{n or ''}")
-        labs_made.append(lab)
+    def attempt(lab):
         a, b = lab.r["site-a"], lab.r["site-b"]
         for r, p in ((a, "site-b"), (b, "site-a")):
             lab.wait_established(r.name, f"{p}-1")
@@ -332,7 +331,7 @@ def test_active_active(labs):
                  f"(longest gap {gap_ms} ms)"), kept, before)
 
     lab, cut_if, keep, est, lost_ms, line = cut_under_ping(
-        labs, "active-active", attempt)
+        labs, "active-active", "active-active", "aa", attempt)
     a, b = lab.r["site-a"], lab.r["site-b"]
     keep_if, keep_peer_a, keep_peer_b = keep
     est_a, est_b = est[a], est[b]
@@ -368,13 +367,7 @@ def test_private_link_backup(labs):
     the traffic while it is up; when it is cut, traffic moves to the tunnel
     losing less than FAILOVER_MS of a continuous ping; when it comes back,
     traffic moves back without losing a ping."""
-    labs_made = []
-
-    def attempt(n):
-        if labs_made:  # a voided attempt: start over in a fresh lab
-            labs.close(labs_made.pop())
-        lab = labs("private-link-backup", f"plb{n or ''}")
-        labs_made.append(lab)
+    def attempt(lab):
         hub, site = lab.r["hub"], lab.r["site"]
         lab.wait_established("site", "hub")
         for r, peers in ((site, ("172.16.0.1", "169.254.21.1")),
@@ -404,8 +397,8 @@ def test_private_link_backup(labs):
                  f"private link cut: continuous ping lost {lost_ms} ms "
                  f"(longest gap {gap_ms} ms)"), kept, before)
 
-    lab, lost_ms, gap_ms, _ = cut_under_ping(labs, "private-link-backup",
-                                             attempt)
+    lab, lost_ms, gap_ms, _ = cut_under_ping(
+        labs, "private-link-backup", "private-link-backup", "plb", attempt)
     hub, site = lab.r["hub"], lab.r["site"]
     labs.report(f"private-link-backup: private link cut: continuous ping "
                 f"lost {lost_ms} ms (longest gap {gap_ms} ms)")
