@@ -500,11 +500,9 @@ static void tun_make_cb(struct thread *t)
 		rt->tun_pending = false;
 		rt->tun = vpn_tunnel_new(
 			rt->conn->name, rt->conn->ifname,
-			rt->ike_ready ? vpn_tunnel_expected_mtu(
-						rt->ike.remote.family,
-						rt->ike.esp_props,
-						rt->ike.n_esp_props)
-				      : 1400);
+			vpn_tunnel_expected_mtu(
+				rt->ike.remote.family, rt->ike.esp_props,
+				rt->ike_ready ? rt->ike.n_esp_props : 0));
 		if (rt->ike_ready && conn_active(rt))
 			conn_attempt_soon(rt);
 	}
