@@ -56,6 +56,25 @@ def _allowed(reason):
     return None
 
 
+@pytest.fixture
+def report(request):
+    """report(line): a figure or event for the run's log, printed even when
+    the test passes (after the progress dots), and kept with the test's
+    captured output."""
+    plugins = request.config.pluginmanager
+    tr = plugins.get_plugin("terminalreporter")
+    capman = plugins.get_plugin("capturemanager")
+
+    def out(line):
+        print(line)
+        if tr is not None and capman is not None:
+            with capman.global_and_fixture_disabled():
+                if getattr(tr._tw, "width_of_current_line", 1):
+                    tr.write("\n")
+                tr.write_line(f"  {line.strip()}")
+    return out
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:

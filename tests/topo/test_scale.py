@@ -25,11 +25,13 @@ import signal
 import time
 
 from frrvty import Vty
+from stall import StallProbe
 from topo import Topo, wait_for
 
 N = 300
 BOUND = 60.0  # seconds until all N are established on both sides
 SHOW_BOUND = 1.0
+SHOW_TRIES = 3
 WINDOW = 64  # vpnd_conn.c INIT_WINDOW
 
 
@@ -99,16 +101,28 @@ def pair(topo, n):
 
 
 def timed_shows(r, commands):
+    """Each command's answer time; a command over SHOW_BOUND is run again,
+    SHOW_TRIES times in all, and is slow only if every run was: the time a
+    show takes follows the state it prints, so a slow show stays slow,
+    while a machine that stalled (steal time on these VMs; the stall probe
+    says whether it saw one) does not repeat at the same command."""
     slow = {}
     with Vty(r.vty_path("vpnd"), timeout=30) as v:
         v.run("enable")
         for c in commands:
-            t0 = time.monotonic()
-            out = v.run(c)
-            dt = time.monotonic() - t0
-            print(f"  {c}: {dt * 1000:.0f} ms, {len(out)} bytes")
-            if dt >= SHOW_BOUND:
-                slow[c] = dt
+            times = []
+            for _ in range(SHOW_TRIES):
+                with StallProbe() as probe:
+                    t0 = time.monotonic()
+                    out = v.run(c)
+                    dt = time.monotonic() - t0
+                times.append(dt)
+                print(f"  {c}: {dt * 1000:.0f} ms, {len(out)} bytes"
+                      + ("" if dt < SHOW_BOUND else f"; {probe}"))
+                if dt < SHOW_BOUND:
+                    break
+            if min(times) >= SHOW_BOUND:
+                slow[c] = times
     return slow
 
 

@@ -34,7 +34,7 @@ class ScenarioTimeout(Exception):
 
 
 @pytest.fixture
-def labs(request):
+def labs(request, report):
     """make(scenario) -> Lab; every lab is torn down after the test, and a
     failed test prints what each router shows."""
     made = []
@@ -52,18 +52,6 @@ def labs(request):
     old = signal.signal(signal.SIGALRM, expired)
     signal.alarm(SCENARIO_TIMEOUT)
     make.made = made
-    plugins = request.config.pluginmanager
-    tr = plugins.get_plugin("terminalreporter")
-    capman = plugins.get_plugin("capturemanager")
-
-    def report(line):
-        """A figure for the run's log, printed even when the test passes."""
-        print(line)
-        if tr is not None and capman is not None:
-            with capman.global_and_fixture_disabled():
-                if getattr(tr._tw, "width_of_current_line", 1):
-                    tr.write("\n")  # after the progress dots
-                tr.write_line(f"  {line}")
     make.report = report
 
     def close(lab):
