@@ -72,6 +72,9 @@ Figures per N and phase:
              tunnels, and the BGP sessions, were up
   IKE        vpnd's nonzero 'show vpn ike statistics' counters (COOKIEs,
              retransmitted requests answered, drops)
+  shows      (vpnd-vpnd) the three slowest of r1's show commands (SHOWS,
+             each asked once at the end, with BGP running if --bgp), as
+             the client sees them
 
 A phase that runs past --timeout is stopped and reported as '>TIMEOUT'
 with how many were up. Figures, not pass/fail; both routers share this
@@ -280,6 +283,27 @@ def vpnd_up(r, timeout):
             return len(ESTABLISHED.findall(v.run("show vpn connection")))
     except OSError:
         return 0
+
+
+SHOWS = ["show running-config", "show vpn connection",
+         "show vpn connection json", "show vpn connection summary",
+         "show vpn connection summary json", "show vpn connection c0",
+         "show vpn connection c0 json", "show vpn sa", "show vpn sa json",
+         "show vpn policy", "show vpn policy json",
+         "show vpn ike statistics", "show vpn ike statistics json"]
+
+
+def time_shows(r):
+    """Each of SHOWS once on r's vpnd, timed from the client's side:
+    [(seconds, command, bytes)], slowest first."""
+    out = []
+    with Vty(r.vty_path("vpnd"), timeout=60) as v:
+        v.run("enable")
+        for c in SHOWS:
+            t = time.monotonic()
+            text = v.run(c)
+            out.append((time.monotonic() - t, c, len(text)))
+    return sorted(out, reverse=True)
 
 
 def tcp_bgp(r):
@@ -640,6 +664,7 @@ def phase_vpnd_vpnd(topo, n, args):
     res["rss_up"], res["hwm"] = rss_up
     res["rss_r2"] = rss_kib(r[2].daemons["vpnd"])[0]
     res["established"] = [vpnd_up(r[s], 60) for s in (1, 2)]
+    res["shows"] = time_shows(r[1])
     res["ike_stats"] = "; ".join(f"r{s} {ike_stats(r[s])}" for s in (1, 2))
     res["ifaces"] = ifaces(r[1], n)
     res["config_log"] = config_log(r[1])
@@ -837,6 +862,10 @@ def report(n, phase, res, args):
         extra.append(f"vpnd: {res['config_log']}")
     if res.get("ike_stats"):
         extra.append(f"IKE counters: {res['ike_stats']}")
+    if res.get("shows"):
+        extra.append("r1's show commands, slowest: " + ", ".join(
+            f"{c} {t * 1000:.0f} ms ({b // 1024} KiB)"
+            for t, c, b in res["shows"][:3]))
     if extra:
         print("        " + "; ".join(extra), flush=True)
     for k, label in (("cpu_tunnels", "until tunnels up"),

@@ -25,13 +25,12 @@ import signal
 import time
 
 from frrvty import Vty
-from stall import StallProbe
+from stall import best_time
 from topo import Topo, wait_for
 
 N = 300
 BOUND = 60.0  # seconds until all N are established on both sides
 SHOW_BOUND = 1.0
-SHOW_TRIES = 3
 WINDOW = 64  # vpnd_conn.c INIT_WINDOW
 
 
@@ -101,28 +100,18 @@ def pair(topo, n):
 
 
 def timed_shows(r, commands):
-    """Each command's answer time; a command over SHOW_BOUND is run again,
-    SHOW_TRIES times in all, and is slow only if every run was: the time a
-    show takes follows the state it prints, so a slow show stays slow,
-    while a machine that stalled (steal time on these VMs; the stall probe
-    says whether it saw one) does not repeat at the same command."""
+    """Each command's answer time; a command over SHOW_BOUND is run again
+    (lib/stall.py best_time) and is slow only if every run was."""
     slow = {}
     with Vty(r.vty_path("vpnd"), timeout=30) as v:
         v.run("enable")
         for c in commands:
-            times = []
-            for _ in range(SHOW_TRIES):
-                with StallProbe() as probe:
-                    t0 = time.monotonic()
-                    out = v.run(c)
-                    dt = time.monotonic() - t0
-                times.append(dt)
-                print(f"  {c}: {dt * 1000:.0f} ms, {len(out)} bytes"
-                      + ("" if dt < SHOW_BOUND else f"; {probe}"))
-                if dt < SHOW_BOUND:
-                    break
-            if min(times) >= SHOW_BOUND:
-                slow[c] = times
+            dt, out, runs = best_time(lambda: v.run(c), SHOW_BOUND)
+            for t, probe in runs:
+                print(f"  {c}: {t * 1000:.0f} ms, {len(out)} bytes"
+                      + ("" if t < SHOW_BOUND else f"; {probe}"))
+            if dt >= SHOW_BOUND:
+                slow[c] = [round(t, 3) for t, _ in runs]
     return slow
 
 
