@@ -16,7 +16,10 @@
 #include <cmocka.h>
 
 #include "crypto/crypto.h"
+#include "crypto/crypto_test.h"
 #include "../testutil.h"
+
+#include <stdlib.h>
 
 #define ENCR_3DES 3
 #define ENCR_AES_CBC 12
@@ -449,6 +452,75 @@ static void test_aead_vectors(void **state)
 	}
 }
 
+/* The same vectors through libsodium's ChaCha20-Poly1305, the fallback
+ * where OpenSSL does not offer it. */
+static void test_aead_vectors_sodium(void **state)
+{
+	vpn_cipher_test_force_sodium(true);
+	test_aead_vectors(state);
+	vpn_cipher_test_force_sodium(false);
+}
+
+/* ChaCha20-Poly1305 runs through OpenSSL by default, and what one
+ * implementation seals the other opens, for every length from 0 to 2048
+ * (in steps of 7, with and without AAD); a changed byte is refused by
+ * both. */
+static void test_chacha_openssl_and_sodium_agree(void **state)
+{
+	uint8_t key[36], iv[8], aad[12], pt[2048], ct[2048], out[2048];
+	uint8_t tag[16];
+	struct vpn_cipher *ossl, *na;
+
+	(void)state;
+	srand(7634);
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)rand();
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)rand();
+	ossl = vpn_cipher_new(ENCR_CHACHA20_POLY1305, 0, key, sizeof(key));
+	vpn_cipher_test_force_sodium(true);
+	na = vpn_cipher_new(ENCR_CHACHA20_POLY1305, 0, key, sizeof(key));
+	vpn_cipher_test_force_sodium(false);
+	assert_non_null(ossl);
+	assert_non_null(na);
+	assert_false(vpn_cipher_test_is_sodium(ossl));
+	assert_true(vpn_cipher_test_is_sodium(na));
+
+	for (size_t len = 0; len <= sizeof(pt); len += 7) {
+		size_t aadlen = (len / 7) % 2 ? sizeof(aad) : 0;
+
+		for (size_t i = 0; i < sizeof(iv); i++)
+			iv[i] = (uint8_t)rand();
+		for (size_t i = 0; i < sizeof(aad); i++)
+			aad[i] = (uint8_t)rand();
+		for (int dir = 0; dir < 2; dir++) {
+			struct vpn_cipher *a = dir ? na : ossl;
+			struct vpn_cipher *b = dir ? ossl : na;
+
+			assert_int_equal(vpn_cipher_encrypt(a, iv, aad, aadlen,
+							    pt, len, ct, tag),
+					 0);
+			assert_int_equal(vpn_cipher_decrypt(b, iv, aad, aadlen,
+							    ct, len, out, tag),
+					 0);
+			assert_memory_equal(out, pt, len);
+			if (len) {
+				ct[len / 2] ^= 0x10;
+				assert_int_equal(
+					vpn_cipher_decrypt(b, iv, aad, aadlen,
+							   ct, len, out, tag),
+					-1);
+				assert_int_equal(
+					vpn_cipher_decrypt(a, iv, aad, aadlen,
+							   ct, len, out, tag),
+					-1);
+			}
+		}
+	}
+	vpn_cipher_free(ossl);
+	vpn_cipher_free(na);
+}
+
 /* Empty plaintext and empty AAD work (ESP never has them, IKE might). */
 static void test_aead_empty(void **state)
 {
@@ -575,6 +647,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cbc_vectors),
 		cmocka_unit_test(test_aead_vectors),
+		cmocka_unit_test(test_aead_vectors_sodium),
+		cmocka_unit_test(test_chacha_openssl_and_sodium_agree),
 		cmocka_unit_test(test_aead_empty),
 		cmocka_unit_test(test_cipher_info),
 	};
