@@ -92,6 +92,18 @@ bool vpn_dp_split(void)
 	return dp_split;
 }
 
+static bool dp_tun_offload = true;
+
+void vpn_dp_set_tun_offload(bool on)
+{
+	dp_tun_offload = on;
+}
+
+bool vpn_dp_tun_offload(void)
+{
+	return dp_tun_offload;
+}
+
 unsigned int vpn_dp_threads(void)
 {
 	long cpus;

@@ -51,6 +51,11 @@ unsigned int vpn_dp_threads(void);
 void vpn_dp_set_split(bool on);
 bool vpn_dp_split(void);
 
+/* --no-tun-offload: tunnel devices without IFF_VNET_HDR and TUN offloads
+ * (one packet per read, as before them). */
+void vpn_dp_set_tun_offload(bool on);
+bool vpn_dp_tun_offload(void);
+
 /* Start the workers (once; later calls do nothing). After the daemon has
  * forked. Returns -1 if no worker could be started. */
 int vpn_dp_start(struct thread_master *master);
@@ -79,6 +84,10 @@ void vpn_dp_sync(void);
 struct vpn_dp_scratch {
 	uint8_t pkt[VPN_DP_BATCH][VPN_DP_PKT]; /* TX: one packet each */
 	uint8_t rx[VPN_DP_RX_MSGS][65536];
+	/* TX: a TUN read with its virtio_net_hdr (10 bytes), up to 64 KiB */
+	uint8_t tso[65536 + 16];
+	/* RX: TCP segments coalesced for the TUN device (esp/gso.h) */
+	uint8_t gro[4 * 65536];
 };
 struct vpn_dp_scratch *vpn_dp_scratch(struct vpn_dp_worker *w);
 

@@ -53,10 +53,12 @@ struct zebra_privs_t vpnd_privs = {
 
 #define OPTION_DP_THREADS 1100
 #define OPTION_DP_SPLIT 1101
+#define OPTION_NO_TUN_OFFLOAD 1102
 
 static struct option longopts[] = {
 	{ "dp-threads", required_argument, NULL, OPTION_DP_THREADS },
 	{ "dp-split", no_argument, NULL, OPTION_DP_SPLIT },
+	{ "no-tun-offload", no_argument, NULL, OPTION_NO_TUN_OFFLOAD },
 	{ 0 }
 };
 
@@ -600,7 +602,8 @@ int main(int argc, char **argv, char **envp)
 	frr_opt_add("", longopts,
 		    "      --dp-threads   Datapath worker threads (1-"
 		    "64; default: online CPUs, at most 8)\n"
-		    "      --dp-split     A tunnel's receive side on another worker than its send side\n");
+		    "      --dp-split     A tunnel's receive side on another worker than its send side\n"
+		    "      --no-tun-offload  Tunnel devices without TUN offloads (one packet per read)\n");
 
 	while (1) {
 		int opt = frr_getopt(argc, argv, NULL);
@@ -626,6 +629,9 @@ int main(int argc, char **argv, char **envp)
 		}
 		case OPTION_DP_SPLIT:
 			vpn_dp_set_split(true);
+			break;
+		case OPTION_NO_TUN_OFFLOAD:
+			vpn_dp_set_tun_offload(false);
 			break;
 		default:
 			frr_help_exit(1);

@@ -30,6 +30,9 @@ const unsigned int vpn_child_ncounters = array_size(vpn_child_counters);
 const struct vpn_counter_desc vpn_tunnel_counters[] = {
 	TUN("dropNoSa", "drop-no-sa", drop_no_sa),
 	TUN("dropTunWrite", NULL, drop_tun_write),
+	TUN("dropTunRead", NULL, drop_tun_read),
+	TUN("tunTsoReads", NULL, tso_reads),
+	TUN("tunGroWrites", NULL, gro_writes),
 	TUN("dropHandoff", NULL, drop_handoff),
 	TUN("dropUnknownSpiGlobal", "drop-unknown-spi", drop_unknown_spi),
 };

@@ -33,6 +33,12 @@
 #include "vpnd_udp.h"
 #include "vpnd_util.h"
 
+/* TUN UDP segmentation offload (Linux 6.2; Debian 12's headers lack it) */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
 /* TUNSETIFF: make the device without carrier (Linux 6.0) */
 #ifdef IFF_NO_CARRIER
 #define TUN_NO_CARRIER IFF_NO_CARRIER
@@ -108,6 +114,31 @@ static void tun_set_speed_unknown(struct vpn_tunnel *t)
 			   safe_strerror(errno));
 }
 
+/* TUN offloads: checksums and TCP segmentation at least (the kernel
+ * then hands over TCP packets of up to 64 KiB, with their checksums
+ * left partial), UDP segmentation where the kernel has it (6.2). Without
+ * any, the device still carries the virtio_net_hdr, with nothing to do. */
+static void tun_set_offloads(struct vpn_tunnel *t)
+{
+	static const unsigned int tries[] = {
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+		TUN_F_CSUM,
+	};
+
+	for (size_t i = 0; i < array_size(tries); i++) {
+		if (ioctl(t->fd, TUNSETOFFLOAD, tries[i]) == 0) {
+			t->offloads = tries[i];
+			if (i)
+				zlog_info("%s: the kernel takes fewer TUN offloads (%#x of %#x)",
+					  t->ifname, tries[i], tries[0]);
+			return;
+		}
+	}
+	zlog_warn("%s: no TUN offloads (%s): one packet per read",
+		  t->ifname, safe_strerror(errno));
+}
+
 static void tun_set_up(struct vpn_tunnel *t)
 {
 	struct ifreq ifr = {};
@@ -144,6 +175,8 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 	unsigned int n;
 	int fd = -1;
 	bool no_carrier = true;
+	/* the kernel's TSO/USO, cut again here (esp/gso.h) */
+	short vnet = vpn_dp_tun_offload() ? IFF_VNET_HDR : 0;
 
 	if (vpn_dp_start(tun_master) < 0) {
 		zlog_err("%s: no datapath worker thread", ifname);
@@ -163,13 +196,13 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 	 * TUNSETCARRIER (an interface up and down for zebra and every
 	 * daemon it serves, connected routes installed and removed). */
 	strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | TUN_NO_CARRIER;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | TUN_NO_CARRIER | vnet;
 	frr_with_privs (&vpnd_privs) {
 		int r = ioctl(fd, TUNSETIFF, &ifr);
 
 		if (r < 0 && errno == EINVAL) { /* an older kernel */
 			no_carrier = false;
-			ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+			ifr.ifr_flags = IFF_TUN | IFF_NO_PI | vnet;
 			r = ioctl(fd, TUNSETIFF, &ifr);
 		}
 		if (r < 0) {
@@ -184,6 +217,7 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 
 	t = XCALLOC(MTYPE_VPN_TUNNEL, sizeof(*t));
 	t->fd = fd;
+	t->vnet = (ifr.ifr_flags & IFF_VNET_HDR) != 0;
 	strlcpy(t->ifname, ifr.ifr_name, sizeof(t->ifname));
 	t->ifindex = if_nametoindex(t->ifname);
 	atomic_init(&t->state, NULL);
@@ -199,6 +233,8 @@ struct vpn_tunnel *vpn_tunnel_new(const char *conn_name, const char *ifname,
 	tun_set_mtu(t, mtu);
 	tun_set_speed_unknown(t);
 	tun_set_up(t);
+	if (t->vnet)
+		tun_set_offloads(t);
 	if (vpn_dp_watch(t->txw, t->fd, &t->tun_ep) < 0) {
 		close(t->fd);
 		XFREE(MTYPE_VPN_TUNNEL, t);
@@ -294,6 +330,11 @@ void vpn_tunnel_get_oper(const struct vpn_tunnel *t,
 	o->carrier = t->carrier;
 	o->drop_no_sa = ctr_get(&t->drop_no_sa);
 	o->drop_tun_write = ctr_get(&t->drop_tun_write);
+	o->drop_tun_read = ctr_get(&t->drop_tun_read);
+	o->tso_reads = ctr_get(&t->tso_reads);
+	o->gro_writes = ctr_get(&t->gro_writes);
+	o->vnet = t->vnet;
+	o->offloads = t->offloads;
 	o->drop_handoff = ctr_get(&t->drop_handoff);
 	o->drop_unknown_spi = atomic_load(&tun_drop_unknown_spi);
 	o->tx_worker = vpn_dp_worker_index(t->txw);

@@ -84,9 +84,14 @@ struct vpn_tunnel_oper {
 	bool carrier;
 	uint64_t drop_no_sa;	 /* TX: outbound packet while no Child SA */
 	uint64_t drop_tun_write; /* RX: the TUN device refused a packet */
+	uint64_t drop_tun_read;	 /* TX: a TUN packet that could not be cut */
+	uint64_t tso_reads;	 /* TX: TUN reads cut into several packets */
+	uint64_t gro_writes;	 /* RX: TUN writes of several packets merged */
 	uint64_t drop_handoff;	 /* hand-off ring from the shared socket full */
 	uint64_t drop_unknown_spi; /* all tunnels: ESP with an unknown SPI */
 	unsigned int tx_worker, rx_worker;
+	bool vnet;		/* TUN with virtio_net_hdr */
+	unsigned int offloads;	/* TUN_F_* the kernel took */
 	bool has_esp; /* the ESP endpoints below are known */
 	struct ike_addr esp_local, esp_remote;
 	bool esp_own_socket; /* false: through the shared socket */

@@ -9,12 +9,16 @@
  * hands that peer's datagrams straight to it. Packet work runs on the
  * datapath workers (vpnd_dp.c), never on the main thread:
  *
- *   TX worker  TUN read (batches of 64) -> esp_encap in place -> one
- *              sendmmsg() on the tunnel's socket, runs of equal-size
- *              packets as one UDP GSO datagram each     (vpnd_tunnel_tx.c)
+ *   TX worker  TUN read (batches of 64; with TUN offloads a read is a
+ *              packet of up to 64 KiB, cut into segments, esp/gso.h) ->
+ *              esp_encap in place -> one sendmmsg() on the tunnel's
+ *              socket, runs of equal-size packets as one UDP GSO
+ *              datagram each                            (vpnd_tunnel_tx.c)
  *   RX worker  recvmmsg() on the tunnel's socket (UDP GRO) -> SPI among
  *              the tunnel's SAs -> esp_decap in place -> traffic
- *              selector check -> TUN write               (vpnd_tunnel_rx.c)
+ *              selector check -> TUN write; with TUN offloads, a batch's
+ *              TCP segments of a flow merged into one write first
+ *                                                       (vpnd_tunnel_rx.c)
  *
  * A tunnel's TX and RX may run on different workers (vpn_tunnel_new()
  * says which); one esp_sa is used by one of them only (outbound SA: TX,
@@ -33,9 +37,11 @@
  *                and publishing tun_state (one atomic exchange, then
  *                vpn_dp_sync() before anything left out is freed: QSBR);
  *                the hand-off ring's head; drop_handoff
- *   TX worker    vpn_tsa.tx_*, tun_sock.no_gso, vpn_tunnel.drop_no_sa
+ *   TX worker    vpn_tsa.tx_*, tun_sock.no_gso, vpn_tunnel.drop_no_sa,
+ *                drop_tun_read, tso_reads
  *   RX worker    vpn_tsa.rx_*, vpn_tsa.rx_top, the hand-off ring's tail,
- *                vpn_tunnel.drop_tun_write, moved_to, moved_from
+ *                vpn_tunnel.drop_tun_write, gro_writes, moved_to,
+ *                moved_from
  *   any thread   vpn_tsa.rekey_asked (exchange), tun_drop_unknown_spi
  *                (fetch-add)
  * Counters (ctr_t) have one writer each and are read by the main thread
@@ -171,6 +177,12 @@ struct vpn_tunnel {
 	int fd;
 	int mtu; /* as last set */
 	bool carrier;
+	/* TUN with IFF_VNET_HDR: every read and write carries a
+	 * virtio_net_hdr, and the kernel hands over TCP (and UDP) packets of
+	 * up to 64 KiB that the TX worker cuts (esp/gso.h). Set at creation,
+	 * read by the workers. */
+	bool vnet;
+	unsigned int offloads; /* TUN_F_* the kernel took */
 	struct vpn_dp_worker *txw, *rxw;
 	struct vpn_dp_ep tun_ep; /* TUN readable, on txw */
 
@@ -187,6 +199,9 @@ struct vpn_tunnel {
 	/* Drops that belong to no SA. */
 	ctr_t drop_no_sa;	/* TX: outbound packet while no Child SA */
 	ctr_t drop_tun_write;	/* RX: the TUN device refused the packet */
+	ctr_t drop_tun_read;	/* TX: a TUN packet that could not be cut */
+	ctr_t tso_reads;	/* TX: TUN reads cut into several packets */
+	ctr_t gro_writes;	/* RX: TUN writes of several packets merged */
 	ctr_t drop_handoff;	/* main: hand-off ring full */
 
 	/* RX worker only: the move last reported, and the socket it was

@@ -24,6 +24,7 @@
 #include "lib/memory.h"
 
 #include "vpnd_tunnel_int.h"
+#include "esp/gso.h"
 #include "vpnd_udp.h"
 #include "vpnd_util.h"
 #include "util/bytes.h"
@@ -58,11 +59,66 @@ static struct vpn_tsa *state_find(struct tun_state *st, uint32_t spi)
 	return NULL;
 }
 
+/* A packet to the kernel; behind an empty virtio_net_hdr when the device
+ * has one (no offload asked: the kernel checks the checksums). */
+static ssize_t tun_write(struct vpn_tunnel *t, const uint8_t *pkt, size_t len)
+{
+	static const uint8_t none[VPN_VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)none, .iov_len = sizeof(none) },
+		{ .iov_base = (void *)pkt, .iov_len = len },
+	};
+
+	if (!t->vnet)
+		return write(t->fd, pkt, len);
+	return writev(t->fd, iov, 2);
+}
+
+/* Decrypted packets of one batch of datagrams, to be coalesced (TCP
+ * segments of a flow into one super-packet, esp/gso.h) and written to a
+ * TUN device with a virtio_net_hdr. They point into the batch's receive
+ * buffers: written before the next recvmmsg(). */
+#define RX_GRO_MAX 128
+
+struct rx_gro {
+	struct vpn_dp_scratch *sc;
+	unsigned int n;
+	struct vpn_gro_in in[RX_GRO_MAX];
+};
+
+_Static_assert(sizeof(struct vpn_vnet_hdr) == VPN_VNET_HDR_LEN,
+	       "virtio_net_hdr is 10 bytes");
+
+static void rx_gro_flush(struct vpn_tunnel *t, struct rx_gro *g)
+{
+	struct vpn_gro_out out[RX_GRO_MAX];
+	unsigned int k;
+	uint64_t merged = 0;
+
+	if (!g || !g->n)
+		return;
+	k = vpn_gro_tcp(g->in, g->n, out, g->sc->gro, sizeof(g->sc->gro));
+	for (unsigned int i = 0; i < k; i++) {
+		struct iovec iov[2] = {
+			{ .iov_base = &out[i].vh, .iov_len = VPN_VNET_HDR_LEN },
+			{ .iov_base = (void *)out[i].pkt, .iov_len = out[i].len },
+		};
+
+		if (writev(t->fd, iov, 2) < 0)
+			ctr_add(&t->drop_tun_write, out[i].nseg);
+		else if (out[i].nseg > 1)
+			merged++;
+	}
+	if (merged)
+		ctr_add(&t->gro_writes, merged);
+	g->n = 0;
+}
+
 /* One ESP packet for tunnel t (len >= 8). handoff: it came from the main
  * thread, which has already looked for its SPI everywhere. */
 static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 		   const struct ike_addr *local, const struct ike_addr *remote,
-		   uint8_t *buf, size_t len, bool handoff)
+		   uint8_t *buf, size_t len, bool handoff, struct rx_gro *g)
 {
 	struct vpn_tsa *s = state_find(st, vpn_get_be32(buf));
 	struct esp_inner inner;
@@ -109,14 +165,22 @@ static void rx_esp(struct vpn_tunnel *t, struct tun_state *st,
 		ctr_add(&s->rx_drop_policy, 1);
 		return;
 	}
-	if (write(t->fd, inner.data, inner.len) < 0)
+	if (g && t->vnet) {
+		g->in[g->n].pkt = inner.data;
+		g->in[g->n++].len = (uint16_t)inner.len;
+		if (g->n == RX_GRO_MAX)
+			rx_gro_flush(t, g);
+		return;
+	}
+	if (tun_write(t, inner.data, inner.len) < 0)
 		ctr_add(&t->drop_tun_write, 1);
 }
 
 /* A datagram on the tunnel's socket. */
 static void rx_datagram(struct vpn_tunnel *t, struct tun_state *st,
 			const struct ike_addr *local,
-			const struct ike_addr *remote, uint8_t *buf, size_t n)
+			const struct ike_addr *remote, uint8_t *buf, size_t n,
+			struct rx_gro *g)
 {
 	if (n == 1 && buf[0] == 0xff)
 		return; /* NAT keepalive */
@@ -126,7 +190,7 @@ static void rx_datagram(struct vpn_tunnel *t, struct tun_state *st,
 		return;
 	}
 	if (n >= 8)
-		rx_esp(t, st, local, remote, buf, n, false);
+		rx_esp(t, st, local, remote, buf, n, false, g);
 }
 
 /* With UDP GRO: the size of the packets joined in a datagram of len
@@ -169,6 +233,7 @@ void tun_sock_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} cm[VPN_DP_RX_MSGS];
+	struct rx_gro g = { .sc = sc };
 
 	for (int round = 0; round < TUN_ROUNDS; round++) {
 		int n;
@@ -200,8 +265,9 @@ void tun_sock_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 			vpn_addr_from_sockaddr(&remote, &from[i]);
 			for (size_t off = 0; off < len; off += seg)
 				rx_datagram(t, st, &ts->local, &remote,
-					    buf + off, MIN(seg, len - off));
+					    buf + off, MIN(seg, len - off), &g);
 		}
+		rx_gro_flush(t, &g); /* before the buffers are read into again */
 		if (n < VPN_DP_RX_MSGS)
 			break;
 	}
@@ -226,7 +292,7 @@ static void handoff_rx(struct vpn_dp_ep *ep, struct vpn_dp_worker *w)
 		typeof(h->slot[0]) *sl = &h->slot[tail % HANDOFF_SLOTS];
 
 		rx_esp(t, st, &sl->local, &sl->remote, sl->data, sl->len,
-		       true);
+		       true, NULL);
 		tail++;
 		atomic_store_explicit(&h->tail, tail, memory_order_release);
 	}

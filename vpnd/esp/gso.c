@@ -146,6 +146,13 @@ int vpn_gso_split(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
 		  size_t len, uint8_t *out, size_t stride, unsigned int max,
 		  uint16_t *lens)
 {
+	return vpn_gso_split_max(vh, pkt, len, out, stride, stride, max, lens);
+}
+
+int vpn_gso_split_max(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
+		      size_t len, uint8_t *out, size_t stride, size_t maxlen,
+		      unsigned int max, uint16_t *lens)
+{
 	struct hdrs h;
 	size_t hlen, payload, mss, off;
 	unsigned int nseg;
@@ -153,11 +160,11 @@ int vpn_gso_split(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
 	uint16_t ip_id;
 	uint32_t seq = 0;
 
-	if (!vh || !pkt || !out || !lens || max == 0 ||
+	if (!vh || !pkt || !out || !lens || max == 0 || maxlen > stride ||
 	    len > VPN_GSO_MAX_PACKET)
 		return -1;
 	if (vh->gso_type == VPN_VNET_GSO_NONE)
-		return whole(vh, pkt, len, out, stride, lens);
+		return whole(vh, pkt, len, out, maxlen, lens);
 
 	switch (vh->gso_type) {
 	case VPN_VNET_GSO_TCPV4:
@@ -178,7 +185,7 @@ int vpn_gso_split(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
 	hlen = h.ip_len + h.l4_len;
 	payload = len - hlen;
 	mss = vh->gso_size;
-	if (mss == 0 || hlen + mss > stride)
+	if (mss == 0 || hlen + mss > maxlen)
 		return -1;
 	nseg = payload ? (unsigned int)((payload + mss - 1) / mss) : 1;
 	if (nseg > max)

@@ -58,6 +58,11 @@ struct vpn_vnet_hdr {
 int vpn_gso_split(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
 		  size_t len, uint8_t *out, size_t stride, unsigned int max,
 		  uint16_t *lens);
+/* The same with segments at most maxlen (<= stride) bytes long, stride
+ * bytes apart. */
+int vpn_gso_split_max(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
+		      size_t len, uint8_t *out, size_t stride, size_t maxlen,
+		      unsigned int max, uint16_t *lens);
 
 /*
  * The other way: decrypted packets coalesced into super-packets for a TUN
