@@ -266,7 +266,7 @@ struct group {
 };
 
 /* A TCP segment that may be merged: IPv4 without options or fragments,
- * or IPv6 straight to TCP; ACK and at most PSH; payload; valid checksum. */
+ * or IPv6 straight to TCP; ACK and at most PSH; payload; valid checksums. */
 static bool gro_seg(const uint8_t *p, size_t len, struct seg *s)
 {
 	uint32_t sum;
@@ -275,7 +275,12 @@ static bool gro_seg(const uint8_t *p, size_t len, struct seg *s)
 		 s->h.l4_len;
 	if (!s->tcp)
 		return false;
-	if (s->h.v == 4 && (s->h.ip_len != 20 || (get16(p + 6) & 0x3fff)))
+	/* IPv4: no options, no fragment, no bit but DF among the flags,
+	 * and a valid header checksum (a merged packet gets a new one: a
+	 * damaged header must not hide in it) */
+	if (s->h.v == 4 &&
+	    (s->h.ip_len != 20 || (get16(p + 6) & 0xbfff) ||
+	     vpn_csum_fold(vpn_csum_add(0, p, 20)) != 0))
 		return false;
 	s->plen = len - s->h.ip_len - s->h.l4_len;
 	s->seq = get32(p + s->h.ip_len + 4);
@@ -319,7 +324,9 @@ static bool gro_same(const uint8_t *a, const struct seg *sa,
 	}
 	return !memcmp(a + ip, b + ip, 4) &&	       /* ports */
 	       !memcmp(a + ip + 8, b + ip + 8, 4) &&   /* ACK */
+	       a[ip + 12] == b[ip + 12] &&	       /* offset, AE */
 	       !memcmp(a + ip + 14, b + ip + 14, 2) && /* window */
+	       !memcmp(a + ip + 18, b + ip + 18, 2) && /* urgent pointer */
 	       !memcmp(a + ip + 20, b + ip + 20, sa->h.l4_len - 20);
 }
 

@@ -70,9 +70,9 @@ int vpn_gso_split_max(const struct vpn_vnet_hdr *vh, const uint8_t *pkt,
  * packets. TCP segments of one flow (IPv4 without options, or IPv6
  * without extension headers) merge when they follow each other in
  * sequence, carry the same ACK, window, options and header fields, bear
- * ACK and nothing else but PSH on the last one, have a valid checksum
- * (a merged packet's checksum is the kernel's to complete, so a damaged
- * segment must not hide in one), and are all gso_size long but the last,
+ * ACK and nothing else but PSH on the last one, have valid checksums (a
+ * merged packet's checksums are new, so a damaged segment must not hide
+ * in one), no IPv4 flag but DF, and are all gso_size long but the last,
  * which may be shorter; up to 65535 bytes. Anything else goes as it came.
  */
 struct vpn_gro_in {

@@ -654,13 +654,17 @@ static void test_gro_not_merged(void **state)
 	for (unsigned int i = 0; i < 3; i++)
 		assert_ptr_equal(outs[i].pkt, ins[i].pkt);
 
-	/* ACK number, window, options, TTL, TOS differ: a new packet */
+	/* a header field a segment does not change differs: a new packet */
 	{
-		static const size_t at[] = {20 + 11, 20 + 15, 20 + 27, 8, 1};
+		/* ACK, window, options, TTL, TOS, the reserved bits beside
+		 * the data offset, the urgent pointer */
+		static const size_t at[] = {20 + 11, 20 + 15, 20 + 27, 8, 1,
+					    20 + 12, 20 + 19};
 
 		for (size_t b = 0; b < sizeof(at) / sizeof(at[0]); b++) {
 			stream(4, 0, 0, 3, 1000, 1000, 1000);
-			gin[2][at[b]] ^= 0x40;
+			/* beside the offset: the AE bit, not the offset */
+			gin[2][at[b]] ^= at[b] == 20 + 12 ? 0x01 : 0x40;
 			fix_csums(gin[2], 4);
 			k = vpn_gro_tcp(ins, 3, outs, gbuf, sizeof(gbuf));
 			assert_int_equal(k, 2);
@@ -682,11 +686,24 @@ static void test_gro_not_merged(void **state)
 	assert_int_equal(outs[2].nseg, 1);
 	check_roundtrip(&outs[0], ins);
 
-	/* IPv4 options or a fragment: as it came */
-	stream(4, 0, 0, 2, 1000, 1000, 1000);
-	gin[0][6] |= 0x20; /* MF */
-	k = vpn_gro_tcp(ins, 2, outs, gbuf, sizeof(gbuf));
-	assert_int_equal(k, 2);
+	/* a fragment, the reserved flag, a damaged IPv4 header: as it
+	 * came */
+	{
+		static const struct {
+			size_t at;
+			uint8_t x;
+			bool fix; /* checksums made right again after it */
+		} bad[] = {{6, 0x20, true}, {6, 0x80, true}, {10, 0x01, false}};
+
+		for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			stream(4, 0, 0, 2, 1000, 1000, 1000);
+			gin[1][bad[b].at] ^= bad[b].x;
+			if (bad[b].fix)
+				fix_csums(gin[1], 4);
+			k = vpn_gro_tcp(ins, 2, outs, gbuf, sizeof(gbuf));
+			assert_int_equal(k, 2);
+		}
+	}
 }
 
 /* No room in buf: everything as it came; over 64 KiB: several. */
