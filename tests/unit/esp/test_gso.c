@@ -427,65 +427,8 @@ static void test_random_input(void **state)
 
 #define FLOWS 3
 
-/* A valid TCP segment of flow f (ports differ), seq, payload plen bytes
- * (byte k of the flow's stream is (k * 13 + f) & 0xff), flags; IPv4 ID
- * id. Returns its length. */
-static size_t tcp_seg(uint8_t *p, int v, int f, uint32_t seq, size_t plen,
-		      uint8_t flags, uint16_t id)
-{
-	size_t iph = v == 4 ? 20 : 40, len = iph + 32 + plen;
-	uint8_t *t = p + iph;
-	uint32_t sum = 0;
-
-	ip_header(p, v, TCP, len);
-	if (v == 4) {
-		wr16(p + 4, id);
-		wr16(p + 10, 0);
-		wr16(p + 10, ref_csum(p, 20, NULL, 0));
-	}
-	memset(t, 0, 32);
-	wr16(t, (uint16_t)(40000 + f));
-	wr16(t + 2, 443);
-	t[4] = (uint8_t)(seq >> 24);
-	t[5] = (uint8_t)(seq >> 16);
-	t[6] = (uint8_t)(seq >> 8);
-	t[7] = (uint8_t)seq;
-	t[11] = 0x77; /* ACK number */
-	t[12] = 8 << 4;
-	t[13] = flags;
-	wr16(t + 14, 502);
-	t[20] = 1;
-	t[21] = 1;
-	t[22] = 8;
-	t[23] = 10;
-	t[27] = 9; /* timestamp */
-	for (size_t k = 0; k < plen; k++)
-		t[32 + k] = (uint8_t)(((seq - 1000u + k) * 13 + (size_t)f));
-	/* a valid checksum */
-	{
-		uint8_t ph[40];
-		size_t phl;
-
-		memset(ph, 0, sizeof(ph));
-		if (v == 4) {
-			memcpy(ph, p + 12, 8);
-			ph[9] = TCP;
-			wr16(ph + 10, (uint16_t)(len - iph));
-			phl = 12;
-		} else {
-			memcpy(ph, p + 8, 32);
-			wr16(ph + 34, (uint16_t)(len - iph));
-			ph[39] = TCP;
-			phl = 40;
-		}
-		(void)sum;
-		wr16(t + 16, ref_csum(ph, phl, t, len - iph));
-	}
-	return len;
-}
-
-/* Recompute the IPv4 header and TCP checksums of a segment whose header
- * a test changed. */
+/* Compute the IPv4 header and TCP checksums of a segment (made, or whose
+ * header a test changed). */
 static void fix_csums(uint8_t *p, int v)
 {
 	size_t iph = v == 4 ? 20 : 40;
@@ -509,6 +452,40 @@ static void fix_csums(uint8_t *p, int v)
 	}
 	wr16(p + iph + 16, 0);
 	wr16(p + iph + 16, ref_csum(ph, phl, p + iph, len - iph));
+}
+
+/* A valid TCP segment of flow f (ports differ), seq, payload plen bytes
+ * (byte k of the flow's stream is (k * 13 + f) & 0xff), flags; IPv4 ID
+ * id. Returns its length. */
+static size_t tcp_seg(uint8_t *p, int v, int f, uint32_t seq, size_t plen,
+		      uint8_t flags, uint16_t id)
+{
+	size_t iph = v == 4 ? 20 : 40, len = iph + 32 + plen;
+	uint8_t *t = p + iph;
+
+	ip_header(p, v, TCP, len);
+	if (v == 4)
+		wr16(p + 4, id);
+	memset(t, 0, 32);
+	wr16(t, (uint16_t)(40000 + f));
+	wr16(t + 2, 443);
+	t[4] = (uint8_t)(seq >> 24);
+	t[5] = (uint8_t)(seq >> 16);
+	t[6] = (uint8_t)(seq >> 8);
+	t[7] = (uint8_t)seq;
+	t[11] = 0x77; /* ACK number */
+	t[12] = 8 << 4;
+	t[13] = flags;
+	wr16(t + 14, 502);
+	t[20] = 1;
+	t[21] = 1;
+	t[22] = 8;
+	t[23] = 10;
+	t[27] = 9; /* timestamp */
+	for (size_t k = 0; k < plen; k++)
+		t[32 + k] = (uint8_t)(((seq - 1000u + k) * 13 + (size_t)f));
+	fix_csums(p, v); /* valid checksums */
+	return len;
 }
 
 static uint8_t gin[200][1600];
