@@ -66,28 +66,6 @@ static void child_text(struct vty *vty, const struct vpn_child_oper *c)
 		c->drop_policy, c->drop_other);
 }
 
-/* What the tunnel's TUN device offloads to vpnd: "csum tso4 tso6 uso4
- * uso6", fewer where the kernel refused some, "none" without. */
-static const char *vpn_tun_offloads_str(const struct vpn_tunnel_oper *t)
-{
-	static const struct {
-		unsigned int flag;
-		const char *name;
-	} names[] = {{0x01, "csum"}, {0x02, "tso4"}, {0x04, "tso6"},
-		     {0x20, "uso4"}, {0x40, "uso6"}};
-	static char buf[64];
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (!t->vnet || !t->offloads)
-		return "none";
-	for (size_t i = 0; i < array_size(names); i++)
-		if (t->offloads & names[i].flag)
-			n += snprintf(buf + n, sizeof(buf) - n, "%s%s",
-				      n ? " " : "", names[i].name);
-	return buf;
-}
-
 static void tunnel_json(json_object *j, const struct vpn_ike_sa_oper *sa)
 {
 	const struct vpn_tunnel_oper *t = &sa->tun;
@@ -99,7 +77,7 @@ static void tunnel_json(json_object *j, const struct vpn_ike_sa_oper *sa)
 	counters_json(j, t, vpn_tunnel_counters, vpn_tunnel_ncounters);
 	json_object_int_add(j, "txWorker", t->tx_worker);
 	json_object_int_add(j, "rxWorker", t->rx_worker);
-	json_object_string_add(j, "tunOffloads", vpn_tun_offloads_str(t));
+	json_object_string_add(j, "tunOffloads", vpn_tunnel_offloads_str(t));
 	if (t->has_esp) {
 		json_object_string_add(j, "espLocalAddress",
 				       vpn_addr_str(&t->esp_local, buf,
@@ -127,7 +105,7 @@ static void tunnel_text(struct vty *vty, const struct vpn_ike_sa_oper *sa)
 	vty_out(vty,
 		"  TUN offloads: %s; reads cut %" PRIu64
 		", writes merged %" PRIu64 "\n",
-		vpn_tun_offloads_str(t), t->tso_reads, t->gro_writes);
+		vpn_tunnel_offloads_str(t), t->tso_reads, t->gro_writes);
 	vty_out(vty,
 		"  drops: no SA %" PRIu64 ", TUN read %" PRIu64
 		", TUN write %" PRIu64 ", hand-off %" PRIu64

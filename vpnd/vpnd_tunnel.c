@@ -139,6 +139,27 @@ static void tun_set_offloads(struct vpn_tunnel *t)
 		  t->ifname, safe_strerror(errno));
 }
 
+const char *vpn_tunnel_offloads_str(const struct vpn_tunnel_oper *o)
+{
+	static const struct {
+		unsigned int flag;
+		const char *name;
+	} names[] = {{TUN_F_CSUM, "csum"}, {TUN_F_TSO4, "tso4"},
+		     {TUN_F_TSO6, "tso6"}, {TUN_F_USO4, "uso4"},
+		     {TUN_F_USO6, "uso6"}};
+	static char buf[64];
+	size_t n = 0;
+
+	if (!o->vnet || !o->offloads)
+		return "none";
+	buf[0] = '\0';
+	for (size_t i = 0; i < array_size(names); i++)
+		if (o->offloads & names[i].flag)
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%s",
+				      n ? " " : "", names[i].name);
+	return buf;
+}
+
 static void tun_set_up(struct vpn_tunnel *t)
 {
 	struct ifreq ifr = {};

@@ -111,6 +111,11 @@ struct vpn_child_oper {
 		drop_other;
 };
 
+/* The TUN offloads in use, as show prints them: "csum tso4 tso6 uso4
+ * uso6", fewer where the kernel refused some, "none" without. Main
+ * thread (a static buffer). */
+const char *vpn_tunnel_offloads_str(const struct vpn_tunnel_oper *o);
+
 void vpn_tunnel_get_oper(const struct vpn_tunnel *t,
 			 struct vpn_tunnel_oper *o);
 /* The tunnel's installed Child SAs, oldest slot first; returns how many
